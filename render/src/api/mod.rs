@@ -1,0 +1,1 @@
+//! The `nauth.io/v1alpha1` custom resources, compatible with NAuth.

@@ -1,0 +1,1 @@
+//! NATS JWT v2, byte-compatible with nats-io/jwt.
