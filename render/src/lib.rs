@@ -6,3 +6,5 @@
 
 pub mod api;
 pub mod jwt;
+pub mod keys;
+pub mod lock;
