@@ -163,7 +163,10 @@ fn validate_trace(trace: &MsgTrace, vr: &mut ValidationResults) {
     let mut dest = ValidationResults::default();
     validate_subject(&trace.destination, &mut dest);
     if let Some(first) = dest.issues.first() {
-        vr.add_error(format!("the account Trace.Destination {}", first.description));
+        vr.add_error(format!(
+            "the account Trace.Destination {}",
+            first.description
+        ));
     }
     if has_wildcards(&trace.destination) {
         vr.add_error(format!(

@@ -37,7 +37,10 @@ impl ExternalAuthorization {
         }
         for user in &self.auth_users {
             if !is_public_key(user, KeyPairType::User) {
-                vr.add_error(format!("AuthUser {} is not a valid user public key", go_quote(user)));
+                vr.add_error(format!(
+                    "AuthUser {} is not a valid user public key",
+                    go_quote(user)
+                ));
             }
         }
         for account in &self.allowed_accounts {
@@ -56,7 +59,10 @@ impl ExternalAuthorization {
             }
         }
         if !self.xkey.is_empty() && !is_public_key(&self.xkey, KeyPairType::Curve) {
-            vr.add_error(format!("XKey {} is not a valid public xkey", go_quote(&self.xkey)));
+            vr.add_error(format!(
+                "XKey {} is not a valid public xkey",
+                go_quote(&self.xkey)
+            ));
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct Header {
 /// Claims of any kind, picked by `nats.type`. Types this module does not model (including the
 /// auth-callout request/response claims) decode as [`AnyClaims::Generic`] with their body kept.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one short-lived value per token; boxing buys nothing
 pub enum AnyClaims {
     /// `nats.type` = `operator`.
     Operator(Claims<Operator>),
@@ -181,10 +182,16 @@ pub fn decode(token: &str) -> Result<Decoded, JwtError> {
     let header: Header = serde_json::from_slice(&base64(header_b64, "header")?)
         .map_err(|e| JwtError::Header(e.to_string()))?;
     if header.typ.to_uppercase() != TOKEN_TYPE {
-        return Err(JwtError::Header(format!("not supported type {:?}", header.typ)));
+        return Err(JwtError::Header(format!(
+            "not supported type {:?}",
+            header.typ
+        )));
     }
     if header.alg.to_lowercase() != ALGORITHM {
-        return Err(JwtError::Header(format!("unexpected {:?} algorithm", header.alg)));
+        return Err(JwtError::Header(format!(
+            "unexpected {:?} algorithm",
+            header.alg
+        )));
     }
     let payload = base64(payload_b64, "payload")?;
     let claims = parse_claims(&payload)?;
@@ -262,7 +269,9 @@ fn parse_claims(payload: &[u8]) -> Result<AnyClaims, JwtError> {
         "user" => AnyClaims::User(parse(payload)?),
         "activation" => AnyClaims::Activation(parse(payload)?),
         kind @ ("cluster" | "server") => {
-            return Err(JwtError::Unsupported(format!("{kind} claims are not supported")));
+            return Err(JwtError::Unsupported(format!(
+                "{kind} claims are not supported"
+            )));
         }
         _ => AnyClaims::Generic(parse(payload)?),
     })
@@ -298,8 +307,9 @@ mod tests {
             jti: "ignored".into(),
             ..Default::default()
         };
-        let expected = BASE32_NOPAD
-            .encode(&Sha512_256::digest(br#"{"iat":1,"iss":"I","name":"a\u003cb","sub":"S"}"#));
+        let expected = BASE32_NOPAD.encode(&Sha512_256::digest(
+            br#"{"iat":1,"iss":"I","name":"a\u003cb","sub":"S"}"#,
+        ));
         assert_eq!(compute_jti(&data).unwrap(), expected);
         assert_eq!(expected.len(), 52);
     }
@@ -319,6 +329,35 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_round_trip_after_known_ones() {
+        let acc = KeyPair::new_from_raw(KeyPairType::Account, [9; 32]).unwrap();
+        let user = KeyPair::new_from_raw(KeyPairType::User, [9; 32]).unwrap();
+        let mut claims = Claims::new(user.public_key(), User::new());
+        claims
+            .extra
+            .insert("a_top".into(), serde_json::json!({"k": [1]}));
+        claims
+            .nats
+            .extra
+            .insert("future".into(), serde_json::json!("x<y"));
+        let token = encode(&mut claims, &acc, 5).unwrap();
+        let payload = BASE64URL_NOPAD
+            .decode(token.split('.').nth(1).unwrap().as_bytes())
+            .unwrap();
+        let payload = String::from_utf8(payload).unwrap();
+        assert!(
+            payload
+                .ends_with(r#""type":"user","version":2,"future":"x\u003cy"},"a_top":{"k":[1]}}"#),
+            "{payload}"
+        );
+        let AnyClaims::User(mut back) = decode(&token).unwrap().claims else {
+            panic!("not a user");
+        };
+        assert_eq!(back, claims);
+        assert_eq!(encode(&mut back, &acc, 5).unwrap(), token);
+    }
+
+    #[test]
     fn tampered_signature_is_rejected() {
         let (_, token) = delete_request();
         let (rest, sig) = token.rsplit_once('.').unwrap();
@@ -335,7 +374,12 @@ mod tests {
         let payload = String::from_utf8(BASE64URL_NOPAD.decode(parts[1].as_bytes()).unwrap())
             .unwrap()
             .replace("A1", "A2");
-        let forged = format!("{}.{}.{}", parts[0], BASE64URL_NOPAD.encode(payload.as_bytes()), parts[2]);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            BASE64URL_NOPAD.encode(payload.as_bytes()),
+            parts[2]
+        );
         assert_eq!(decode(&forged), Err(JwtError::Signature));
     }
 
@@ -343,11 +387,32 @@ mod tests {
     fn wrong_header_is_rejected() {
         let (_, token) = delete_request();
         let rest = token.split_once('.').unwrap().1;
-        for header in [r#"{"typ":"JWT","alg":"HS256"}"#, r#"{"typ":"JWS","alg":"ed25519-nkey"}"#] {
+        for header in [
+            r#"{"typ":"JWT","alg":"HS256"}"#,
+            r#"{"typ":"JWS","alg":"ed25519-nkey"}"#,
+        ] {
             let forged = format!("{}.{rest}", BASE64URL_NOPAD.encode(header.as_bytes()));
-            assert!(matches!(decode(&forged), Err(JwtError::Header(_))), "{header}");
+            assert!(
+                matches!(decode(&forged), Err(JwtError::Header(_))),
+                "{header}"
+            );
         }
         assert!(matches!(decode("a.b"), Err(JwtError::Malformed(_))));
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_both_ways() {
+        let huge = "a".repeat(MAX_TOKEN_SIZE + 1);
+        assert_eq!(
+            decode(&huge),
+            Err(JwtError::TokenTooLarge(MAX_TOKEN_SIZE + 1))
+        );
+        let op = operator();
+        let mut claims = Claims::new(op.public_key(), Generic::delete_accounts([huge]));
+        assert!(matches!(
+            encode(&mut claims, &op, 1),
+            Err(JwtError::TokenTooLarge(_))
+        ));
     }
 
     #[test]
@@ -359,7 +424,10 @@ mod tests {
         let mut claims = Claims::new(op.public_key(), User::new());
         assert!(matches!(encode(&mut claims, &op, 1), Err(JwtError::Key(_))));
         let mut claims = Claims::new("", Generic::default());
-        assert!(matches!(encode(&mut claims, &op, 1), Err(JwtError::Encode(_))));
+        assert!(matches!(
+            encode(&mut claims, &op, 1),
+            Err(JwtError::Encode(_))
+        ));
     }
 
     #[test]
@@ -367,6 +435,9 @@ mod tests {
         let op = KeyPair::from_public_key(&operator().public_key()).unwrap();
         let mut claims = Claims::new(op.public_key(), Generic::default());
         let err = encode(&mut claims, &op, 1).unwrap_err();
-        assert_eq!(err.to_string(), "cannot encode claims: signer has no private key");
+        assert_eq!(
+            err.to_string(),
+            "cannot encode claims: signer has no private key"
+        );
     }
 }

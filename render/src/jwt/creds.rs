@@ -51,8 +51,7 @@ fn framed_blocks(text: &str) -> Vec<&str> {
     };
     let is_value = |l: &str| {
         !l.is_empty()
-            && l
-                .chars()
+            && l.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '='))
     };
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
@@ -76,7 +75,9 @@ mod tests {
         let kp = user();
         let seed = kp.seed().unwrap();
         let creds = format_user_creds("aaa.bbb.ccc", &seed);
-        assert!(creds.starts_with("-----BEGIN NATS USER JWT-----\naaa.bbb.ccc\n------END NATS USER JWT------\n"));
+        assert!(creds.starts_with(
+            "-----BEGIN NATS USER JWT-----\naaa.bbb.ccc\n------END NATS USER JWT------\n"
+        ));
         assert!(creds.ends_with("------END USER NKEY SEED------\n\n*************************************************************\n"));
         let (jwt, back) = parse_creds(&creds).unwrap();
         assert_eq!(jwt, "aaa.bbb.ccc");

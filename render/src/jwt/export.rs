@@ -331,10 +331,14 @@ mod tests {
             sampling: 0,
             results: "r".into(),
         };
-        assert_eq!(to_go_json(&lat).unwrap(), br#"{"sampling":"headers","results":"r"}"#);
+        assert_eq!(
+            to_go_json(&lat).unwrap(),
+            br#"{"sampling":"headers","results":"r"}"#
+        );
         lat.sampling = 101;
         assert!(to_go_json(&lat).is_err());
-        let back: ServiceLatency = serde_json::from_str(r#"{"sampling":"HEADERS","results":"r"}"#).unwrap();
+        let back: ServiceLatency =
+            serde_json::from_str(r#"{"sampling":"HEADERS","results":"r"}"#).unwrap();
         assert_eq!(back.sampling, 0);
     }
 

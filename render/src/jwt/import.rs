@@ -93,7 +93,9 @@ impl Import {
             }
         };
         if act.data.iss != self.account && act.nats.issuer_account != self.account {
-            vr.add_error(format!("activation token doesn't match account for import {q}"));
+            vr.add_error(format!(
+                "activation token doesn't match account for import {q}"
+            ));
         }
         if act.data.sub != account_key {
             vr.add_error(format!(
@@ -131,7 +133,13 @@ impl Import {
         }
         self.local_subject
             .split('.')
-            .map(|tk| if wildcard_reference(tk).is_some() { "*" } else { tk })
+            .map(|tk| {
+                if wildcard_reference(tk).is_some() {
+                    "*"
+                } else {
+                    tk
+                }
+            })
             .collect::<Vec<_>>()
             .join(".")
     }
@@ -139,7 +147,11 @@ impl Import {
 
 /// `$<n>` → n.
 fn wildcard_reference(token: &str) -> Option<usize> {
-    token.strip_prefix('$').filter(|n| !n.is_empty())?.parse().ok()
+    token
+        .strip_prefix('$')
+        .filter(|n| !n.is_empty())?
+        .parse()
+        .ok()
 }
 
 /// Go's `RenamingSubject.Validate`.
@@ -225,7 +237,11 @@ mod tests {
 
     #[test]
     fn overlapping_service_imports_from_one_account() {
-        let imports = vec![service("a.>", "A1"), service("a.b", "A1"), service("a.b", "A2")];
+        let imports = vec![
+            service("a.>", "A1"),
+            service("a.b", "A1"),
+            service("a.b", "A2"),
+        ];
         let mut vr = ValidationResults::default();
         validate_imports(&imports, "ME", &mut vr);
         assert_eq!(

@@ -59,7 +59,9 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if !c.is_ascii() && (c.is_control() || c.is_whitespace()) => {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
@@ -86,10 +88,7 @@ mod tests {
     fn escapes_like_go() {
         let s = "a<b>&c\u{2028}\u{2029}\"\\\n\u{1}é";
         let out = String::from_utf8(to_go_json(s).unwrap()).unwrap();
-        assert_eq!(
-            out,
-            r#""a\u003cb\u003e\u0026c\u2028\u2029\"\\\n\u0001é""#
-        );
+        assert_eq!(out, r#""a\u003cb\u003e\u0026c\u2028\u2029\"\\\n\u0001é""#);
     }
 
     #[test]

@@ -174,4 +174,21 @@ mod tests {
         assert!(l.is_jetstream_enabled());
         assert!(!OperatorLimits::default().is_jetstream_enabled());
     }
+
+    #[test]
+    fn tiers_exclude_untiered_jetstream_limits() {
+        let mut l = OperatorLimits::default();
+        l.jetstream.disk_storage = 5;
+        l.tiered_limits
+            .insert(String::new(), JetStreamLimits::default());
+        let mut vr = ValidationResults::default();
+        l.validate(&mut vr);
+        assert_eq!(
+            vr.errors(),
+            vec![
+                "JetStream Limits and tiered JetStream Limits are mutually exclusive",
+                r#"Tiered JetStream Limits can not contain a blank "" tier name"#,
+            ]
+        );
+    }
 }

@@ -51,7 +51,9 @@ pub fn validate_mappings(mappings: &Mapping, vr: &mut ValidationResults) {
             validate_subject(&dest.subject, vr);
             let weight = dest.effective_weight();
             if weight > 100 {
-                vr.add_error(format!("Mapping {q} has a weight {weight} that exceeds 100"));
+                vr.add_error(format!(
+                    "Mapping {q} has a weight {weight} that exceeds 100"
+                ));
             }
             if dest.cluster.is_empty() {
                 total += weight;

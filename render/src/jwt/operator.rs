@@ -57,7 +57,10 @@ impl Operator {
             }
         }
         if !self.system_account.is_empty() && !is_account_key(&self.system_account) {
-            vr.add_error(format!("{} is not an account public key", self.system_account));
+            vr.add_error(format!(
+                "{} is not an account public key",
+                self.system_account
+            ));
         }
         if let Err(e) = check_server_version(&self.assert_server_version) {
             vr.add_error(format!("assert server version error: {e}"));
@@ -86,10 +89,14 @@ fn check_service_url(url: &str) -> Result<(), String> {
     let q = go_quote(url);
     let u = parse_url(url).map_err(|e| format!("error parsing operator service url {q}: {e}"))?;
     if u.has_user {
-        return Err(format!("operator service url {q} - credentials are not supported"));
+        return Err(format!(
+            "operator service url {q} - credentials are not supported"
+        ));
     }
     if !u.path.is_empty() {
-        return Err(format!("operator service url {q} - paths are not supported"));
+        return Err(format!(
+            "operator service url {q} - paths are not supported"
+        ));
     }
     match u.scheme.as_str() {
         "nats" | "tls" | "ws" | "wss" => Ok(()),
@@ -134,7 +141,11 @@ mod tests {
             check_server_version("2.x.1").unwrap_err(),
             "asserted server version cant parse x to int"
         );
-        assert!(check_server_version("1.-1.0").unwrap_err().contains("negative"));
+        assert!(
+            check_server_version("1.-1.0")
+                .unwrap_err()
+                .contains("negative")
+        );
     }
 
     #[test]

@@ -97,9 +97,10 @@ impl SigningKeys {
                 Some(scope) if !is_account_key(&scope.key) => {
                     vr.add_error(format!("{} is not an account public key", scope.key))
                 }
-                None if !is_account_key(key) => {
-                    vr.add_error(format!("{} is not a valid account signing key", go_quote(key)))
-                }
+                None if !is_account_key(key) => vr.add_error(format!(
+                    "{} is not a valid account signing key",
+                    go_quote(key)
+                )),
                 _ => {}
             }
         }
@@ -130,10 +131,14 @@ impl<'de> Deserialize<'de> for SigningKeys {
                 }
                 Value::Object(map) => {
                     let kind = map.get("kind").cloned().unwrap_or_default();
-                    return Err(de::Error::custom(format!("unknown signing key scope {kind}")));
+                    return Err(de::Error::custom(format!(
+                        "unknown signing key scope {kind}"
+                    )));
                 }
                 other => {
-                    return Err(de::Error::custom(format!("invalid signing key entry {other}")));
+                    return Err(de::Error::custom(format!(
+                        "invalid signing key entry {other}"
+                    )));
                 }
             }
         }

@@ -113,7 +113,10 @@ mod tests {
             issues("a..b"),
             vec!["subject \"a..b\" cannot contain consecutive `.`"]
         );
-        assert_eq!(issues("a\tb"), vec![r#"subject "a\tb" cannot contain whitespace"#]);
+        assert_eq!(
+            issues("a\tb"),
+            vec![r#"subject "a\tb" cannot contain whitespace"#]
+        );
         assert_eq!(
             issues("a.>.b"),
             vec!["subject \"a.>.b\" can only use `>` as the last token"]

@@ -24,7 +24,7 @@ pub(crate) fn parse_url(raw: &str) -> Result<ParsedUrl, String> {
     let rest = rest.split('?').next().unwrap_or_default();
     let (scheme, rest) = match rest.split_once(':') {
         Some((s, r)) if is_scheme(s) => (s.to_lowercase(), r),
-        Some((s, _)) if s.is_empty() => return fail("missing protocol scheme"),
+        Some(("", _)) => return fail("missing protocol scheme"),
         Some((s, _)) if !s.contains('/') => {
             return fail("first path segment in URL cannot contain colon");
         }

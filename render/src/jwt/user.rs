@@ -40,7 +40,10 @@ impl TimeRange {
         if self.end.is_empty() {
             vr.add_error("time ranges end must contain an end");
         } else if !is_clock_time(&self.end) {
-            vr.add_error(format!("end in time range is invalid {}", go_quote(&self.end)));
+            vr.add_error(format!(
+                "end in time range is invalid {}",
+                go_quote(&self.end)
+            ));
         }
     }
 }
@@ -296,14 +299,20 @@ mod tests {
     #[test]
     fn new_user_matches_go_defaults() {
         let json = String::from_utf8(to_go_json(&User::new()).unwrap()).unwrap();
-        assert_eq!(json, r#"{"pub":{},"sub":{},"subs":-1,"data":-1,"payload":-1}"#);
+        assert_eq!(
+            json,
+            r#"{"pub":{},"sub":{},"subs":-1,"data":-1,"payload":-1}"#
+        );
     }
 
     #[test]
     fn unknown_fields_survive_without_duplicates() {
         let json = r#"{"pub":{"allow":["a"]},"sub":{},"subs":5,"bearer_token":true,"zz_new":1,"issuer_account":"A","aa_new":[true],"type":"user","version":2}"#;
         let user: User = serde_json::from_str(json).unwrap();
-        assert_eq!(user.extra.keys().collect::<Vec<_>>(), vec!["aa_new", "zz_new"]);
+        assert_eq!(
+            user.extra.keys().collect::<Vec<_>>(),
+            vec!["aa_new", "zz_new"]
+        );
         assert!(user.permission_limits.bearer_token);
         assert_eq!(user.permission_limits.nats_limits.subs, 5);
         let out = String::from_utf8(to_go_json(&user).unwrap()).unwrap();
@@ -325,7 +334,12 @@ mod tests {
     #[test]
     fn limit_messages_match_go() {
         let limits = UserLimits {
-            src: vec!["10.0.0.0/8".into(), "10.0.0.0/33".into(), "::1/129".into(), "x".into()],
+            src: vec![
+                "10.0.0.0/8".into(),
+                "10.0.0.0/33".into(),
+                "::1/129".into(),
+                "x".into(),
+            ],
             times: vec![
                 TimeRange {
                     start: "9:00:00".into(),

@@ -208,9 +208,10 @@ func badAccount() jwt.Claims {
 		&jwt.Import{Subject: "imp.a", Account: pub(otherAccountSeed), Type: jwt.Service},
 		&jwt.Import{Subject: "imp.s", Type: jwt.Stream, Share: true, LocalSubject: "loc.>"},
 		&jwt.Import{Subject: "imp.t.*", Account: pub(otherAccountSeed), Type: jwt.Stream, LocalSubject: "loc.$2"},
+		&jwt.Import{Subject: "app.api.x", Account: pub(otherAccountSeed), Type: jwt.Stream, Token: encode("", accountSignerSeed, activation()).Token},
+		&jwt.Import{Subject: "other.y", Account: pub(accountSeed), Type: jwt.Service, Token: encode("", accountSignerSeed, activation()).Token},
 	)
 	c.Mappings["m"] = []jwt.WeightedMapping{{Subject: "m.a", Weight: 80}, {Subject: "m.b", Weight: 30}, {Subject: "m.c", Weight: 70, Cluster: "c1"}, {Subject: "m.d", Weight: 40, Cluster: "c1"}}
-	c.Limits.JetStreamLimits.DiskStorage = 5
 	c.Limits.JetStreamTieredLimits[""] = jwt.JetStreamLimits{DiskStorage: 1}
 	c.Limits.Exports = 2
 	c.Limits.WildcardExports = false
@@ -230,7 +231,7 @@ func badUser() jwt.Claims {
 	c.IssuerAccount = pub(userSeed)
 	c.Src.Add("10.0.0.0/33", "not-a-cidr", "10.1.0.0/16")
 	c.Times = []jwt.TimeRange{{Start: "25:00:00", End: ""}, {Start: "", End: "1:2:3"}}
-	c.Locale = "Not/A_Zone"
+	c.Locale = "../Berlin"
 	c.Pub.Allow.Add("q q")
 	c.Sub.Deny.Add(".x")
 	return c
