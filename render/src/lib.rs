@@ -5,6 +5,8 @@
 //! (`nauth-apply`) asks this crate what to write and only carries it out.
 
 pub mod api;
+pub mod claims;
+pub mod diagnostic;
 pub mod jwt;
 pub mod keys;
 pub mod lock;

@@ -325,7 +325,13 @@ mod tests {
             .map(|i| serde_json::json!({"name": format!("k{i}")}))
             .collect();
         let errors = spec(serde_json::json!({ "signingKeyRefs": refs })).validate();
-        assert_eq!(errors, [FieldError::new("spec.signingKeyRefs", "must have at most 64 items")]);
+        assert_eq!(
+            errors,
+            [FieldError::new(
+                "spec.signingKeyRefs",
+                "must have at most 64 items"
+            )]
+        );
     }
 
     #[test]
@@ -335,6 +341,9 @@ mod tests {
             "trace": {"destination": "t", "sampling": -1}
         }));
         let paths: Vec<_> = s.validate().into_iter().map(|e| e.path).collect();
-        assert_eq!(paths, ["spec.mappings[a.>][0].weight", "spec.trace.sampling"]);
+        assert_eq!(
+            paths,
+            ["spec.mappings[a.>][0].weight", "spec.trace.sampling"]
+        );
     }
 }

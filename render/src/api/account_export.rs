@@ -110,7 +110,10 @@ mod tests {
         };
         assert_eq!(
             spec.validate(),
-            [FieldError::new("spec.rules", "must have at least 1 item(s)")]
+            [FieldError::new(
+                "spec.rules",
+                "must have at least 1 item(s)"
+            )]
         );
     }
 }

@@ -24,7 +24,11 @@ use super::{
         type_ = "string",
         json_path = r#".status.conditions[?(@.type=="Ready")].status"#
     ),
-    printcolumn(name = "Policy", type_ = "string", json_path = ".status.managementPolicy"),
+    printcolumn(
+        name = "Policy",
+        type_ = "string",
+        json_path = ".status.managementPolicy"
+    ),
     printcolumn(name = "Public Key", type_ = "string", json_path = ".status.publicKey")
 )]
 #[serde(rename_all = "camelCase")]

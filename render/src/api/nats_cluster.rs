@@ -113,7 +113,10 @@ mod tests {
     fn exactly_one_of_url_and_url_from() {
         assert!(spec(Some("nats://x:4222"), false).validate().is_empty());
         assert!(spec(None, true).validate().is_empty());
-        assert_eq!(spec(Some("nats://x"), true).validate()[0].path, "spec.urlFrom");
+        assert_eq!(
+            spec(Some("nats://x"), true).validate()[0].path,
+            "spec.urlFrom"
+        );
         assert_eq!(spec(None, false).validate()[0].path, "spec.url");
     }
 }

@@ -45,7 +45,9 @@ pub struct ResponsePermission {
 
 /// A kind of client connection a user may be limited to (JWT `allowed_connection_types`).
 /// nauth-rs extension.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectionType {
     /// Plain NATS client connection.

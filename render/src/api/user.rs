@@ -127,7 +127,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             spec.allowed_connection_types.as_deref(),
-            Some(&[ConnectionType::Standard, ConnectionType::LeafnodeWs, ConnectionType::InProcess][..])
+            Some(
+                &[
+                    ConnectionType::Standard,
+                    ConnectionType::LeafnodeWs,
+                    ConnectionType::InProcess
+                ][..]
+            )
         );
         assert_eq!(spec.expires_at.unwrap().0.as_second(), 4102444800);
         assert!(

@@ -124,7 +124,9 @@ mod tests {
 
     #[test]
     fn every_input_changes_the_key() {
-        let base = root().derive(Role::AccountRoot, "team-a", "orders", 0).public_key();
+        let base = root()
+            .derive(Role::AccountRoot, "team-a", "orders", 0)
+            .public_key();
         let variants = [
             root().derive(Role::AccountSign, "team-a", "orders", 0),
             root().derive(Role::SigningKey, "team-a", "orders", 0),
@@ -144,11 +146,17 @@ mod tests {
     fn derivation_matches_the_documented_construction() {
         use hkdf::Hkdf;
         let mut expected = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(b"nauth-rs/seed-root/v1"), b"0123456789abcdef0123456789abcdef")
-            .expand(b"user\0ns\0alice\03", &mut expected)
-            .unwrap();
+        Hkdf::<Sha256>::new(
+            Some(b"nauth-rs/seed-root/v1"),
+            b"0123456789abcdef0123456789abcdef",
+        )
+        .expand(b"user\0ns\0alice\03", &mut expected)
+        .unwrap();
         let want = KeyPair::new_from_raw(KeyPairType::User, expected).unwrap();
-        assert_eq!(root().derive(Role::User, "ns", "alice", 3).public_key(), want.public_key());
+        assert_eq!(
+            root().derive(Role::User, "ns", "alice", 3).public_key(),
+            want.public_key()
+        );
     }
 
     #[test]

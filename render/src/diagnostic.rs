@@ -1,0 +1,115 @@
+//! Problems with the input, located well enough that a user can fix them without guessing.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How bad a problem is: errors stop the render (exit 1), warnings are printed and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input cannot be rendered as it is.
+    Error,
+    /// Rendered anyway; the user probably wants to know.
+    Warning,
+}
+
+/// One problem: where it is (file, object, field) and which rule it breaks.
+///
+/// Messages name public keys and subjects, never seeds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The input file (`-` for standard input), when the problem comes from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The object as `Kind namespace/name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The field path inside the object, such as `spec.exports[1].subject`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The rule that was broken, or what happened.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// An error with only a message; locate it with the builder methods.
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: None,
+            object: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A warning with only a message.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    /// Names the file the problem is in.
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Names the object (`Kind namespace/name`) the problem is in.
+    pub fn in_object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+
+    /// Names the field the problem is in.
+    pub fn at_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Whether this problem stops the render.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
+        }
+        for part in [&self.file, &self.object, &self.field]
+            .into_iter()
+            .flatten()
+        {
+            write!(f, "{part}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_every_known_location() {
+        let d = Diagnostic::error("subject \"a b\" cannot have spaces")
+            .in_file("accounts.yaml")
+            .in_object("Account team-a/orders")
+            .at_field("spec.exports[1].subject");
+        assert_eq!(
+            d.to_string(),
+            "accounts.yaml: Account team-a/orders: spec.exports[1].subject: subject \"a b\" cannot have spaces"
+        );
+        assert_eq!(
+            Diagnostic::warning("ignored").in_file("x.yaml").to_string(),
+            "warning: x.yaml: ignored"
+        );
+    }
+}
