@@ -7,6 +7,7 @@
 pub mod api;
 pub mod claims;
 pub mod diagnostic;
+pub mod input;
 pub mod jwt;
 pub mod keys;
 pub mod lock;

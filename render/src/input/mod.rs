@@ -1,0 +1,349 @@
+//! Reading custom resources and key Secrets from YAML text into typed, defaulted objects.
+//!
+//! Every document is checked the way the API server would check it (schema defaults, types,
+//! enums, patterns, CEL rules), so a manifest that renders here is one the cluster accepts, and
+//! a mistake is reported with its file, object and field instead of surfacing later as a
+//! different JWT.
+
+pub mod defaults;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::api::{self, Kind};
+use crate::diagnostic::Diagnostic;
+
+/// The namespace of objects whose manifest names none, as `kubectl apply` would use it with a
+/// default context.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// An object and the file it came from.
+#[derive(Clone, Debug)]
+pub struct Object<T> {
+    /// The file (`-` for standard input).
+    pub file: String,
+    /// The object, with schema defaults applied.
+    pub resource: T,
+}
+
+impl<T: Resource<DynamicType = ()>> Object<T> {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        let meta = self.resource.meta();
+        format!(
+            "{}/{}",
+            meta.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+            meta.name.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The namespace (always set by loading).
+    pub fn namespace(&self) -> &str {
+        self.resource
+            .meta()
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_NAMESPACE)
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        self.resource.meta().name.as_deref().unwrap_or_default()
+    }
+
+    /// A diagnostic located at this object.
+    pub fn error(&self, field: Option<&str>, message: impl Into<String>) -> Diagnostic {
+        locate(Diagnostic::error(message), self, field)
+    }
+
+    /// A warning located at this object.
+    pub fn warning(&self, field: Option<&str>, message: impl Into<String>) -> Diagnostic {
+        locate(Diagnostic::warning(message), self, field)
+    }
+
+    /// A label's value.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.resource
+            .meta()
+            .labels
+            .as_ref()?
+            .get(key)
+            .map(String::as_str)
+    }
+
+    /// An annotation's value.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.resource
+            .meta()
+            .annotations
+            .as_ref()?
+            .get(key)
+            .map(String::as_str)
+    }
+}
+
+fn locate<T: Resource<DynamicType = ()>>(
+    d: Diagnostic,
+    o: &Object<T>,
+    field: Option<&str>,
+) -> Diagnostic {
+    let d = d
+        .in_file(&o.file)
+        .in_object(format!("{} {}", T::kind(&()), o.key()));
+    match field {
+        Some(f) => d.at_field(f),
+        None => d,
+    }
+}
+
+/// Everything the renderer reads, by kind, in input order.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// Accounts.
+    pub accounts: Vec<Object<api::Account>>,
+    /// Users.
+    pub users: Vec<Object<api::User>>,
+    /// AccountExports.
+    pub exports: Vec<Object<api::AccountExport>>,
+    /// AccountImports.
+    pub imports: Vec<Object<api::AccountImport>>,
+    /// AccountSigningKeys.
+    pub signing_keys: Vec<Object<api::AccountSigningKey>>,
+    /// NatsClusters.
+    pub clusters: Vec<Object<api::NatsCluster>>,
+    /// Secrets: the key material (account seeds, signing keys, existing user creds).
+    pub secrets: Vec<Object<Secret>>,
+}
+
+/// What a file may contribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contents {
+    /// Custom resources and Secrets.
+    Everything,
+    /// Only Secrets (`--keys`); anything else is ignored with a warning.
+    SecretsOnly,
+}
+
+static SCHEMAS: LazyLock<BTreeMap<String, Value>> = LazyLock::new(|| {
+    api::crds()
+        .into_iter()
+        .filter_map(|crd| {
+            let kind = crd.spec.names.kind.clone();
+            let schema = crd
+                .spec
+                .versions
+                .into_iter()
+                .next()?
+                .schema?
+                .open_api_v3_schema?;
+            Some((kind, serde_json::to_value(schema).ok()?))
+        })
+        .collect()
+});
+
+impl Inputs {
+    /// Adds the documents of one YAML file (multi-document streams and `v1 List`s included).
+    /// Returns its problems; objects with errors are left out.
+    pub fn add_yaml(&mut self, file: &str, text: &str, contents: Contents) -> Vec<Diagnostic> {
+        let options = serde_saphyr::options! { with_snippet: false };
+        let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(text, options) {
+            Ok(docs) => docs,
+            Err(e) => {
+                return vec![Diagnostic::error(format!("not valid YAML: {e}")).in_file(file)];
+            }
+        };
+        let mut problems = Vec::new();
+        for doc in docs.into_iter().flat_map(list_items) {
+            if let Err(mut found) = self.add_document(file, doc, contents) {
+                problems.append(&mut found);
+            }
+        }
+        problems
+    }
+
+    fn add_document(
+        &mut self,
+        file: &str,
+        doc: Value,
+        contents: Contents,
+    ) -> Result<(), Vec<Diagnostic>> {
+        self.classify(file, doc, contents).map_err(|d| vec![d])?
+    }
+
+    /// Parses a document's envelope; the typed object's own problems come back inside `Ok`.
+    fn classify(
+        &mut self,
+        file: &str,
+        mut doc: Value,
+        contents: Contents,
+    ) -> Result<Result<(), Vec<Diagnostic>>, Diagnostic> {
+        let type_of = |field: &str| {
+            doc.get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (api_version, kind) = (type_of("apiVersion"), type_of("kind"));
+        let name = doc
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let described = format!("{kind} {name}");
+        if !doc.is_object() {
+            return Err(
+                Diagnostic::error("expected a Kubernetes object (a mapping)").in_file(file),
+            );
+        }
+        if name.is_empty() {
+            return Err(Diagnostic::error("metadata.name is required")
+                .in_file(file)
+                .in_object(described));
+        }
+        if doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            doc["metadata"]["namespace"] = Value::from(DEFAULT_NAMESPACE);
+        }
+        if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
+            // A Secret's parse error could quote its data: say where, never what.
+            let secret = serde_path_to_error::deserialize(doc).map_err(|e| {
+                Diagnostic::error("not a valid Secret")
+                    .in_file(file)
+                    .in_object(described.clone())
+                    .at_field(e.path().to_string())
+            })?;
+            self.secrets.push(Object {
+                file: file.to_string(),
+                resource: secret,
+            });
+            return Ok(Ok(()));
+        }
+        let ignored = || {
+            Diagnostic::warning(format!(
+                "ignored: {api_version} {kind} is not an input of nauth-render"
+            ))
+            .in_file(file)
+            .in_object(described.clone())
+        };
+        let Some(kind) =
+            Kind::from_type(&api_version, &kind).filter(|_| contents == Contents::Everything)
+        else {
+            return Err(ignored());
+        };
+        // `spec` itself is optional in the CRDs; its required fields are reported inside it.
+        if doc.get("spec").is_none_or(Value::is_null) {
+            doc["spec"] = Value::Object(Default::default());
+        }
+        if let Some(schema) = SCHEMAS.get(kind.as_str()) {
+            defaults::apply(schema, &mut doc);
+        }
+        let file = file.to_string();
+        Ok(match kind {
+            Kind::Account => push(&mut self.accounts, file, doc, |a: &api::Account| {
+                a.spec.validate()
+            }),
+            Kind::User => push(&mut self.users, file, doc, |u: &api::User| {
+                u.spec.validate()
+            }),
+            Kind::AccountExport => push(&mut self.exports, file, doc, |e: &api::AccountExport| {
+                e.spec.validate()
+            }),
+            Kind::AccountImport => push(&mut self.imports, file, doc, |i: &api::AccountImport| {
+                i.spec.validate()
+            }),
+            Kind::AccountSigningKey => push(
+                &mut self.signing_keys,
+                file,
+                doc,
+                |k: &api::AccountSigningKey| k.spec.validate(),
+            ),
+            Kind::NatsCluster => push(&mut self.clusters, file, doc, |c: &api::NatsCluster| {
+                c.spec.validate()
+            }),
+        })
+    }
+
+    /// Objects of one kind that appear more than once.
+    pub fn duplicates(&self) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        duplicates_of(&self.accounts, &mut problems);
+        duplicates_of(&self.users, &mut problems);
+        duplicates_of(&self.exports, &mut problems);
+        duplicates_of(&self.imports, &mut problems);
+        duplicates_of(&self.signing_keys, &mut problems);
+        duplicates_of(&self.clusters, &mut problems);
+        duplicates_of(&self.secrets, &mut problems);
+        problems
+    }
+}
+
+/// The items of a `v1 List`, or the document itself.
+fn list_items(doc: Value) -> Vec<Value> {
+    let is_list = doc.get("kind").and_then(Value::as_str) == Some("List");
+    match doc {
+        Value::Object(mut map) if is_list => match map.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        doc => vec![doc],
+    }
+}
+
+fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
+    into: &mut Vec<Object<T>>,
+    file: String,
+    doc: Value,
+    validate: impl Fn(&T) -> Vec<api::FieldError>,
+) -> Result<(), Vec<Diagnostic>> {
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let namespace = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let resource: T = serde_path_to_error::deserialize(doc)
+        .map_err(|e| {
+            Diagnostic::error(e.inner().to_string())
+                .in_file(&file)
+                .in_object(format!("{} {namespace}/{name}", T::kind(&())))
+                .at_field(e.path().to_string())
+        })
+        .map_err(|d| vec![d])?;
+    let object = Object { file, resource };
+    let errors: Vec<_> = validate(&object.resource)
+        .into_iter()
+        .map(|e| object.error(Some(&e.path), e.rule))
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    into.push(object);
+    Ok(())
+}
+
+fn duplicates_of<T: Resource<DynamicType = ()>>(
+    objects: &[Object<T>],
+    problems: &mut Vec<Diagnostic>,
+) {
+    let mut seen = BTreeSet::new();
+    for o in objects {
+        if !seen.insert(o.key()) {
+            problems.push(o.error(None, "defined more than once in the input"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+use super::*;
+use crate::diagnostic::Severity;
+
+fn load(text: &str) -> (Inputs, Vec<Diagnostic>) {
+    let mut inputs = Inputs::default();
+    let problems = inputs.add_yaml("in.yaml", text, Contents::Everything);
+    (inputs, problems)
+}
+
+#[test]
+fn schema_defaults_fill_present_objects_as_the_api_server_does() {
+    let (inputs, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a}\n\
+         spec:\n  jetStreamLimits: {streams: 5}\n",
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let account = &inputs.accounts[0];
+    assert_eq!(account.key(), "default/a");
+    let js = account.resource.spec.jet_stream_limits.as_ref().unwrap();
+    assert_eq!(js.streams, Some(5));
+    assert_eq!(js.mem_max_stream_bytes, Some(-1));
+    assert_eq!(js.max_bytes_required, Some(false));
+    assert!(account.resource.spec.account_limits.is_none());
+}
+
+#[test]
+fn type_errors_name_file_object_and_field() {
+    let (inputs, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a, namespace: team}\n\
+         spec:\n  exports:\n  - {subject: a.b, type: queue}\n",
+    );
+    assert!(inputs.accounts.is_empty());
+    let p = &problems[0];
+    assert_eq!(p.file.as_deref(), Some("in.yaml"));
+    assert_eq!(p.object.as_deref(), Some("Account team/a"));
+    assert_eq!(p.field.as_deref(), Some("spec.exports[0].type"));
+    assert!(
+        p.message.contains("unknown variant `queue`"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn schema_rules_are_checked() {
+    let (_, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: NatsCluster\nmetadata: {name: c}\nspec:\n  url: nats://x\n\
+         \x20 urlFrom: {kind: Secret, name: s, key: url}\n\
+         \x20 operatorSigningKeySecretRef: {name: op}\n\
+         \x20 systemAccountUserCredsSecretRef: {name: sys}\n",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].object.as_deref(), Some("NatsCluster default/c"));
+    assert!(
+        problems[0]
+            .message
+            .contains("exactly one of url or urlFrom"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn other_kinds_are_ignored_with_a_warning_and_lists_are_flattened() {
+    let (inputs, problems) = load(
+        "apiVersion: v1\nkind: List\nitems:\n\
+         - {apiVersion: v1, kind: ConfigMap, metadata: {name: cm}}\n\
+         - {apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {default: x}}\n",
+    );
+    assert_eq!(inputs.secrets.len(), 1);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].severity, Severity::Warning);
+    assert_eq!(
+        problems[0].to_string(),
+        "warning: in.yaml: ConfigMap cm: ignored: v1 ConfigMap is not an input of nauth-render"
+    );
+}
+
+#[test]
+fn secret_errors_never_quote_the_secret() {
+    let (_, problems) = load(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n\
+         stringData: [SAAPQGHCXP3M5THZ4JIJ2X6DJPXIBDX4DHVEI2ODY37NKI7R7YTIHNSTW4]\n",
+    );
+    let text = problems[0].to_string();
+    assert_eq!(text, "in.yaml: Secret s: stringData: not a valid Secret");
+}
+
+#[test]
+fn broken_yaml_and_missing_names_are_errors() {
+    let (_, problems) = load("a: [1, 2\n");
+    assert!(
+        problems[0].message.starts_with("not valid YAML"),
+        "{}",
+        problems[0]
+    );
+    let (_, problems) = load("apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {}\n");
+    assert_eq!(
+        problems[0].to_string(),
+        "in.yaml: User : metadata.name is required"
+    );
+}
+
+#[test]
+fn duplicates_are_reported() {
+    let doc = "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a}\n";
+    let (inputs, _) = load(&format!("{doc}---\n{doc}"));
+    let dups = inputs.duplicates();
+    assert_eq!(
+        dups[0].to_string(),
+        "in.yaml: Account default/a: defined more than once in the input"
+    );
+}
