@@ -1,3 +1,179 @@
-//! Where keys come from: input Secrets (NAuth's names and labels) and a seed root.
+//! Where keys come from, in a fixed order: input Secrets (NAuth's names and labels, so a NAuth
+//! cluster's Secrets work unchanged), then the seed root when one is configured.
+//!
+//! Render never generates a key. A key that no source has is an error naming the object and
+//! every place that was searched. Errors name Secrets and public keys, never seeds.
 
+mod secrets;
 pub mod seed_root;
+
+use k8s_openapi::api::core::v1::Secret;
+use nkeys::{KeyPair, KeyPairType};
+
+use crate::api;
+use crate::input::Object;
+use crate::jwt;
+pub use seed_root::{Role, SeedRoot};
+
+/// Annotation holding the generation counter of seed-root derivation; raising it rotates the
+/// object's key.
+pub const KEY_GENERATION_ANNOTATION: &str = "nauth.io/key-generation";
+
+/// The key sources a render may use.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySources<'a> {
+    /// Secrets from the input and from `--keys`.
+    pub secrets: &'a [Object<Secret>],
+    /// The seed root from `--seed-root`, if any.
+    pub seed_root: Option<&'a SeedRoot>,
+}
+
+/// An account's identity key and its implicit signing key.
+pub struct AccountKeys {
+    /// The root key; its public key is the account ID.
+    pub root: KeyPair,
+    /// The implicit signing key, which signs users without a `signingKeyRef`.
+    pub sign: KeyPair,
+}
+
+impl<'a> KeySources<'a> {
+    /// The keys of an Account, by NAuth's lookup order (Secrets labelled with the account ID,
+    /// Secrets labelled with the account name, the legacy names `<account>-ac-root` and
+    /// `<account>-ac-sign`), then the seed root. `expected_id` (from the `account.nauth.io/id`
+    /// label or the lock) must match the root key found.
+    pub fn account(
+        &self,
+        account: &Object<api::Account>,
+        expected_id: Option<&str>,
+    ) -> Result<AccountKeys, String> {
+        let keys = match secrets::account_secrets(self.secrets, account, expected_id)? {
+            Some((root, sign)) => AccountKeys {
+                root: seed(root, "default", KeyPairType::Account)?,
+                sign: seed(sign, "default", KeyPairType::Account)?,
+            },
+            None => {
+                let root = self.seed_root.ok_or_else(|| {
+                    format!(
+                        "no keys for this account: no Secret labelled {}, no Secrets named \
+                         {name}-ac-root/{name}-ac-sign, and no --seed-root",
+                        secrets::account_selectors(account, expected_id),
+                        name = account.name()
+                    )
+                })?;
+                let generation = generation(account)?;
+                let derive =
+                    |role| root.derive(role, account.namespace(), account.name(), generation);
+                AccountKeys {
+                    root: derive(Role::AccountRoot),
+                    sign: derive(Role::AccountSign),
+                }
+            }
+        };
+        match expected_id {
+            Some(id) if keys.root.public_key() != id => Err(format!(
+                "the account key found has public key {}, but the account ID is {id}; refusing \
+                 to change an account's identity",
+                keys.root.public_key()
+            )),
+            _ => Ok(keys),
+        }
+    }
+
+    /// The key of an AccountSigningKey: its Secret (`spec.secretName`, or `<name>-ac-sign` when
+    /// managed), then the seed root.
+    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, String> {
+        let observed = ask.label("nauth.io/management-policy") == Some("observe");
+        let name = match (&ask.resource.spec.secret_name, observed) {
+            (Some(name), _) => name.clone(),
+            (None, true) => return Err("spec.secretName is required in observe mode".into()),
+            (None, false) => format!("{}-ac-sign", ask.name()),
+        };
+        if let Some(secret) = secrets::named(self.secrets, ask.namespace(), &name) {
+            return seed(secret, "default", KeyPairType::Account);
+        }
+        match self.seed_root {
+            Some(root) if !observed => Ok(root.derive(
+                Role::SigningKey,
+                ask.namespace(),
+                ask.name(),
+                generation(ask)?,
+            )),
+            _ => Err(format!(
+                "no key for this signing key: no Secret {}/{name}{}",
+                ask.namespace(),
+                if observed { "" } else { " and no --seed-root" }
+            )),
+        }
+    }
+
+    /// The operator signing key a NatsCluster names.
+    pub fn operator_signing_key(
+        &self,
+        cluster: &Object<api::NatsCluster>,
+    ) -> Result<KeyPair, String> {
+        let r = &cluster.resource.spec.operator_signing_key_secret_ref;
+        let key = r
+            .key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("default");
+        let secret = secrets::named(self.secrets, cluster.namespace(), &r.name).ok_or_else(|| {
+            format!(
+                "operator signing key Secret {}/{} (spec.operatorSigningKeySecretRef) is not in the input",
+                cluster.namespace(),
+                r.name
+            )
+        })?;
+        seed(secret, key, KeyPairType::Operator)
+    }
+
+    /// A User's key: from its existing creds Secret (`<user>-nats-user-creds`), then the seed
+    /// root.
+    pub fn user(&self, user: &Object<api::User>) -> Result<KeyPair, String> {
+        let name = format!("{}-nats-user-creds", user.name());
+        if let Some(secret) = secrets::named(self.secrets, user.namespace(), &name) {
+            let creds = secrets::value(secret, "user.creds").ok_or_else(|| {
+                format!("Secret {}/{name} has no key user.creds", user.namespace())
+            })?;
+            return jwt::creds::parse_creds(&creds)
+                .map(|(_, kp)| kp)
+                .map_err(|e| format!("Secret {}/{name}: {e}", user.namespace()));
+        }
+        let root = self.seed_root.ok_or_else(|| {
+            format!(
+                "no key for this user: no Secret {}/{name} and no --seed-root",
+                user.namespace()
+            )
+        })?;
+        Ok(root.derive(Role::User, user.namespace(), user.name(), generation(user)?))
+    }
+}
+
+fn generation<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> Result<u64, String> {
+    o.annotation(KEY_GENERATION_ANNOTATION).map_or(Ok(0), |g| {
+        g.parse().map_err(|_| {
+            format!(
+                "annotation {KEY_GENERATION_ANNOTATION} must be a non-negative integer, got {g:?}"
+            )
+        })
+    })
+}
+
+/// The seed in `key` of `secret`, which must be of type `kind`. The message names the Secret
+/// and key, never the value.
+fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair, String> {
+    let at = format!("Secret {} key {key}", secret.key());
+    let value = secrets::value(secret, key).ok_or_else(|| format!("{at} is missing"))?;
+    let kp =
+        KeyPair::from_seed(value.trim()).map_err(|_| format!("{at} does not hold an nkey seed"))?;
+    if kp.key_pair_type() != kind {
+        return Err(format!(
+            "{at} holds a {:?} seed, expected {kind:?}",
+            kp.key_pair_type()
+        ));
+    }
+    Ok(kp)
+}
+
+#[cfg(test)]
+mod tests;

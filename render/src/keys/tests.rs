@@ -1,0 +1,225 @@
+use nkeys::{KeyPair, KeyPairType};
+
+use super::*;
+use crate::input::{Contents, Inputs};
+
+fn key(kind: KeyPairType, byte: u8) -> KeyPair {
+    KeyPair::new_from_raw(kind, [byte; 32]).unwrap()
+}
+
+fn secret(name: &str, labels: &str, data_key: &str, seed: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: team, labels: {{{labels}}}}}\n\
+         stringData: {{{data_key}: {seed}}}\n---\n"
+    )
+}
+
+fn load(text: &str) -> Inputs {
+    let mut inputs = Inputs::default();
+    let problems = inputs.add_yaml("keys.yaml", text, Contents::Everything);
+    assert!(problems.is_empty(), "{problems:?}");
+    inputs
+}
+
+const ACCOUNT: &str =
+    "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: orders, namespace: team}\n";
+
+fn root() -> SeedRoot {
+    SeedRoot::new(&[7u8; 40]).unwrap()
+}
+
+#[test]
+fn account_keys_by_id_label_then_name_label_then_legacy_names() {
+    let (r, s) = (key(KeyPairType::Account, 1), key(KeyPairType::Account, 2));
+    let (rs, ss) = (r.seed().unwrap(), s.seed().unwrap());
+    let managed = "nauth.io/managed: 'true'";
+    let layouts = [
+        format!(
+            "{}{}",
+            secret(
+                "x1",
+                &format!(
+                    "account.nauth.io/id: {}, nauth.io/secret-type: account-root, {managed}",
+                    r.public_key()
+                ),
+                "default",
+                &rs
+            ),
+            secret(
+                "x2",
+                &format!(
+                    "account.nauth.io/id: {}, nauth.io/secret-type: account-sign, {managed}",
+                    r.public_key()
+                ),
+                "default",
+                &ss
+            ),
+        ),
+        format!(
+            "{}{}",
+            secret(
+                "y1",
+                &format!(
+                    "account.nauth.io/name: orders, nauth.io/secret-type: account-root, {managed}"
+                ),
+                "default",
+                &rs
+            ),
+            secret(
+                "y2",
+                &format!(
+                    "account.nauth.io/name: orders, nauth.io/secret-type: account-sign, {managed}"
+                ),
+                "default",
+                &ss
+            ),
+        ),
+        format!(
+            "{}{}",
+            secret("orders-ac-root", "", "default", &rs),
+            secret("orders-ac-sign", "", "default", &ss)
+        ),
+    ];
+    for layout in layouts {
+        let inputs = load(&format!("{layout}{ACCOUNT}"));
+        let sources = KeySources {
+            secrets: &inputs.secrets,
+            seed_root: None,
+        };
+        let keys = sources
+            .account(&inputs.accounts[0], Some(&r.public_key()))
+            .unwrap();
+        assert_eq!(keys.root.public_key(), r.public_key());
+        assert_eq!(keys.sign.public_key(), s.public_key());
+    }
+}
+
+#[test]
+fn seed_root_is_the_fallback_and_generation_rotates() {
+    let inputs = load(&format!(
+        "{ACCOUNT}---\n{}",
+        ACCOUNT.replace("orders,", "billing,").replace(
+            "namespace: team}",
+            "namespace: team, annotations: {nauth.io/key-generation: '1'}}"
+        )
+    ));
+    let root = root();
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    let orders = sources.account(&inputs.accounts[0], None).unwrap();
+    assert_eq!(
+        orders.root.public_key(),
+        root.derive(Role::AccountRoot, "team", "orders", 0)
+            .public_key()
+    );
+    assert_eq!(
+        orders.sign.public_key(),
+        root.derive(Role::AccountSign, "team", "orders", 0)
+            .public_key()
+    );
+    let billing = sources.account(&inputs.accounts[1], None).unwrap();
+    assert_eq!(
+        billing.root.public_key(),
+        root.derive(Role::AccountRoot, "team", "billing", 1)
+            .public_key()
+    );
+}
+
+#[test]
+fn missing_and_mismatched_keys_are_explained_without_seeds() {
+    let inputs = load(ACCOUNT);
+    let none = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    let err = none.account(&inputs.accounts[0], None).err().unwrap();
+    assert_eq!(
+        err,
+        "no keys for this account: no Secret labelled account.nauth.io/name=orders, no Secrets \
+         named orders-ac-root/orders-ac-sign, and no --seed-root"
+    );
+    let root = root();
+    let derived = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    let other = key(KeyPairType::Account, 9).public_key();
+    let err = derived
+        .account(&inputs.accounts[0], Some(&other))
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("refusing to change an account's identity"),
+        "{err}"
+    );
+
+    let user_seed = key(KeyPairType::User, 3).seed().unwrap();
+    let inputs = load(&format!(
+        "{}{}{ACCOUNT}",
+        secret("orders-ac-root", "", "default", &user_seed),
+        secret("orders-ac-sign", "", "default", &user_seed)
+    ));
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    let err = sources.account(&inputs.accounts[0], None).err().unwrap();
+    assert_eq!(
+        err,
+        "Secret team/orders-ac-root key default holds a User seed, expected Account"
+    );
+    assert!(!err.contains(&user_seed));
+}
+
+#[test]
+fn operator_signing_key_comes_from_the_cluster_secret_and_key() {
+    let op = key(KeyPairType::Operator, 4);
+    let inputs = load(&format!(
+        "{}apiVersion: nauth.io/v1alpha1\nkind: NatsCluster\nmetadata: {{name: nats, namespace: team}}\n\
+         spec: {{url: 'nats://x', operatorSigningKeySecretRef: {{name: op, key: seed}}, \
+         systemAccountUserCredsSecretRef: {{name: sys}}}}\n",
+        secret("op", "", "seed", &op.seed().unwrap())
+    ));
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    let found = sources.operator_signing_key(&inputs.clusters[0]).unwrap();
+    assert_eq!(found.public_key(), op.public_key());
+}
+
+#[test]
+fn user_key_from_existing_creds_then_seed_root() {
+    let user = key(KeyPairType::User, 5);
+    let creds = jwt::creds::format_user_creds("e30.e30.sig", &user.seed().unwrap());
+    let doc = "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: alice, namespace: team}\nspec: {accountName: orders}\n";
+    let secret_doc = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: alice-nats-user-creds, namespace: team}}\nstringData:\n  user.creds: |\n{}---\n",
+        creds
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    let inputs = load(&format!("{secret_doc}{doc}"));
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    assert_eq!(
+        sources.user(&inputs.users[0]).unwrap().public_key(),
+        user.public_key()
+    );
+
+    let inputs = load(doc);
+    let root = root();
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    assert_eq!(
+        sources.user(&inputs.users[0]).unwrap().public_key(),
+        root.derive(Role::User, "team", "alice", 0).public_key()
+    );
+}
