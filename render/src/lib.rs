@@ -6,8 +6,11 @@
 
 pub mod api;
 pub mod claims;
+pub mod cli;
 pub mod diagnostic;
 pub mod input;
 pub mod jwt;
 pub mod keys;
 pub mod lock;
+pub mod output;
+pub mod render;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `nauth-render`: see [`nauth_render::cli`].
+
+fn main() -> std::process::ExitCode {
+    nauth_render::cli::main()
+}

@@ -1,0 +1,72 @@
+//! The `nauth-render` command line. The binary only calls [`main`].
+//!
+//! Exit codes: 0 success; 1 invalid input, or a lock that `--locked` forbids changing;
+//! 2 I/O or internal error. Output objects go to stdout, everything else to stderr, so stdout
+//! can feed `kubectl apply -f -` or an Argo CD plugin directly.
+
+mod inputs;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::diagnostic::Diagnostic;
+
+/// Render NAuth custom resources into NATS account JWTs and user creds, deterministically.
+#[derive(Parser, Debug)]
+#[command(name = "nauth-render", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render account JWT ConfigMaps and user creds Secrets (multi-document YAML on stdout).
+    Render(render::Args),
+    /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
+    Crds,
+}
+
+/// Why a command failed, and so which exit code it ends with.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input breaks rules; each diagnostic says where and which (exit 1).
+    Invalid(Vec<Diagnostic>),
+    /// The result differs from what is committed, with `--locked` or a check (exit 1).
+    Changed(String),
+    /// Reading or writing failed, or a bug (exit 2).
+    Io(String),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Render(args) => render::run(args),
+        Command::Crds => {
+            print!("{}", crate::api::crds_yaml());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(diagnostics)) => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            for d in diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!("error: {errors} problem(s) in the input; nothing was rendered");
+            ExitCode::from(1)
+        }
+        Err(Failure::Changed(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Io(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

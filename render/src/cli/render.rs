@@ -1,0 +1,137 @@
+//! `nauth-render render`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use clap::Args as ClapArgs;
+
+use super::Failure;
+use super::inputs::{InputArgs, io};
+use crate::keys::KeySources;
+use crate::output::{self, Manifest};
+
+/// Options of `render`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Unix time for JWTs whose claims changed (else SOURCE_DATE_EPOCH, else the clock).
+    /// Unchanged claims keep the lock's time whatever this says.
+    #[arg(long, value_name = "SECS")]
+    issued_at: Option<i64>,
+    /// Fail (exit 1) instead of changing the lock file, like `cargo --locked`.
+    #[arg(long)]
+    locked: bool,
+    /// Write one file per object (`<namespace>/<kind>-<name>.yaml`) into DIR instead of
+    /// printing a stream; files this command wrote before and no longer produces are removed.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+}
+
+/// Runs `render`.
+pub fn run(args: Args) -> Result<(), Failure> {
+    let loaded = args.input.load()?;
+    let epoch = epoch(args.issued_at)?;
+    let keys = KeySources {
+        secrets: &loaded.inputs.secrets,
+        seed_root: loaded.seed_root.as_ref(),
+    };
+    let rendered =
+        crate::render::render(&loaded.inputs, keys, &loaded.lock, epoch, &loaded.options).map_err(
+            |mut errors| {
+                errors.extend(loaded.warnings.iter().cloned());
+                Failure::Invalid(errors)
+            },
+        )?;
+    for w in loaded.warnings.iter().chain(&rendered.warnings) {
+        eprintln!("{w}");
+    }
+    let lock_path = &args.input.lock;
+    if rendered.lock != loaded.lock || !loaded.lock_exists {
+        if args.locked {
+            return Err(Failure::Changed(format!(
+                "error: {} needs to be updated but --locked was passed (claims changed for: {})",
+                lock_path.display(),
+                changed_entries(&loaded.lock, &rendered.lock).join(", ")
+            )));
+        }
+        fs::write(lock_path, rendered.lock.to_yaml()).map_err(|e| io(lock_path, e))?;
+    }
+    let manifests = output::manifests(&rendered);
+    match &args.out_dir {
+        None => print!("{}", output::stream(&manifests)),
+        Some(dir) => write_dir(dir, &manifests)?,
+    }
+    Ok(())
+}
+
+/// `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock: the only place the clock is read.
+fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
+    if let Some(secs) = issued_at {
+        return Ok(secs);
+    }
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        return value.trim().parse().map_err(|_| {
+            Failure::Invalid(vec![crate::diagnostic::Diagnostic::error(format!(
+                "SOURCE_DATE_EPOCH must be unix seconds, got {value:?}"
+            ))])
+        });
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Failure::Io(format!("system clock: {e}")))?;
+    Ok(now.as_secs() as i64)
+}
+
+/// `Kind namespace/name` of every lock entry that differs between two locks.
+fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) -> Vec<String> {
+    let mut changed = Vec::new();
+    for (kind, a, b) in [
+        ("Account", &old.accounts, &new.accounts),
+        ("User", &old.users, &new.users),
+    ] {
+        let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+        changed.extend(
+            keys.into_iter()
+                .filter(|k| a.get(*k) != b.get(*k))
+                .map(|k| format!("{kind} {k}")),
+        );
+    }
+    if changed.is_empty() {
+        changed.push("none; the lock file does not exist yet".into());
+    }
+    changed
+}
+
+fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
+    let wanted: std::collections::BTreeSet<PathBuf> =
+        manifests.iter().map(|m| dir.join(m.path())).collect();
+    if dir.exists() {
+        remove_stale(dir, &wanted)?;
+    }
+    for m in manifests {
+        let path = dir.join(m.path());
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        fs::write(&path, &m.yaml).map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Removes files this command wrote earlier that the current render no longer produces (a
+/// deleted User's Secret), and nothing else.
+fn remove_stale(dir: &Path, wanted: &std::collections::BTreeSet<PathBuf>) -> Result<(), Failure> {
+    for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let path = entry.map_err(|e| io(dir, e))?.path();
+        if path.is_dir() {
+            remove_stale(&path, wanted)?;
+        } else if !wanted.contains(&path)
+            && fs::read_to_string(&path)
+                .is_ok_and(|t| t.contains("app.kubernetes.io/managed-by: nauth-render"))
+        {
+            fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        }
+    }
+    Ok(())
+}

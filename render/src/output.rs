@@ -1,0 +1,174 @@
+//! The Kubernetes objects a render produces, with predictable names and stable bytes.
+//!
+//! Per User a Secret `<user>-nats-user-creds` (key `user.creds`, NAuth's labels); per managed
+//! Account a ConfigMap `<account>-nats-account-jwt` holding the JWT and its decoded claims, so a
+//! GitOps diff shows what changed even where Secrets are masked. Annotations carry the public
+//! facts (public key, issuer, claims hash, iat), never seeds.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::render::{Rendered, RenderedAccount, RenderedUser};
+
+/// Annotation: the JWT subject (account ID or user public key).
+pub const PUBLIC_KEY_ANNOTATION: &str = "nauth.io/public-key";
+/// Annotation: the public key that signed the JWT.
+pub const ISSUER_ANNOTATION: &str = "nauth.io/issuer";
+/// Annotation: SHA-256 of the claims without `iat`/`jti` (NAuth's `claimsHash`).
+pub const CLAIMS_HASH_ANNOTATION: &str = "nauth.io/claims-hash";
+/// Annotation: the JWT's `iat`, unix seconds.
+pub const ISSUED_AT_ANNOTATION: &str = "nauth.io/issued-at";
+
+/// One output object.
+#[derive(Clone)]
+pub struct Manifest {
+    /// `ConfigMap` or `Secret`.
+    pub kind: &'static str,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The object as a YAML document (no leading `---`).
+    pub yaml: String,
+}
+
+impl Manifest {
+    /// A stable relative path for `--out-dir`: `<namespace>/<kind>-<name>.yaml`.
+    pub fn path(&self) -> String {
+        format!(
+            "{}/{}-{}.yaml",
+            self.namespace,
+            self.kind.to_ascii_lowercase(),
+            self.name
+        )
+    }
+}
+
+impl std::fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// All output objects, sorted by kind, namespace and name.
+pub fn manifests(rendered: &Rendered) -> Vec<Manifest> {
+    let mut out: Vec<Manifest> = rendered
+        .accounts
+        .iter()
+        .map(account_config_map)
+        .chain(rendered.users.iter().map(user_secret))
+        .collect();
+    out.sort_by(|a, b| (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name)));
+    out
+}
+
+/// The objects as one multi-document YAML stream.
+pub fn stream(manifests: &[Manifest]) -> String {
+    manifests
+        .iter()
+        .map(|m| format!("---\n{}", m.yaml))
+        .collect()
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn meta(
+    namespace: &str,
+    name: String,
+    labels: Option<BTreeMap<String, String>>,
+    public_key: &str,
+    issuer: &str,
+    hash: &str,
+    iat: i64,
+) -> ObjectMeta {
+    let iat = iat.to_string();
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(namespace.to_string()),
+        labels,
+        annotations: self::labels(&[
+            (CLAIMS_HASH_ANNOTATION, hash),
+            (ISSUED_AT_ANNOTATION, &iat),
+            (ISSUER_ANNOTATION, issuer),
+            (PUBLIC_KEY_ANNOTATION, public_key),
+        ]),
+        ..ObjectMeta::default()
+    }
+}
+
+fn account_config_map(a: &RenderedAccount) -> Manifest {
+    let data = &a.claims.data;
+    let name = format!("{}-nats-account-jwt", a.name);
+    let claims = serde_saphyr::to_string(&a.claims).expect("claims serialize to YAML");
+    let cm = ConfigMap {
+        metadata: meta(
+            &a.namespace,
+            name.clone(),
+            labels(&[
+                ("account.nauth.io/id", &data.sub),
+                ("account.nauth.io/signed-by", &data.iss),
+                ("app.kubernetes.io/managed-by", "nauth-render"),
+            ]),
+            &data.sub,
+            &data.iss,
+            &a.claims_hash,
+            data.iat,
+        ),
+        data: Some(BTreeMap::from([
+            ("account.jwt".to_string(), a.jwt.clone()),
+            ("claims.yaml".to_string(), claims),
+        ])),
+        ..ConfigMap::default()
+    };
+    Manifest {
+        kind: "ConfigMap",
+        namespace: a.namespace.clone(),
+        name,
+        yaml: serde_saphyr::to_string(&cm).expect("ConfigMaps serialize to YAML"),
+    }
+}
+
+fn user_secret(u: &RenderedUser) -> Manifest {
+    let data = &u.claims.data;
+    let name = format!("{}-nats-user-creds", u.name);
+    let secret = Secret {
+        metadata: meta(
+            &u.namespace,
+            name.clone(),
+            labels(&[
+                ("app.kubernetes.io/managed-by", "nauth-render"),
+                ("nauth.io/managed", "true"),
+                ("nauth.io/secret-type", "user-creds"),
+                ("user.nauth.io/account-id", &u.claims.nats.issuer_account),
+                ("user.nauth.io/id", &data.sub),
+                ("user.nauth.io/signed-by", &data.iss),
+            ]),
+            &data.sub,
+            &data.iss,
+            &u.claims_hash,
+            data.iat,
+        ),
+        data: Some(BTreeMap::from([(
+            "user.creds".to_string(),
+            ByteString(u.creds.clone().into_bytes()),
+        )])),
+        type_: Some("Opaque".to_string()),
+        ..Secret::default()
+    };
+    Manifest {
+        kind: "Secret",
+        namespace: u.namespace.clone(),
+        name,
+        yaml: serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML"),
+    }
+}

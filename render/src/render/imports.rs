@@ -1,0 +1,94 @@
+//! Whole-graph check NAuth leaves out (its #43): every import must match an export of the
+//! account it names, of the same type, with the imported subject inside the exported one.
+//! A controller reconciling one object cannot see this; the renderer sees the whole tree.
+
+use std::collections::BTreeMap;
+
+use crate::input::{Inputs, Object};
+use crate::{api, jwt};
+
+use super::{Identities, Report, ref_key};
+
+/// Reports imports that no export of their (rendered) exporter carries.
+pub(super) fn check(
+    inputs: &Inputs,
+    identities: &Identities,
+    exports: &BTreeMap<String, Vec<jwt::Export>>,
+    report: &mut Report,
+) {
+    for a in &inputs.accounts {
+        for (i, imp) in a.resource.spec.imports.iter().flatten().enumerate() {
+            let r = &imp.account_ref;
+            let target = ref_key(Some(&r.namespace), &r.name, a.namespace());
+            let subject = imp.subject.as_deref().unwrap_or_default();
+            let field = format!("spec.imports[{i}]");
+            check_one(
+                a,
+                &field,
+                &target,
+                identities,
+                exports,
+                imp.import_type,
+                subject,
+                report,
+            );
+        }
+    }
+    for imp in &inputs.imports {
+        let r = &imp.resource.spec.export_account_ref;
+        let target = ref_key(Some(&r.namespace), &r.name, imp.namespace());
+        for (i, rule) in imp.resource.spec.rules.iter().enumerate() {
+            let field = format!("spec.rules[{i}]");
+            check_one(
+                imp,
+                &field,
+                &target,
+                identities,
+                exports,
+                Some(rule.import_type),
+                &rule.subject,
+                report,
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_one<T: kube::Resource<DynamicType = ()>>(
+    importer: &Object<T>,
+    field: &str,
+    target: &str,
+    identities: &Identities,
+    exports: &BTreeMap<String, Vec<jwt::Export>>,
+    kind: Option<api::ExportType>,
+    subject: &str,
+    report: &mut Report,
+) {
+    // Unknown exporters were reported already; observed ones are not rendered here.
+    let Some(offered) = identities.get(target).and_then(|id| exports.get(&id.id)) else {
+        return;
+    };
+    let wanted = match kind {
+        Some(api::ExportType::Stream) => jwt::ExportType::Stream,
+        Some(api::ExportType::Service) => jwt::ExportType::Service,
+        None => return,
+    };
+    let matching = offered
+        .iter()
+        .find(|e| e.export_type == wanted && jwt::subject::contains(&e.subject, subject));
+    match matching {
+        None => report.push(importer.error(
+            Some(field),
+            format!("Account {target} exports no {wanted} matching subject {subject:?}"),
+        )),
+        Some(e) if e.token_req => report.push(importer.warning(
+            Some(field),
+            format!(
+                "the {wanted} export {:?} of Account {target} requires an activation token, \
+                 which nauth-rs does not issue; NATS will refuse this import",
+                e.subject
+            ),
+        )),
+        Some(_) => {}
+    }
+}

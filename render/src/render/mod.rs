@@ -1,0 +1,240 @@
+//! The pure render: custom resources, keys, the lock and an epoch in; JWTs, creds, the new lock
+//! and diagnostics out. No clock, no randomness, no network, and no dependence on input order.
+
+mod accounts;
+mod imports;
+mod users;
+
+use std::collections::BTreeMap;
+
+use nkeys::KeyPair;
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::Diagnostic;
+use crate::input::{Inputs, Object};
+use crate::jwt::{self, ClaimBody};
+use crate::keys::KeySources;
+use crate::lock::{self, Lock, LockEntry};
+use crate::{api, claims};
+
+/// Label that switches an Account or AccountSigningKey to NAuth's read-only observe mode.
+pub const MANAGEMENT_POLICY_LABEL: &str = "nauth.io/management-policy";
+/// Label carrying an Account's ID.
+pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
+
+/// Settings of a render that are not in the custom resources.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The NatsCluster (`namespace`, `name`) for Accounts without `spec.natsClusterRef`, like
+    /// NAuth's `NATS_CLUSTER_REF`.
+    pub default_cluster: Option<(String, String)>,
+}
+
+/// One account JWT.
+#[derive(Clone, Debug)]
+pub struct RenderedAccount {
+    /// The Account's namespace.
+    pub namespace: String,
+    /// The Account's name.
+    pub name: String,
+    /// The signed JWT.
+    pub jwt: String,
+    /// Its claims, as encoded (with `iat` and `jti`).
+    pub claims: jwt::Claims<jwt::Account>,
+    /// Hash of the claims without `iat` and `jti`.
+    pub claims_hash: String,
+}
+
+/// One user's JWT and creds.
+#[derive(Clone)]
+pub struct RenderedUser {
+    /// The User's namespace.
+    pub namespace: String,
+    /// The User's name.
+    pub name: String,
+    /// Its claims, as encoded.
+    pub claims: jwt::Claims<jwt::User>,
+    /// Hash of the claims without `iat` and `jti`.
+    pub claims_hash: String,
+    /// The creds file: JWT and seed. Secret; only ever written into the creds Secret.
+    pub creds: String,
+}
+
+impl std::fmt::Debug for RenderedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderedUser")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a render produces. Lists are sorted by namespace and name.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    /// Account JWTs of managed Accounts.
+    pub accounts: Vec<RenderedAccount>,
+    /// User JWTs and creds.
+    pub users: Vec<RenderedUser>,
+    /// The lock to write: an entry for every JWT above, and nothing else.
+    pub lock: Lock,
+    /// Warnings (the render succeeded).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Renders `inputs`. Errors come back all at once, so one run shows every problem.
+pub fn render(
+    inputs: &Inputs,
+    keys: KeySources,
+    lock: &Lock,
+    epoch: i64,
+    options: &Options,
+) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut report = Report::default();
+    report.problems.extend(inputs.duplicates());
+    let identities = accounts::identities(inputs, keys, lock, &mut report);
+    let (accounts, exports) =
+        accounts::render(inputs, keys, lock, epoch, options, &identities, &mut report);
+    imports::check(inputs, &identities, &exports, &mut report);
+    let users = users::render(inputs, keys, lock, epoch, &identities, &mut report);
+
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        report.problems.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        return Err(sorted(errors));
+    }
+    let mut new_lock = Lock::new();
+    for a in &accounts {
+        new_lock.accounts.insert(
+            format!("{}/{}", a.namespace, a.name),
+            entry(&a.claims, &a.claims_hash),
+        );
+    }
+    for u in &users {
+        new_lock.users.insert(
+            format!("{}/{}", u.namespace, u.name),
+            entry(&u.claims, &u.claims_hash),
+        );
+    }
+    Ok(Rendered {
+        accounts,
+        users,
+        lock: new_lock,
+        warnings: sorted(warnings),
+    })
+}
+
+fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    d.sort();
+    d.dedup();
+    d
+}
+
+/// Diagnostics collected while rendering.
+#[derive(Default)]
+struct Report {
+    problems: Vec<Diagnostic>,
+}
+
+impl Report {
+    fn push(&mut self, d: Diagnostic) {
+        self.problems.push(d);
+    }
+}
+
+fn entry<T: ClaimBody>(claims: &jwt::Claims<T>, hash: &str) -> LockEntry {
+    LockEntry {
+        public_key: claims.data.sub.clone(),
+        issuer: claims.data.iss.clone(),
+        claims_hash: hash.to_string(),
+        issued_at: claims.data.iat,
+    }
+}
+
+/// Lowercase hex SHA-256 of the claims' Go JSON with `iat` and `jti` blanked, as NAuth's
+/// `claimsHash`: it changes with the content and with the issuer, never with the time.
+pub fn claims_hash<T: ClaimBody>(claims: &jwt::Claims<T>) -> String {
+    let mut normalized = claims.clone();
+    normalized.data.iat = 0;
+    normalized.data.jti = String::new();
+    let json = jwt::to_go_json(&normalized).expect("claims that validated also serialize");
+    Sha256::digest(json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Signs `claims` with `signer`, choosing `iat` from the lock so unchanged claims keep their
+/// bytes and changed ones move forward; `floor` is an `iat` the JWT must exceed.
+fn sign<T: ClaimBody>(
+    mut claims: jwt::Claims<T>,
+    signer: &KeyPair,
+    previous: Option<&LockEntry>,
+    epoch: i64,
+    floor: Option<i64>,
+) -> Result<(jwt::Claims<T>, String, String), String> {
+    let hash = claims_hash(&claims);
+    let mut iat = lock::issued_at(previous, &hash, epoch);
+    if let Some(floor) = floor.filter(|f| iat <= *f) {
+        iat = floor + 1;
+    }
+    let token = jwt::encode(&mut claims, signer, iat).map_err(|e| e.to_string())?;
+    Ok((claims, hash, token))
+}
+
+/// Objects sorted by `namespace/name`, so output never depends on input order.
+fn by_key<T: kube::Resource<DynamicType = ()>>(objects: &[Object<T>]) -> Vec<&Object<T>> {
+    let mut v: Vec<_> = objects.iter().collect();
+    v.sort_by_key(|o| o.key());
+    v
+}
+
+/// An Account's resolved identity.
+pub(crate) struct Identity {
+    id: String,
+    sign: KeyPair,
+    managed: bool,
+}
+
+/// Identities by Account `namespace/name`.
+pub(crate) type Identities = BTreeMap<String, Identity>;
+
+/// `namespace/name` of a reference whose empty namespace means the referrer's.
+fn ref_key(namespace: Option<&str>, name: &str, own_namespace: &str) -> String {
+    let ns = namespace.filter(|n| !n.is_empty()).unwrap_or(own_namespace);
+    format!("{ns}/{name}")
+}
+
+/// Display name: `spec.displayName`, else `namespace/name`.
+fn display_name<T: kube::Resource<DynamicType = ()>>(o: &Object<T>, given: Option<&str>) -> String {
+    given
+        .filter(|n| !n.is_empty())
+        .map_or_else(|| o.key(), str::to_string)
+}
+
+/// Located error from a claims error.
+fn claims_error<T: kube::Resource<DynamicType = ()>>(
+    o: &Object<T>,
+    e: claims::ClaimsError,
+) -> Diagnostic {
+    o.error(e.field.as_deref(), e.message)
+}
+
+/// Whether an object is in observe mode.
+fn observed<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> bool {
+    o.label(MANAGEMENT_POLICY_LABEL) == Some("observe")
+}
+
+/// The AccountSigningKey a reference points to.
+fn signing_key_object<'i>(
+    inputs: &'i Inputs,
+    r: &api::AccountSigningKeyRef,
+    own_namespace: &str,
+) -> Option<&'i Object<api::AccountSigningKey>> {
+    let key = ref_key(r.namespace.as_deref(), &r.name, own_namespace);
+    inputs.signing_keys.iter().find(|k| k.key() == key)
+}
+
+#[cfg(test)]
+mod tests;

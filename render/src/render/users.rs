@@ -1,0 +1,130 @@
+//! User JWTs and creds.
+
+use nkeys::KeyPair;
+
+use crate::claims::{self, UserInput};
+use crate::input::{Inputs, Object};
+use crate::keys::KeySources;
+use crate::lock::Lock;
+use crate::{api, jwt};
+
+use super::{
+    Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key, sign,
+    signing_key_object,
+};
+
+/// Renders every User whose Account is known.
+pub(super) fn render(
+    inputs: &Inputs,
+    keys: KeySources,
+    lock: &Lock,
+    epoch: i64,
+    identities: &Identities,
+    report: &mut Report,
+) -> Vec<RenderedUser> {
+    by_key(&inputs.users)
+        .into_iter()
+        .filter_map(|u| {
+            render_one(inputs, keys, lock, epoch, identities, u)
+                .map_err(|d| report.push(d))
+                .ok()
+        })
+        .collect()
+}
+
+fn render_one(
+    inputs: &Inputs,
+    keys: KeySources,
+    lock: &Lock,
+    epoch: i64,
+    identities: &Identities,
+    u: &Object<api::User>,
+) -> Result<RenderedUser, crate::diagnostic::Diagnostic> {
+    let spec = &u.resource.spec;
+    let account_key = format!("{}/{}", u.namespace(), spec.account_name);
+    let identity = identities.get(&account_key).ok_or_else(|| {
+        u.error(
+            Some("spec.accountName"),
+            format!("Account {account_key} is not in the input (or has no keys)"),
+        )
+    })?;
+    let account = inputs.accounts.iter().find(|a| a.key() == account_key);
+    let (signer, scoped) = match &spec.signing_key_ref {
+        None => (identity.sign.clone(), false),
+        Some(r) => signing_key(inputs, keys, u, r, account)?,
+    };
+    let user_key = keys.user(u).map_err(|e| u.error(None, e))?;
+    let name = display_name(u, spec.display_name.as_deref());
+    let (public, issuer) = (user_key.public_key(), signer.public_key());
+    let input = UserInput {
+        user_key: &public,
+        account_id: &identity.id,
+        issuer: &issuer,
+        scoped,
+        display_name: &name,
+        spec,
+    };
+    let built = claims::user_claims(&input).map_err(|e| claims_error(u, e))?;
+    let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
+    if let Some(at) = revocations.and_then(|r| r.get(&public)) {
+        return Err(u.error(
+            None,
+            format!(
+                "the user's key {public} is revoked by Account {account_key} (at {at}); raise the \
+                 nauth.io/key-generation annotation or replace its creds to issue a new key"
+            ),
+        ));
+    }
+    // A revocation of all users before a time is how an account forces re-issue: new JWTs
+    // must be issued after it.
+    let floor = revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied();
+    let previous = lock.users.get(&u.key());
+    let (claims, claims_hash, token) =
+        sign(built, &signer, previous, epoch, floor).map_err(|e| u.error(None, e))?;
+    let seed = user_key.seed().expect("user keys from seeds have seeds");
+    Ok(RenderedUser {
+        namespace: u.namespace().to_string(),
+        name: u.name().to_string(),
+        claims,
+        claims_hash,
+        creds: jwt::creds::format_user_creds(&token, &seed),
+    })
+}
+
+/// The key of a User's `signingKeyRef`, which its Account must trust, and whether it is scoped.
+fn signing_key(
+    inputs: &Inputs,
+    keys: KeySources,
+    u: &Object<api::User>,
+    r: &api::AccountSigningKeyRef,
+    account: Option<&Object<api::Account>>,
+) -> Result<(KeyPair, bool), crate::diagnostic::Diagnostic> {
+    const FIELD: &str = "spec.signingKeyRef";
+    let target = ref_key(r.namespace.as_deref(), &r.name, u.namespace());
+    let ask = signing_key_object(inputs, r, u.namespace()).ok_or_else(|| {
+        u.error(
+            Some(FIELD),
+            format!("AccountSigningKey {target} is not in the input"),
+        )
+    })?;
+    let trusted = account.is_some_and(|a| {
+        a.resource
+            .spec
+            .signing_key_refs
+            .iter()
+            .flatten()
+            .any(|ar| ref_key(ar.namespace.as_deref(), &ar.name, a.namespace()) == target)
+    });
+    if !trusted {
+        return Err(u.error(
+            Some(FIELD),
+            format!(
+                "AccountSigningKey {target} is not listed in spec.signingKeyRefs of Account {}/{}",
+                u.namespace(),
+                u.resource.spec.account_name
+            ),
+        ));
+    }
+    let kp = keys.signing_key(ask).map_err(|e| ask.error(None, e))?;
+    Ok((kp, ask.resource.spec.scope.is_some()))
+}
