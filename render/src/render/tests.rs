@@ -1,1 +1,271 @@
+//! Behaviour of the whole render on small trees built in memory.
 
+use nkeys::{KeyPair, KeyPairType};
+
+use super::*;
+use crate::input::Contents;
+use crate::keys::SeedRoot;
+
+const EPOCH: i64 = 1_800_000_000;
+
+fn operator() -> KeyPair {
+    KeyPair::new_from_raw(KeyPairType::Operator, [1; 32]).unwrap()
+}
+
+fn cluster() -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: op, namespace: nats}}\nstringData: {{default: {}}}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: NatsCluster\nmetadata: {{name: nats, namespace: nats}}\n\
+         spec: {{url: 'nats://x', operatorSigningKeySecretRef: {{name: op}}, systemAccountUserCredsSecretRef: {{name: sys}}}}\n---\n",
+        operator().seed().unwrap()
+    )
+}
+
+fn account(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {{name: {name}, namespace: team}}\n\
+         spec:\n  natsClusterRef: {{name: nats, namespace: nats}}\n{spec}---\n"
+    )
+}
+
+fn user(name: &str, account: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: {name}, namespace: team}}\n\
+         spec:\n  accountName: {account}\n{spec}---\n"
+    )
+}
+
+fn run(docs: &[String], lock: &Lock, epoch: i64) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut inputs = Inputs::default();
+    for (i, doc) in docs.iter().enumerate() {
+        let problems = inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
+        assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
+    }
+    let root = SeedRoot::new(&[3; 32]).unwrap();
+    let keys = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    render(&inputs, keys, lock, epoch, &Options::default())
+}
+
+fn tree() -> Vec<String> {
+    vec![
+        cluster(),
+        account(
+            "a",
+            "  exports: [{name: svc, subject: 'svc.>', type: service}]\n",
+        ),
+        account(
+            "b",
+            "  imports: [{accountRef: {name: a, namespace: team}, subject: 'svc.x', type: service}]\n",
+        ),
+        user("alice", "a", "  permissions: {pub: {allow: ['svc.>']}}\n"),
+        user("bob", "b", ""),
+    ]
+}
+
+fn bytes(r: &Rendered) -> String {
+    crate::output::stream(&crate::output::manifests(r))
+}
+
+#[test]
+fn output_does_not_depend_on_input_order() {
+    let forward = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let mut reversed = tree();
+    reversed.reverse();
+    let backward = run(&reversed, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(bytes(&forward), bytes(&backward));
+    let names: Vec<_> = forward.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+}
+
+#[test]
+fn unchanged_claims_keep_their_bytes_at_any_later_epoch() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let later = run(&tree(), &first.lock, EPOCH + 86_400 * 365).unwrap();
+    assert_eq!(bytes(&first), bytes(&later));
+    assert_eq!(first.lock, later.lock);
+}
+
+#[test]
+fn changed_claims_get_a_strictly_later_iat_even_with_an_older_epoch() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let mut changed = tree();
+    changed[1] = account(
+        "a",
+        "  natsLimits: {subs: 10}\n  exports: [{name: svc, subject: 'svc.>', type: service}]\n",
+    );
+    let second = run(&changed, &first.lock, EPOCH - 1000).unwrap();
+    let iat = |r: &Rendered, key: &str| r.lock.accounts[key].issued_at;
+    assert_eq!(iat(&second, "team/a"), EPOCH + 1);
+    assert_eq!(
+        iat(&second, "team/b"),
+        EPOCH,
+        "untouched accounts keep their iat"
+    );
+    assert_ne!(
+        second.accounts[0].claims.data.jti,
+        first.accounts[0].claims.data.jti
+    );
+}
+
+#[test]
+fn imports_must_match_an_export_of_the_target_account() {
+    let mut docs = tree();
+    docs[2] = account(
+        "b",
+        "  imports: [{accountRef: {name: a, namespace: team}, subject: 'other.x', type: service}]\n",
+    );
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "f2.yaml: Account team/b: spec.imports[0]: Account team/a exports no service matching subject \"other.x\""
+    );
+    docs[2] = account(
+        "b",
+        "  imports: [{accountRef: {name: a, namespace: team}, subject: 'svc.x', type: stream}]\n",
+    );
+    assert!(
+        run(&docs, &Lock::new(), EPOCH).is_err(),
+        "type must match too"
+    );
+}
+
+#[test]
+fn conflicting_account_exports_are_left_out_with_a_warning() {
+    let mut docs = tree();
+    docs.push(
+        "apiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata: {name: dup, namespace: team}\n\
+         spec: {accountName: a, rules: [{subject: 'svc.>', type: service, name: again}]}\n"
+            .to_string(),
+    );
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(r.accounts[0].claims.nats.exports.len(), 1);
+    assert_eq!(
+        r.warnings[0].to_string(),
+        "warning: f5.yaml: AccountExport team/dup: spec.rules: not adopted by Account team/a \
+         (Conflict): service export subject \"svc.>\" already exports \"svc.>\""
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once_and_names_its_object() {
+    let docs = vec![
+        cluster(),
+        account(
+            "a",
+            "  jetStreamEnabled: true\n  jetStreamLimits: {memStorage: 0, diskStorage: 0}\n",
+        ),
+        user("ghost", "nowhere", ""),
+    ];
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "f1.yaml: Account team/a: spec.jetStreamEnabled: ambiguous JetStream config; requested to be \
+             enabled, but no allowed MemoryStorage or DiskStorage supplied",
+            "f2.yaml: User team/ghost: spec.accountName: Account team/nowhere is not in the input (or has no keys)",
+        ]
+    );
+}
+
+#[test]
+fn scoped_signing_keys_sign_users_without_permissions() {
+    let ask = "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {name: apps, namespace: team}\n\
+               spec:\n  scope:\n    role: app\n    template: {permissions: {pub: {allow: ['app.>']}}}\n---\n";
+    let mut docs = vec![
+        cluster(),
+        ask.to_string(),
+        account("a", "  signingKeyRefs: [{name: apps}]\n"),
+        user("svc", "a", "  signingKeyRef: {name: apps}\n"),
+    ];
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    let scoped_key = r.users[0].claims.data.iss.clone();
+    let scope = r.accounts[0].claims.nats.signing_keys.0[&scoped_key]
+        .as_ref()
+        .unwrap();
+    assert_eq!(scope.role, "app");
+    assert_eq!(
+        r.users[0].claims.nats.permission_limits,
+        jwt::UserPermissionLimits::default()
+    );
+
+    docs[3] = user(
+        "svc",
+        "a",
+        "  signingKeyRef: {name: apps}\n  permissions: {pub: {allow: ['x']}}\n",
+    );
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(errors[0].field.as_deref(), Some("spec.permissions"));
+}
+
+#[test]
+fn a_revoke_all_forces_later_user_iats_and_a_revoked_key_is_refused() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let mut docs = tree();
+    docs[1] = account(
+        "a",
+        &format!(
+            "  exports: [{{name: svc, subject: 'svc.>', type: service}}]\n  revocations: {{'*': {}}}\n",
+            EPOCH + 50
+        ),
+    );
+    let second = run(&docs, &first.lock, EPOCH).unwrap();
+    assert_eq!(second.lock.users["team/alice"].issued_at, EPOCH + 51);
+
+    let alice = first.users[0].claims.data.sub.clone();
+    docs[1] = account(
+        "a",
+        &format!(
+            "  exports: [{{name: svc, subject: 'svc.>', type: service}}]\n  revocations: {{{alice}: {EPOCH}}}\n"
+        ),
+    );
+    let errors = run(&docs, &first.lock, EPOCH).unwrap_err();
+    assert!(
+        errors[0].message.contains("is revoked by Account team/a"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn user_secrets_and_account_config_maps_carry_nauth_labels_and_no_seed_outside_creds() {
+    let r = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let manifests = crate::output::manifests(&r);
+    let names: Vec<String> = manifests.iter().map(|m| format!("{m:?}")).collect();
+    assert_eq!(
+        names,
+        [
+            "ConfigMap team/a-nats-account-jwt",
+            "ConfigMap team/b-nats-account-jwt",
+            "Secret team/alice-nats-user-creds",
+            "Secret team/bob-nats-user-creds",
+        ]
+    );
+    let secret: serde_json::Value = serde_saphyr::from_str(&manifests[2].yaml).unwrap();
+    let labels = &secret["metadata"]["labels"];
+    assert_eq!(labels["nauth.io/secret-type"], "user-creds");
+    assert_eq!(labels["nauth.io/managed"], "true");
+    assert_eq!(
+        labels["user.nauth.io/account-id"],
+        r.accounts[0].claims.data.sub.as_str()
+    );
+    for m in &manifests[..2] {
+        assert!(
+            !contains_seed(&m.yaml),
+            "no seeds in ConfigMaps: {}",
+            m.yaml
+        );
+    }
+    let creds: serde_json::Value = secret["data"]["user.creds"].clone();
+    assert!(creds.is_string(), "the creds are in the Secret's data");
+}
+
+/// Whether `text` holds an nkey seed: a 58-character base32 word starting `SA`, `SO` or `SU`.
+fn contains_seed(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        w.len() == 58 && (w.starts_with("SA") || w.starts_with("SO") || w.starts_with("SU"))
+    })
+}
