@@ -236,3 +236,30 @@ fn extensions_validate_against_the_schema_and_round_trip() {
         "spec.mappings[a.>][0].weight"
     );
 }
+
+#[test]
+fn approval_inputs_without_imports_parse_as_account_specs() {
+    // NAuth's claims-mapping fixtures are builder inputs, not specs: their imports name an
+    // `accountID` instead of an `accountRef`, so only the other account cases are specs as-is.
+    let dir = examples_dir().join("../nauth-approvals");
+    let mut parsed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("account.") && name.ends_with(".input.yaml"))
+            || name.contains("imports")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let spec: nauth_render::api::AccountSpec =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.validate(), vec![], "{name}");
+        parsed += 1;
+    }
+    assert!(
+        parsed >= 8,
+        "only {parsed} account inputs found in {}",
+        dir.display()
+    );
+}
