@@ -13,6 +13,10 @@ use super::{
 };
 
 /// Desired state of an Account. Everything is optional, as in NAuth.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -71,7 +75,7 @@ pub struct AccountSpec {
     pub signing_key_refs: Option<Vec<AccountSigningKeyRef>>,
     /// JetStream limits per tier (JWT `tiered_limits`, e.g. `R1`, `R3`); a tier states all it
     /// sets, no schema defaults apply inside. nauth-rs extension.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "tiered_limits_schema")]
     pub jet_stream_tiered_limits: Option<BTreeMap<String, JetStreamLimits>>,
     /// Subject mappings: subject → weighted destinations (JWT `mappings`). nauth-rs extension.

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{FieldError, ReconcileStatus, SecretKeyRef};
 
 /// Desired state of a NatsCluster. Exactly one of `url` and `urlFrom` is set.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",

@@ -35,7 +35,7 @@ pub struct Permission {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct ResponsePermission {
     /// Maximum number of replies per request.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::integer")]
     pub max: Option<i64>,
     /// Time the reply permission lasts, in nanoseconds.
