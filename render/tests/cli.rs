@@ -1,0 +1,248 @@
+//! The `nauth-render` binary as users run it: exit codes, stdout, stderr, files.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn quickstart() -> PathBuf {
+    repo().join("examples/quickstart")
+}
+
+fn nauth_render(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("NAUTH_SEED_ROOT")
+        .env_remove("NATS_CLUSTER_REF")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Renders the quickstart with a copy of its lock in `dir`.
+fn render_quickstart(dir: &Path, extra: &[&str]) -> Output {
+    let lock = dir.join("nauth.lock");
+    if !lock.exists() {
+        fs::copy(quickstart().join("nauth.lock"), &lock).unwrap();
+    }
+    let mut args = vec![
+        "render".to_string(),
+        quickstart().display().to_string(),
+        "--seed-root".into(),
+        quickstart().join("seed-root").display().to_string(),
+        "--lock".into(),
+        lock.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), None)
+}
+
+#[test]
+fn the_quickstart_renders_identically_with_its_committed_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = render_quickstart(dir.path(), &["--locked"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stderr), "");
+    let second = render_quickstart(dir.path(), &["--locked", "--issued-at", "4000000000"]);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "unchanged claims keep their bytes whatever the epoch"
+    );
+    let out = text(&first.stdout);
+    for name in [
+        "name: billing-nats-account-jwt",
+        "name: orders-nats-account-jwt",
+        "name: invoicer-nats-user-creds",
+        "name: orders-service-nats-user-creds",
+    ] {
+        assert!(out.contains(name), "missing {name}");
+    }
+    assert_eq!(out.matches("\n---\n").count() + 1, 4, "four documents");
+}
+
+#[test]
+fn a_stale_lock_fails_with_locked_and_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let committed = fs::read_to_string(quickstart().join("nauth.lock")).unwrap();
+    let stale = committed.replacen("claimsHash: ", "claimsHash: 00", 1);
+    fs::write(&lock, &stale).unwrap();
+    let out = render_quickstart(dir.path(), &["--locked"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("needs to be updated but --locked was passed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Account shop/billing"), "{stderr}");
+    assert_eq!(fs::read_to_string(&lock).unwrap(), stale);
+
+    let out = render_quickstart(dir.path(), &["--issued-at", "1900000000"]);
+    assert!(out.status.success());
+    let updated = fs::read_to_string(&lock).unwrap();
+    assert!(
+        updated.contains("issuedAt: 1900000000"),
+        "the changed account moves forward"
+    );
+}
+
+#[test]
+fn invalid_input_exits_1_naming_file_object_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    fs::write(
+        &bad,
+        "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a, namespace: ns}\n\
+         spec:\n  exports: [{subject: 'a.>', type: queue}]\n",
+    )
+    .unwrap();
+    let out = nauth_render(
+        &[
+            "render",
+            bad.to_str().unwrap(),
+            "--lock",
+            dir.path().join("l").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let first = stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "{}: Account ns/a: spec.exports[0].type: unknown variant `queue`",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("error: 1 problem(s) in the input; nothing was rendered\n"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("l").exists(),
+        "no lock is written for invalid input"
+    );
+}
+
+#[test]
+fn missing_keys_are_an_input_error_and_seeds_never_reach_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nauth_render(
+        &[
+            "render",
+            quickstart().to_str().unwrap(),
+            "--lock",
+            dir.path().join("l").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Account shop/orders: no keys for this account: no Secret labelled account.nauth.io/name=orders"),
+        "{stderr}"
+    );
+    let operator_seed = fs::read_to_string(quickstart().join("operator-signing-key.yaml")).unwrap();
+    let seed = operator_seed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("default: "))
+        .unwrap();
+    assert!(!stderr.contains(seed));
+}
+
+#[test]
+fn standard_input_and_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("l");
+    let out = nauth_render(
+        &["render", "-", "--lock", lock.to_str().unwrap()],
+        Some("a: [broken\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("-: not valid YAML"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = nauth_render(
+        &[
+            "render",
+            "/nonexistent/manifests",
+            "--lock",
+            lock.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: /nonexistent/manifests: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn out_dir_gets_one_file_per_object_and_loses_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("rendered");
+    let stale = out_dir.join("shop/secret-gone-nats-user-creds.yaml");
+    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    fs::write(
+        &stale,
+        "metadata:\n  labels:\n    app.kubernetes.io/managed-by: nauth-render\n",
+    )
+    .unwrap();
+    let mine = out_dir.join("shop/notes.yaml");
+    fs::write(&mine, "kept: true\n").unwrap();
+    let out = render_quickstart(
+        dir.path(),
+        &["--locked", "--out-dir", out_dir.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"");
+    let mut files: Vec<String> = fs::read_dir(out_dir.join("shop"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "configmap-billing-nats-account-jwt.yaml",
+            "configmap-orders-nats-account-jwt.yaml",
+            "notes.yaml",
+            "secret-invoicer-nats-user-creds.yaml",
+            "secret-orders-service-nats-user-creds.yaml",
+        ]
+    );
+}
+
+#[test]
+fn crds_prints_the_six_definitions() {
+    let out = nauth_render(&["crds"], None);
+    assert!(out.status.success());
+    let yaml = text(&out.stdout);
+    assert_eq!(yaml.matches("kind: CustomResourceDefinition").count(), 6);
+    assert!(yaml.contains("name: accounts.nauth.io"));
+}
