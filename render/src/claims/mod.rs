@@ -38,14 +38,7 @@ impl ClaimsError {
 /// The blocking validation errors of `vr` as one message, or `None` when there are none.
 /// Time checks (an `exp` in the past) do not block, as in NAuth.
 pub(crate) fn blocking_errors(vr: &ValidationResults) -> Option<String> {
-    vr.is_blocking(false).then(|| {
-        vr.issues
-            .iter()
-            .filter(|i| i.blocking && !i.time_check)
-            .map(|i| i.description.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    vr.is_blocking(false).then(|| vr.errors().join("; "))
 }
 
 #[cfg(test)]

@@ -38,12 +38,15 @@ pub(super) fn account_selectors(account: &Object<api::Account>, id: Option<&str>
     }
 }
 
+/// An account's root seed Secret and implicit signing seed Secret.
+pub(super) type RootAndSign<'s> = (&'s Object<Secret>, &'s Object<Secret>);
+
 /// The root and signing seed Secrets of an account, or `None` when NAuth's lookup finds none.
 pub(super) fn account_secrets<'s>(
     secrets: &'s [Object<Secret>],
     account: &Object<api::Account>,
     id: Option<&str>,
-) -> Result<Option<(&'s Object<Secret>, &'s Object<Secret>)>, String> {
+) -> Result<Option<RootAndSign<'s>>, String> {
     let ns = account.namespace();
     let selectors = id
         .map(|id| ("account.nauth.io/id", id.to_string()))

@@ -150,7 +150,7 @@ mod tests {
             Some(b"nauth-rs/seed-root/v1"),
             b"0123456789abcdef0123456789abcdef",
         )
-        .expand(b"user\0ns\0alice\03", &mut expected)
+        .expand(b"user\x00ns\x00alice\x003", &mut expected)
         .unwrap();
         let want = KeyPair::new_from_raw(KeyPairType::User, expected).unwrap();
         assert_eq!(
