@@ -246,3 +246,78 @@ fn crds_prints_the_six_definitions() {
     assert_eq!(yaml.matches("kind: CustomResourceDefinition").count(), 6);
     assert!(yaml.contains("name: accounts.nauth.io"));
 }
+
+#[test]
+fn check_passes_on_the_committed_quickstart_and_fails_with_a_diff_when_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    fs::copy(quickstart().join("nauth.lock"), &lock).unwrap();
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "check".to_string(),
+            quickstart().display().to_string(),
+            "--seed-root".into(),
+            quickstart().join("seed-root").display().to_string(),
+            "--lock".into(),
+            lock.display().to_string(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        nauth_render(&a.iter().map(String::as_str).collect::<Vec<_>>(), None)
+    };
+    let ok = run(&[]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+
+    // A committed output directory, then one User's creds go stale.
+    let out_dir = dir.path().join("out");
+    let rendered = render_quickstart(
+        dir.path(),
+        &["--locked", "--out-dir", out_dir.to_str().unwrap()],
+    );
+    assert!(rendered.status.success());
+    assert!(
+        run(&["--out-dir", out_dir.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let secret = out_dir.join("shop/secret-invoicer-nats-user-creds.yaml");
+    let edited = fs::read_to_string(&secret).unwrap().replace(
+        "nauth.io/issued-at: \"1764288000\"",
+        "nauth.io/issued-at: \"1\"",
+    );
+    fs::write(&secret, edited).unwrap();
+    let stale = run(&["--out-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(stale.status.code(), Some(1));
+    let stderr = text(&stale.stderr);
+    assert!(
+        stderr.contains("-    nauth.io/issued-at: \"1\"\n+    nauth.io/issued-at: \"1764288000\""),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("commit the result\n"), "{stderr}");
+
+    // Changed creds data alone is reported, but never shown.
+    render_quickstart(
+        dir.path(),
+        &["--locked", "--out-dir", out_dir.to_str().unwrap()],
+    );
+    let yaml = fs::read_to_string(&secret).unwrap();
+    let data_line = yaml
+        .lines()
+        .find(|l| l.trim_start().starts_with("user.creds: "))
+        .unwrap();
+    fs::write(&secret, yaml.replace(data_line, "  user.creds: AAAA")).unwrap();
+    let stale = run(&["--out-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(stale.status.code(), Some(1));
+    let stderr = text(&stale.stderr);
+    assert!(
+        stderr.contains("secret-invoicer-nats-user-creds.yaml: Secret data differs (not shown)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(data_line.trim_start()),
+        "no creds data in the report"
+    );
+}

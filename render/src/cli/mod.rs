@@ -4,6 +4,7 @@
 //! 2 I/O or internal error. Output objects go to stdout, everything else to stderr, so stdout
 //! can feed `kubectl apply -f -` or an Argo CD plugin directly.
 
+mod check;
 mod inputs;
 mod render;
 
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Render account JWT ConfigMaps and user creds Secrets (multi-document YAML on stdout).
     Render(render::Args),
+    /// Exit 1 with a readable diff when the committed lock (or --out-dir output) is stale.
+    Check(check::Args),
     /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
     Crds,
 }
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => render::run(args),
+        Command::Check(args) => check::run(args),
         Command::Crds => {
             print!("{}", crate::api::crds_yaml());
             Ok(())

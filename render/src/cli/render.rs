@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::Args as ClapArgs;
 
 use super::Failure;
-use super::inputs::{InputArgs, io};
+use super::inputs::{InputArgs, Loaded, io};
 use crate::keys::KeySources;
 use crate::output::{self, Manifest};
+use crate::render::Rendered;
 
 /// Options of `render`.
 #[derive(ClapArgs, Debug)]
@@ -30,22 +31,7 @@ pub struct Args {
 
 /// Runs `render`.
 pub fn run(args: Args) -> Result<(), Failure> {
-    let loaded = args.input.load()?;
-    let epoch = epoch(args.issued_at)?;
-    let keys = KeySources {
-        secrets: &loaded.inputs.secrets,
-        seed_root: loaded.seed_root.as_ref(),
-    };
-    let rendered =
-        crate::render::render(&loaded.inputs, keys, &loaded.lock, epoch, &loaded.options).map_err(
-            |mut errors| {
-                errors.extend(loaded.warnings.iter().cloned());
-                Failure::Invalid(errors)
-            },
-        )?;
-    for w in loaded.warnings.iter().chain(&rendered.warnings) {
-        eprintln!("{w}");
-    }
+    let (loaded, rendered) = render_in_memory(&args.input, args.issued_at)?;
     let lock_path = &args.input.lock;
     if rendered.lock != loaded.lock || !loaded.lock_exists {
         if args.locked {
@@ -63,6 +49,30 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(dir) => write_dir(dir, &manifests)?,
     }
     Ok(())
+}
+
+/// Loads the inputs and renders them, printing warnings to stderr; writes nothing.
+pub(super) fn render_in_memory(
+    input: &InputArgs,
+    issued_at: Option<i64>,
+) -> Result<(Loaded, Rendered), Failure> {
+    let loaded = input.load()?;
+    let epoch = epoch(issued_at)?;
+    let keys = KeySources {
+        secrets: &loaded.inputs.secrets,
+        seed_root: loaded.seed_root.as_ref(),
+    };
+    let rendered =
+        crate::render::render(&loaded.inputs, keys, &loaded.lock, epoch, &loaded.options).map_err(
+            |mut errors| {
+                errors.extend(loaded.warnings.iter().cloned());
+                Failure::Invalid(errors)
+            },
+        )?;
+    for w in loaded.warnings.iter().chain(&rendered.warnings) {
+        eprintln!("{w}");
+    }
+    Ok((loaded, rendered))
 }
 
 /// `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock: the only place the clock is read.
@@ -84,7 +94,7 @@ fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
 }
 
 /// `Kind namespace/name` of every lock entry that differs between two locks.
-fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) -> Vec<String> {
+pub(super) fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) -> Vec<String> {
     let mut changed = Vec::new();
     for (kind, a, b) in [
         ("Account", &old.accounts, &new.accounts),
@@ -106,9 +116,7 @@ fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) -> Vec<Stri
 fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
     let wanted: std::collections::BTreeSet<PathBuf> =
         manifests.iter().map(|m| dir.join(m.path())).collect();
-    if dir.exists() {
-        remove_stale(dir, &wanted)?;
-    }
+    remove_stale(dir, &wanted)?;
     for m in manifests {
         let path = dir.join(m.path());
         if let Some(parent) = path.parent() {
@@ -122,15 +130,41 @@ fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
 /// Removes files this command wrote earlier that the current render no longer produces (a
 /// deleted User's Secret), and nothing else.
 fn remove_stale(dir: &Path, wanted: &std::collections::BTreeSet<PathBuf>) -> Result<(), Failure> {
+    for path in stale_files(dir, wanted)? {
+        fs::remove_file(&path).map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Files under `dir` this command wrote earlier (they carry its managed-by label) that are not
+/// in `wanted`.
+pub(super) fn stale_files(
+    dir: &Path,
+    wanted: &std::collections::BTreeSet<PathBuf>,
+) -> Result<Vec<PathBuf>, Failure> {
+    let mut stale = Vec::new();
+    if !dir.exists() {
+        return Ok(stale);
+    }
+    collect_stale(dir, wanted, &mut stale)?;
+    stale.sort();
+    Ok(stale)
+}
+
+fn collect_stale(
+    dir: &Path,
+    wanted: &std::collections::BTreeSet<PathBuf>,
+    stale: &mut Vec<PathBuf>,
+) -> Result<(), Failure> {
     for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let path = entry.map_err(|e| io(dir, e))?.path();
         if path.is_dir() {
-            remove_stale(&path, wanted)?;
+            collect_stale(&path, wanted, stale)?;
         } else if !wanted.contains(&path)
             && fs::read_to_string(&path)
                 .is_ok_and(|t| t.contains("app.kubernetes.io/managed-by: nauth-render"))
         {
-            fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            stale.push(path);
         }
     }
     Ok(())

@@ -1,0 +1,140 @@
+//! `nauth-render check`: the pull-request gate. Renders in memory and fails (exit 1) with a
+//! readable diff when the committed lock, or the committed output directory, is stale.
+//! Secret data is never shown: a changed creds Secret shows its changed annotations (public key,
+//! claims hash, iat) and `<redacted>` in place of the data.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::PathBuf;
+
+use clap::Args as ClapArgs;
+use similar::TextDiff;
+
+use super::Failure;
+use super::inputs::{InputArgs, io};
+use super::render::{render_in_memory, stale_files};
+use crate::output::{self, Manifest};
+
+/// Options of `check`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Unix time a stale JWT would be issued at (else SOURCE_DATE_EPOCH, else the clock).
+    #[arg(long, value_name = "SECS")]
+    issued_at: Option<i64>,
+    /// Also compare the committed output of `render --out-dir DIR`.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+}
+
+/// Runs `check`.
+pub fn run(args: Args) -> Result<(), Failure> {
+    let (_, rendered) = render_in_memory(&args.input, args.issued_at)?;
+    let mut report = String::new();
+    let lock_path = &args.input.lock;
+    let committed = match fs::read_to_string(lock_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io(lock_path, e)),
+    };
+    report.push_str(&diff(
+        &lock_path.display().to_string(),
+        &committed,
+        &rendered.lock.to_yaml(),
+    ));
+
+    if let Some(dir) = &args.out_dir {
+        let manifests = output::manifests(&rendered);
+        let wanted: BTreeSet<PathBuf> = manifests.iter().map(|m| dir.join(m.path())).collect();
+        for m in &manifests {
+            let path = dir.join(m.path());
+            let old = fs::read_to_string(&path).unwrap_or_default();
+            if old == m.yaml {
+                continue;
+            }
+            let name = path.display().to_string();
+            match diff(&name, &shown(m, &old), &shown(m, &m.yaml)) {
+                d if d.is_empty() => {
+                    report.push_str(&format!("{name}: Secret data differs (not shown)\n"))
+                }
+                d => report.push_str(&d),
+            }
+        }
+        for path in stale_files(dir, &wanted)? {
+            report.push_str(&format!(
+                "{}: no longer rendered; remove it\n",
+                path.display()
+            ));
+        }
+    }
+    if report.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Changed(format!(
+        "{report}error: the committed lock or output is out of date; run `nauth-render render` \
+         with the same arguments and commit the result"
+    )))
+}
+
+/// A unified diff of `old` → `new` under `name`, or nothing when they are equal.
+fn diff(name: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{name} (committed)"),
+            &format!("{name} (rendered)"),
+        )
+        .to_string()
+}
+
+/// The text of an output file as `check` may show it: Secrets with their data redacted.
+fn shown(m: &Manifest, text: &str) -> String {
+    if m.kind != "Secret" {
+        return text.to_string();
+    }
+    let mut in_data = false;
+    text.lines()
+        .map(|line| {
+            if !line.starts_with(' ') {
+                in_data = line == "data:" || line == "stringData:";
+                return format!("{line}\n");
+            }
+            match line.split_once(": ") {
+                Some((key, _)) if in_data => format!("{key}: <redacted>\n"),
+                _ if in_data => String::new(),
+                _ => format!("{line}\n"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_data_is_redacted_everywhere_else_is_kept() {
+        let m = Manifest {
+            kind: "Secret",
+            namespace: "n".into(),
+            name: "s".into(),
+            yaml: String::new(),
+        };
+        let text = "apiVersion: v1\ndata:\n  user.creds: U0VDUkVU\n  other: |-\n    line\nmetadata:\n  name: s\n";
+        assert_eq!(
+            shown(&m, text),
+            "apiVersion: v1\ndata:\n  user.creds: <redacted>\n  other: <redacted>\nmetadata:\n  name: s\n"
+        );
+    }
+
+    #[test]
+    fn equal_texts_have_no_diff() {
+        assert_eq!(diff("f", "a\n", "a\n"), "");
+        assert!(diff("f", "a\n", "b\n").contains("-a\n+b\n"));
+    }
+}
