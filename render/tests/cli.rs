@@ -321,3 +321,76 @@ fn check_passes_on_the_committed_quickstart_and_fails_with_a_diff_when_stale() {
         "no creds data in the report"
     );
 }
+
+/// A KRM `ResourceList` holding the quickstart's documents, plus `extra`.
+fn resource_list(extra: &[serde_json::Value]) -> String {
+    let mut items = Vec::new();
+    let mut files: Vec<_> = fs::read_dir(quickstart())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+    {
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&fs::read_to_string(f).unwrap()).unwrap();
+        items.extend(docs);
+    }
+    items.extend(extra.iter().cloned());
+    let list = serde_json::json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items});
+    serde_saphyr::to_string(&list).unwrap()
+}
+
+fn krm(list: &str) -> (Output, serde_json::Value) {
+    let seed_root = quickstart().join("seed-root");
+    let lock = quickstart().join("nauth.lock");
+    let out = nauth_render(
+        &[
+            "krm",
+            "--seed-root",
+            seed_root.to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+        ],
+        Some(list),
+    );
+    let parsed = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
+    (out, parsed)
+}
+
+#[test]
+fn krm_appends_the_rendered_objects_to_the_resource_list() {
+    let (out, list) = krm(&resource_list(&[]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let items = list["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items[items.len() - 4..]
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ConfigMap", "ConfigMap", "Secret", "Secret"]);
+    assert_eq!(list["results"], serde_json::json!([]));
+}
+
+#[test]
+fn krm_reports_problems_as_results_and_exits_1() {
+    let bad = serde_json::json!({
+        "apiVersion": "nauth.io/v1alpha1", "kind": "User",
+        "metadata": {"name": "ghost", "namespace": "shop",
+                     "annotations": {"config.kubernetes.io/path": "users/ghost.yaml"}},
+        "spec": {"accountName": "nowhere"}
+    });
+    let (out, list) = krm(&resource_list(&[bad]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        list["results"],
+        serde_json::json!([{
+            "message": "Account shop/nowhere is not in the input (or has no keys)",
+            "severity": "error",
+            "resourceRef": {"kind": "User", "namespace": "shop", "name": "ghost"},
+            "field": {"path": "spec.accountName"},
+            "file": {"path": "users/ghost.yaml"}
+        }])
+    );
+}

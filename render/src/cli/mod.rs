@@ -6,6 +6,7 @@
 
 mod check;
 mod inputs;
+mod krm;
 mod render;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     Render(render::Args),
     /// Exit 1 with a readable diff when the committed lock (or --out-dir output) is stale.
     Check(check::Args),
+    /// Run as a kustomize KRM function: a ResourceList on stdin, rendered items appended on
+    /// stdout, problems as results.
+    Krm(krm::Args),
     /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
     Crds,
 }
@@ -49,6 +53,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render::run(args),
         Command::Check(args) => check::run(args),
+        Command::Krm(args) => krm::run(args),
         Command::Crds => {
             print!("{}", crate::api::crds_yaml());
             Ok(())

@@ -157,22 +157,20 @@ impl Inputs {
                 return vec![Diagnostic::error(format!("not valid YAML: {e}")).in_file(file)];
             }
         };
-        let mut problems = Vec::new();
-        for doc in docs.into_iter().flat_map(list_items) {
-            if let Err(mut found) = self.add_document(file, doc, contents) {
-                problems.append(&mut found);
-            }
-        }
-        problems
+        docs.into_iter()
+            .flat_map(list_items)
+            .flat_map(|doc| self.add_document(file, doc, contents))
+            .collect()
     }
 
-    fn add_document(
-        &mut self,
-        file: &str,
-        doc: Value,
-        contents: Contents,
-    ) -> Result<(), Vec<Diagnostic>> {
-        self.classify(file, doc, contents).map_err(|d| vec![d])?
+    /// Adds one already parsed document (for example an item of a KRM `ResourceList`) and
+    /// returns its problems.
+    pub fn add_document(&mut self, file: &str, doc: Value, contents: Contents) -> Vec<Diagnostic> {
+        match self.classify(file, doc, contents) {
+            Ok(Ok(())) => Vec::new(),
+            Ok(Err(problems)) => problems,
+            Err(problem) => vec![problem],
+        }
     }
 
     /// Parses a document's envelope; the typed object's own problems come back inside `Ok`.

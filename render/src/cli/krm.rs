@@ -1,0 +1,146 @@
+//! `nauth-render krm`: a kustomize KRM function (exec generator). Reads a `ResourceList` on
+//! stdin, renders its items like `render --locked` renders files, and writes the list back with
+//! the rendered ConfigMaps and Secrets appended; problems become `results`. The lock is read,
+//! never written: a render at build time must not depend on the clock, so a stale lock is an
+//! error, as with `--locked`.
+
+use std::io::Read;
+
+use clap::Args as ClapArgs;
+use serde_json::{Value, json};
+
+use super::Failure;
+use super::inputs::InputArgs;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::input::Contents;
+use crate::keys::KeySources;
+use crate::output;
+
+/// Options of `krm`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Unix time a changed JWT would be issued at; only matters for the stale-lock message.
+    #[arg(long, value_name = "SECS")]
+    issued_at: Option<i64>,
+}
+
+const PATH_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/path",
+    "config.kubernetes.io/path",
+];
+
+/// Runs `krm`: always writes a `ResourceList`; exits 1 when it carries errors.
+pub fn run(args: Args) -> Result<(), Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::Io(format!("standard input: {e}")))?;
+    let (list, failed) = process(&args, &text)?;
+    print!(
+        "{}",
+        serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?
+    );
+    if failed {
+        return Err(Failure::Changed(
+            "error: the ResourceList's results name the problems".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The output `ResourceList` for an input, and whether it carries errors.
+fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
+    let mut list: Value = serde_saphyr::from_str(text).map_err(|e| {
+        Failure::Invalid(vec![
+            Diagnostic::error(format!("not a ResourceList: {e}")).in_file("-"),
+        ])
+    })?;
+    if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+        return Err(Failure::Invalid(vec![
+            Diagnostic::error("expected kind ResourceList on standard input").in_file("-"),
+        ]));
+    }
+    let items: Vec<Value> = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut loaded = args.input_without_paths().load()?;
+    let mut problems = loaded.warnings.clone();
+    for item in &items {
+        let file = PATH_ANNOTATIONS
+            .iter()
+            .find_map(|a| item.pointer(&format!("/metadata/annotations/{}", a.replace('/', "~1"))))
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string();
+        problems.extend(
+            loaded
+                .inputs
+                .add_document(&file, item.clone(), Contents::Everything)
+                .into_iter()
+                .filter(|d| d.is_error()),
+        );
+    }
+    let mut out_items = items;
+    if !problems.iter().any(Diagnostic::is_error) {
+        let epoch = args.issued_at.unwrap_or(0);
+        let keys = KeySources {
+            secrets: &loaded.inputs.secrets,
+            seed_root: loaded.seed_root.as_ref(),
+        };
+        match crate::render::render(&loaded.inputs, keys, &loaded.lock, epoch, &loaded.options) {
+            Err(errors) => problems.extend(errors),
+            Ok(rendered) if rendered.lock != loaded.lock => {
+                problems.extend(rendered.warnings);
+                problems.push(Diagnostic::error(format!(
+                    "{} is out of date: run `nauth-render render` and commit the lock",
+                    args.input.lock.display()
+                )));
+            }
+            Ok(rendered) => {
+                problems.extend(rendered.warnings.iter().cloned());
+                for m in output::manifests(&rendered) {
+                    let object: Value =
+                        serde_saphyr::from_str(&m.yaml).map_err(|e| Failure::Io(e.to_string()))?;
+                    out_items.push(object);
+                }
+            }
+        }
+    }
+    let failed = problems.iter().any(Diagnostic::is_error);
+    list["items"] = Value::Array(out_items);
+    list["results"] = Value::Array(problems.iter().map(result).collect());
+    Ok((list, failed))
+}
+
+impl Args {
+    /// The shared options, minus paths: the items come from the `ResourceList`.
+    fn input_without_paths(&self) -> InputArgs {
+        InputArgs {
+            paths: Vec::new(),
+            ..self.input.clone()
+        }
+    }
+}
+
+/// A KRM function result for a diagnostic.
+fn result(d: &Diagnostic) -> Value {
+    let mut r = json!({
+        "message": d.message,
+        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+    });
+    if let Some((kind, key)) = d.object.as_deref().and_then(|o| o.split_once(' ')) {
+        let (namespace, name) = key.split_once('/').unwrap_or(("", key));
+        r["resourceRef"] = json!({ "kind": kind, "namespace": namespace, "name": name });
+    }
+    if let Some(field) = &d.field {
+        r["field"] = json!({ "path": field });
+    }
+    if let Some(file) = d.file.as_deref().filter(|f| *f != "-") {
+        r["file"] = json!({ "path": file });
+    }
+    r
+}
