@@ -32,16 +32,20 @@ impl Trust {
     /// account must be issued by that operator when both are given.
     pub fn new(operator: Option<Vec<Found>>, account: Option<Vec<Found>>) -> Result<Self, String> {
         let operator = operator
-            .map(|f| only(f, "an operator", |c| match c {
-                AnyClaims::Operator(o) => Some(o),
-                _ => None,
-            }))
+            .map(|f| {
+                only(f, "an operator", |c| match c {
+                    AnyClaims::Operator(o) => Some(o),
+                    _ => None,
+                })
+            })
             .transpose()?;
         let account = account
-            .map(|f| only(f, "an account", |c| match c {
-                AnyClaims::Account(a) => Some(a),
-                _ => None,
-            }))
+            .map(|f| {
+                only(f, "an account", |c| match c {
+                    AnyClaims::Account(a) => Some(a),
+                    _ => None,
+                })
+            })
             .transpose()?;
         if let (Some(op), Some(acc)) = (&operator, &account) {
             account_link(&acc.data.sub, &acc.data.iss, op)?;
@@ -119,6 +123,17 @@ impl Item {
     }
 }
 
+/// `nats.type` of decoded claims.
+pub fn claim_type(claims: &AnyClaims) -> &'static str {
+    match claims {
+        AnyClaims::Operator(_) => "operator",
+        AnyClaims::Account(_) => "account",
+        AnyClaims::User(_) => "user",
+        AnyClaims::Activation(_) => "activation",
+        AnyClaims::Generic(_) => "generic",
+    }
+}
+
 /// `present (SU…, not shown)`: says a seed is there and of which kind, and nothing more.
 pub fn seed_present(key: &KeyPair) -> String {
     format!("present (S{}…, not shown)", key_letter(key.key_pair_type()))
@@ -152,7 +167,9 @@ pub fn inspect(found: &[Found], trust: &Trust, now: i64) -> Vec<Item> {
     let decoded: Vec<Option<AnyClaims>> = found
         .iter()
         .map(|f| match &f.content {
-            Content::Jwt(t) | Content::Creds { jwt: t, .. } => jwt::decode(t).ok().map(|d| d.claims),
+            Content::Jwt(t) | Content::Creds { jwt: t, .. } => {
+                jwt::decode(t).ok().map(|d| d.claims)
+            }
             _ => None,
         })
         .collect();
@@ -213,8 +230,10 @@ impl Context<'_> {
                 let mut item = self.token(Item::new(&f.source, "creds"), jwt, now);
                 item.seed = Some(seed_present(key));
                 if item.kind != "user" && !item.kind.is_empty() {
-                    item.problems
-                        .push(format!("the creds file holds {} JWT, not a user JWT", item.kind));
+                    item.problems.push(format!(
+                        "the creds file holds {} JWT, not a user JWT",
+                        item.kind
+                    ));
                 } else if !item.public_key.is_empty() && key.public_key() != item.public_key {
                     item.problems.push(format!(
                         "the creds file's seed does not belong to the JWT subject {}",
@@ -241,32 +260,21 @@ impl Context<'_> {
         let results = claims.validate(now);
         for issue in &results.issues {
             if issue.blocking && !issue.time_check {
-                item.problems.push(format!("invalid claims: {}", issue.description));
+                item.problems
+                    .push(format!("invalid claims: {}", issue.description));
             } else {
                 item.warnings.push(issue.description.clone());
             }
         }
+        item.kind = claim_type(&claims).to_string();
         let link = match &claims {
-            AnyClaims::Operator(op) => {
-                item.kind = "operator".into();
-                self.operator_link(op)
-            }
-            AnyClaims::Account(acc) => {
-                item.kind = "account".into();
-                self.account_link(acc)
-            }
-            AnyClaims::User(user) => {
-                item.kind = "user".into();
-                self.user_link(user)
-            }
-            AnyClaims::Activation(_) => {
-                item.kind = "activation".into();
-                Ok(format!("signature by {} verified; chain not checked", data.iss))
-            }
-            AnyClaims::Generic(_) => {
-                item.kind = "generic".into();
-                Ok(format!("signature by {} verified; chain not checked", data.iss))
-            }
+            AnyClaims::Operator(op) => self.operator_link(op),
+            AnyClaims::Account(acc) => self.account_link(acc),
+            AnyClaims::User(user) => self.user_link(user),
+            AnyClaims::Activation(_) | AnyClaims::Generic(_) => Ok(format!(
+                "signature by {} verified; chain not checked",
+                data.iss
+            )),
         };
         match link {
             Ok(chain) => item.chain = Some(chain),

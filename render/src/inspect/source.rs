@@ -44,16 +44,23 @@ pub fn read(source: &str, text: &str) -> Result<Vec<Found>, String> {
         }]);
     }
     let options = serde_saphyr::options! { with_snippet: false };
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
-        .map_err(|e| format!("not a JWT, creds file, seed or YAML: {}", redact_seeds(&e.to_string())))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
+            format!(
+                "not a JWT, creds file, seed or YAML: {}",
+                redact_seeds(&e.to_string())
+            )
+        })?;
     let mut found = Vec::new();
     for doc in docs.iter().flat_map(list_items) {
         found.extend(object_values(source, doc));
     }
     if found.is_empty() {
-        return Err("no JWT, creds file or seed found (looked for a bare JWT, a creds file, a \
+        return Err(
+            "no JWT, creds file or seed found (looked for a bare JWT, a creds file, a \
                     seed, and Secret or ConfigMap values)"
-            .to_string());
+                .to_string(),
+        );
     }
     Ok(found)
 }
@@ -146,7 +153,8 @@ fn classify(text: &str) -> Option<Content> {
 fn looks_like_seed(t: &str) -> bool {
     t.len() >= 50
         && t.starts_with('S')
-        && t.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
 }
 
 /// `text` with every seed-shaped word replaced, for messages that may echo input.
@@ -200,14 +208,25 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(found[0].source, "f.yaml: Secret ns/s data.default");
         assert!(matches!(&found[0].content, Content::Seed(k) if k.public_key().starts_with('U')));
-        assert_eq!(found[1].source, "f.yaml: ConfigMap default/c data.account.jwt");
+        assert_eq!(
+            found[1].source,
+            "f.yaml: ConfigMap default/c data.account.jwt"
+        );
         assert!(matches!(&found[1].content, Content::Jwt(t) if t == "a.b.c"));
     }
 
     #[test]
     fn nothing_to_inspect_is_an_error() {
-        assert!(read("f", "kind: Deployment\n").unwrap_err().contains("no JWT"));
-        assert!(read("f", "a: [").unwrap_err().starts_with("not a JWT, creds file"));
+        assert!(
+            read("f", "kind: Deployment\n")
+                .unwrap_err()
+                .contains("no JWT")
+        );
+        assert!(
+            read("f", "a: [")
+                .unwrap_err()
+                .starts_with("not a JWT, creds file")
+        );
     }
 
     #[test]
