@@ -78,7 +78,11 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
     for f in fixed {
         assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
     }
-    for role in ["operator-O", "system-account-A", "system-account-signing-key-A"] {
+    for role in [
+        "operator-O",
+        "system-account-A",
+        "system-account-signing-key-A",
+    ] {
         let seed_file = names
             .iter()
             .find(|n| n.starts_with(&format!("keys/{role}")))
@@ -91,12 +95,22 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
 
     let cluster = fs::read_to_string(out_dir.join("nats-cluster.yaml")).unwrap();
     assert!(cluster.contains("namespace: msg\n"), "{cluster}");
-    assert!(cluster.contains("url: nats://nats.msg.svc:4222\n"), "{cluster}");
+    assert!(
+        cluster.contains("url: nats://nats.msg.svc:4222\n"),
+        "{cluster}"
+    );
     let config = fs::read_to_string(out_dir.join("nats-server.conf")).unwrap();
-    assert!(config.contains("dir: \"./jwt\"\n  allow_delete: true\n"), "{config}");
+    assert!(
+        config.contains("dir: \"./jwt\"\n  allow_delete: true\n"),
+        "{config}"
+    );
 
     let seeds = seeds_in(&out_dir);
-    assert_eq!(seeds.len(), 5, "operator signing, system user and three offline seeds");
+    assert_eq!(
+        seeds.len(),
+        5,
+        "operator signing, system user and three offline seeds"
+    );
     for seed in &seeds {
         assert!(!text(&run.stdout).contains(seed) && !text(&run.stderr).contains(seed));
     }
@@ -119,7 +133,9 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
     let again = nauth_render(&["bootstrap", "--out", &out]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
-        text(&again.stderr).starts_with(&format!("error: refusing to overwrite {out}/operator.jwt, ")),
+        text(&again.stderr).starts_with(&format!(
+            "error: refusing to overwrite {out}/operator.jwt, "
+        )),
         "{}",
         text(&again.stderr)
     );
@@ -147,11 +163,21 @@ fn keygen_writes_a_private_seed_root_once() {
     assert_eq!(fs::read_to_string(&path).unwrap(), content);
 
     let hex = dir.path().join("hex");
-    let run = nauth_render(&["keygen", "seed-root", "--encoding", "hex", "--out", &hex.display().to_string()]);
+    let run = nauth_render(&[
+        "keygen",
+        "seed-root",
+        "--encoding",
+        "hex",
+        "--out",
+        &hex.display().to_string(),
+    ]);
     assert_eq!(run.status.code(), Some(0));
     let hex = fs::read_to_string(&hex).unwrap();
     assert_eq!(HEXLOWER.decode(hex.trim().as_bytes()).unwrap().len(), 32);
-    assert_ne!(HEXLOWER.encode(&BASE64.decode(content.trim().as_bytes()).unwrap()), hex.trim());
+    assert_ne!(
+        HEXLOWER.encode(&BASE64.decode(content.trim().as_bytes()).unwrap()),
+        hex.trim()
+    );
 }
 
 /// An nsc directory as nsc lays it out: operator `acme` with a signing key, system account
@@ -190,7 +216,11 @@ fn nsc_store() -> Nsc {
 
     let store = dir.path().join("stores/acme");
     fs::create_dir_all(store.join("accounts/SYS/users")).unwrap();
-    fs::write(store.join(".nsc"), r#"{"name":"acme","kind":"operator","version":"1"}"#).unwrap();
+    fs::write(
+        store.join(".nsc"),
+        r#"{"name":"acme","kind":"operator","version":"1"}"#,
+    )
+    .unwrap();
     fs::write(store.join("acme.jwt"), &operator_jwt).unwrap();
     fs::write(store.join("accounts/SYS/SYS.jwt"), &account_jwt).unwrap();
     fs::write(store.join("accounts/SYS/users/sys.jwt"), &user_jwt).unwrap();
@@ -232,14 +262,21 @@ fn bootstrap_imports_an_nsc_store() {
         format!("{}\n", nsc.operator_jwt)
     );
     let secret = fs::read_to_string(out_dir.join("operator-signing-key.yaml")).unwrap();
-    assert!(secret.contains(&format!("default: {}\n", nsc.operator_signing.seed().unwrap())));
+    assert!(secret.contains(&format!(
+        "default: {}\n",
+        nsc.operator_signing.seed().unwrap()
+    )));
     let creds = fs::read_to_string(out_dir.join("system-account-user-creds.yaml")).unwrap();
     assert!(creds.contains(&nsc.sys_user.seed().unwrap()));
     let offline: Vec<String> = walk(&out_dir.join("keys"))
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(offline.len(), 3, "README, operator and system account: {offline:?}");
+    assert_eq!(
+        offline.len(),
+        3,
+        "README, operator and system account: {offline:?}"
+    );
 
     let check = nauth_render(&[
         "inspect",
@@ -291,7 +328,13 @@ fn an_nsc_store_without_a_system_user_seed_is_refused() {
 fn an_empty_directory_is_not_an_nsc_store() {
     let dir = tempfile::tempdir().unwrap();
     let from = dir.path().display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &format!("{from}/out"), "--from-nsc", &from]);
+    let run = nauth_render(&[
+        "bootstrap",
+        "--out",
+        &format!("{from}/out"),
+        "--from-nsc",
+        &from,
+    ]);
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(
         text(&run.stderr),
@@ -359,7 +402,10 @@ mod live {
         let server = Server(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -417,8 +463,14 @@ spec:
             secrets: &inputs.secrets,
             seed_root: Some(&root),
         };
-        let rendered =
-            render(&inputs, keys, &Lock::new(), 1_700_000_000, &Options::default()).unwrap();
+        let rendered = render(
+            &inputs,
+            keys,
+            &Lock::new(),
+            1_700_000_000,
+            &Options::default(),
+        )
+        .unwrap();
         let account = &rendered.accounts[0];
         let user = &rendered.users[0];
 
@@ -432,7 +484,12 @@ spec:
             .unwrap()
             .connect(&url)
             .await
-            .unwrap_or_else(|e| panic!("system user connect: {e}\n{}", fs::read_to_string(&log).unwrap()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "system user connect: {e}\n{}",
+                    fs::read_to_string(&log).unwrap()
+                )
+            });
         let reply = sys
             .request("$SYS.REQ.CLAIMS.UPDATE", account.jwt.clone().into())
             .await
@@ -440,7 +497,11 @@ spec:
         let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
         assert_eq!(reply["data"]["code"], 200, "{reply}");
         assert_eq!(reply["data"]["account"], account.claims.data.sub.as_str());
-        assert!(resolver.join(format!("{}.jwt", account.claims.data.sub)).exists());
+        assert!(
+            resolver
+                .join(format!("{}.jwt", account.claims.data.sub))
+                .exists()
+        );
 
         let alice = async_nats::ConnectOptions::with_credentials(&user.creds)
             .unwrap()

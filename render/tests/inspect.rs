@@ -122,25 +122,43 @@ fn a_configmap_and_creds_secret_verify_against_the_operator() {
     let out = nauth_render(&["inspect", "--operator", &op, &objects], "");
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!(
-        "source: \"{objects}: Secret team/alice-nats-user-creds data.user.creds\"\n\
+    assert!(
+        stdout.contains(&format!(
+            "source: \"{objects}: Secret team/alice-nats-user-creds data.user.creds\"\n\
          content: creds\ntype: user\npublic_key: {}\nseed: present (SU…, not shown)\n",
-        c.user.public_key()
-    )), "{stdout}");
-    assert!(stdout.contains("iat: 1700000000\n  iat_utc: \"2023-11-14T22:13:20Z\""), "{stdout}");
-    assert!(stdout.contains("exp_utc: \"2023-11-14T23:13:20Z\""), "{stdout}");
-    assert!(stdout.contains("revocations_utc:\n      \"*\": \"2023-11-13T22:13:20Z\""), "{stdout}");
+            c.user.public_key()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("iat: 1700000000\n  iat_utc: \"2023-11-14T22:13:20Z\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("exp_utc: \"2023-11-14T23:13:20Z\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("revocations_utc:\n      \"*\": \"2023-11-13T22:13:20Z\""),
+        "{stdout}"
+    );
     let flat = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flat.contains(&format!(
-        "signed by signing key {} of operator {} (--operator)",
-        key(KeyPairType::Operator, 2).public_key(),
-        c.operator.public_key()
-    )), "{flat}");
-    assert!(flat.contains(&format!(
-        "signed by signing key {} of account {}",
-        key(KeyPairType::Account, 4).public_key(),
-        c.account.public_key()
-    )), "{flat}");
+    assert!(
+        flat.contains(&format!(
+            "signed by signing key {} of operator {} (--operator)",
+            key(KeyPairType::Operator, 2).public_key(),
+            c.operator.public_key()
+        )),
+        "{flat}"
+    );
+    assert!(
+        flat.contains(&format!(
+            "signed by signing key {} of account {}",
+            key(KeyPairType::Account, 4).public_key(),
+            c.account.public_key()
+        )),
+        "{flat}"
+    );
     let seed = c.user.seed().unwrap();
     assert!(!stdout.contains(&seed[2..]) && !stderr.contains(&seed[2..]));
 }
@@ -289,6 +307,9 @@ fn seeds_are_reported_by_kind_and_public_key_only() {
     broken.replace_range(30..31, if &seed[30..31] == "A" { "B" } else { "A" });
     let out = nauth_render(&["inspect", "-"], &broken);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stderr), "error: -: an nkey seed that does not decode\n");
+    assert_eq!(
+        text(&out.stderr),
+        "error: -: an nkey seed that does not decode\n"
+    );
     assert!(!text(&out.stdout).contains(&broken[2..]));
 }

@@ -17,11 +17,7 @@ impl ServerConfig<'_> {
     /// `interval` and `timeout` are nsc's values. A resolver dir with a quote, backslash or line
     /// break is refused rather than escaped.
     pub fn render(&self) -> Result<String, String> {
-        if self
-            .resolver_dir
-            .contains(|c| matches!(c, '"' | '\\' | '\n' | '\r'))
-            || self.resolver_dir.is_empty()
-        {
+        if self.resolver_dir.contains(['"', '\\', '\n', '\r']) || self.resolver_dir.is_empty() {
             return Err(format!(
                 "resolver dir {:?} must be non-empty and contain no quote, backslash or line break",
                 self.resolver_dir
