@@ -5,10 +5,12 @@
 //! (`nauth-apply`) asks this crate what to write and only carries it out.
 
 pub mod api;
+pub mod bootstrap;
 pub mod claims;
 pub mod cli;
 pub mod diagnostic;
 pub mod input;
+pub mod inspect;
 pub mod jwt;
 pub mod keys;
 pub mod lock;

@@ -4,8 +4,11 @@
 //! 2 I/O or internal error. Output objects go to stdout, everything else to stderr, so stdout
 //! can feed `kubectl apply -f -` or an Argo CD plugin directly.
 
+mod bootstrap;
 mod check;
 mod inputs;
+mod inspect;
+mod keygen;
 mod krm;
 mod render;
 
@@ -34,6 +37,13 @@ enum Command {
     Krm(krm::Args),
     /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
     Crds,
+    /// Decode and verify JWTs, creds files, Secrets and ConfigMaps (seeds are never shown).
+    Inspect(inspect::Args),
+    /// Create a new operator, system account and system user, or import them from nsc.
+    Bootstrap(bootstrap::Args),
+    /// Generate key material.
+    #[command(subcommand)]
+    Keygen(keygen::Command),
 }
 
 /// Why a command failed, and so which exit code it ends with.
@@ -58,6 +68,9 @@ pub fn main() -> ExitCode {
             print!("{}", crate::api::crds_yaml());
             Ok(())
         }
+        Command::Inspect(args) => inspect::run(args),
+        Command::Bootstrap(args) => bootstrap::run(args),
+        Command::Keygen(command) => keygen::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

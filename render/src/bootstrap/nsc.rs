@@ -1,0 +1,237 @@
+//! Importing a trust root from an nsc store, so clusters set up with nsc keep their operator.
+//!
+//! Layout (nsc `cmd/store`): `DIR/stores/<operator>/<operator>.jwt`,
+//! `…/accounts/<account>/<account>.jwt`, `…/accounts/<account>/users/<user>.jwt`; seeds in
+//! `DIR/keys/keys/<first letter>/<next two letters>/<public key>.nk`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nkeys::KeyPair;
+
+use super::{Identity, OfflineSeed};
+use crate::inspect::{account_link, claim_type, user_link};
+use crate::jwt::{self, Account, AnyClaims, Claims, Operator, User};
+
+/// Reads the operator named `operator` (or the store's only one) with its system account and a
+/// system user, and refuses, saying what is missing, when any piece or seed is absent.
+pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
+    let stores = dir.join("stores");
+    let names = entities(&stores)?;
+    let name = match (operator, names.as_slice()) {
+        (Some(n), _) if names.iter().any(|m| m == n) => n.to_string(),
+        (Some(n), _) => {
+            return Err(format!(
+                "operator {n} is not in {} (found: {})",
+                stores.display(),
+                list(&names)
+            ));
+        }
+        (None, [one]) => one.clone(),
+        (None, []) => {
+            return Err(format!(
+                "{}: no operator found (expected stores/<operator>/<operator>.jwt)",
+                dir.display()
+            ));
+        }
+        (None, many) => {
+            return Err(format!(
+                "{} holds several operators ({}); choose one with --nsc-operator NAME",
+                stores.display(),
+                many.join(", ")
+            ));
+        }
+    };
+    let keys = Keys(dir.join("keys").join("keys"));
+    let op_dir = stores.join(&name);
+    let (operator_jwt, operator) = load(&op_dir.join(format!("{name}.jwt")), |c| match c {
+        AnyClaims::Operator(o) => Some(o),
+        _ => None,
+    })?;
+    let signing_key = signing_seed(&operator, &name, &keys)?;
+    let sys = &operator.nats.system_account;
+    if sys.is_empty() {
+        return Err(format!(
+            "operator {name} names no system account (set one with `nsc edit operator \
+             --system-account NAME`)"
+        ));
+    }
+    let accounts_dir = op_dir.join("accounts");
+    let (account_name, account_jwt, account) = entities(&accounts_dir)?
+        .into_iter()
+        .map(|a| {
+            let (jwt, claims) = load(
+                &accounts_dir.join(&a).join(format!("{a}.jwt")),
+                |c| match c {
+                    AnyClaims::Account(acc) => Some(acc),
+                    _ => None,
+                },
+            )?;
+            Ok((a, jwt, claims))
+        })
+        .collect::<Result<Vec<_>, String>>()?
+        .into_iter()
+        .find(|(_, _, c)| &c.data.sub == sys)
+        .ok_or_else(|| {
+            format!(
+                "system account {sys} of operator {name} is not in {}",
+                accounts_dir.display()
+            )
+        })?;
+    account_link(sys, &account.data.iss, &operator)
+        .map_err(|e| format!("system account {account_name}: {e}"))?;
+    let users_dir = accounts_dir.join(&account_name).join("users");
+    let creds = system_user_creds(&users_dir, &account, &keys)?.ok_or_else(|| {
+        format!(
+            "no user of system account {account_name} has its seed in {} (users in {}); add \
+             one with `nsc add user -a {account_name} sys`",
+            keys.0.display(),
+            users_dir.display()
+        )
+    })?;
+    let mut offline_seeds = Vec::new();
+    for (role, key) in std::iter::once(("operator", &operator.data.sub))
+        .chain(std::iter::once(("system-account", sys)))
+        .chain(
+            account
+                .nats
+                .signing_keys
+                .0
+                .keys()
+                .map(|k| ("system-account-signing-key", k)),
+        )
+    {
+        if let Some(kp) = keys.get(key)? {
+            let seed = kp.seed().map_err(|e| format!("{key}: {e}"))?;
+            offline_seeds.push(OfflineSeed::new(role, &kp, seed));
+        }
+    }
+    Ok(Identity {
+        operator_jwt,
+        operator,
+        operator_signing_key: signing_key,
+        system_account_jwt: account_jwt,
+        system_user_creds: creds,
+        offline_seeds,
+    })
+}
+
+/// The seed of the first operator signing key (in the operator JWT's order) the store holds.
+fn signing_seed(operator: &Claims<Operator>, name: &str, keys: &Keys) -> Result<String, String> {
+    let listed = &operator.nats.signing_keys;
+    if listed.is_empty() {
+        return Err(format!(
+            "operator {name} has no signing key (add one with `nsc edit operator --sk generate`)"
+        ));
+    }
+    for key in listed {
+        if let Some(kp) = keys.get(key)? {
+            return kp.seed().map_err(|e| format!("{key}: {e}"));
+        }
+    }
+    Err(format!(
+        "the nsc store has no seed for any signing key of operator {name} ({}) in {}",
+        list(listed),
+        keys.0.display()
+    ))
+}
+
+/// Creds of the first user (by file name) issued by the system account whose seed is present.
+fn system_user_creds(
+    users_dir: &Path,
+    account: &Claims<Account>,
+    keys: &Keys,
+) -> Result<Option<String>, String> {
+    let mut files: Vec<PathBuf> = match fs::read_dir(users_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "jwt"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("{}: {e}", users_dir.display())),
+    };
+    files.sort();
+    for file in files {
+        let (token, user): (String, Claims<User>) = load(&file, |c| match c {
+            AnyClaims::User(u) => Some(u),
+            _ => None,
+        })?;
+        if user_link(&user, account).is_err() {
+            continue;
+        }
+        if let Some(kp) = keys.get(&user.data.sub)? {
+            let seed = kp.seed().map_err(|e| format!("{}: {e}", user.data.sub))?;
+            return Ok(Some(jwt::creds::format_user_creds(&token, &seed)));
+        }
+    }
+    Ok(None)
+}
+
+/// nsc's key directory (`DIR/keys/keys`).
+struct Keys(PathBuf);
+
+impl Keys {
+    /// The key pair stored for `public_key`, if its seed file exists.
+    fn get(&self, public_key: &str) -> Result<Option<KeyPair>, String> {
+        if public_key.len() < 3 || !public_key.is_ascii() {
+            return Err(format!("{public_key:?} is not a public key"));
+        }
+        let path = self
+            .0
+            .join(&public_key[..1])
+            .join(&public_key[1..3])
+            .join(format!("{public_key}.nk"));
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let kp = KeyPair::from_seed(text.trim())
+            .map_err(|_| format!("{}: not an nkey seed", path.display()))?;
+        if kp.public_key() != public_key {
+            return Err(format!(
+                "{}: the seed belongs to {}, not to the key its file is named after",
+                path.display(),
+                kp.public_key()
+            ));
+        }
+        Ok(Some(kp))
+    }
+}
+
+/// Names of the subdirectories `d` of `dir` holding `d/d.jwt`, sorted; none if `dir` is absent.
+fn entities(dir: &Path) -> Result<Vec<String>, String> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| dir.join(n).join(format!("{n}.jwt")).is_file())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A verified JWT file of the kind `pick` accepts.
+fn load<T>(path: &Path, pick: impl Fn(AnyClaims) -> Option<T>) -> Result<(String, T), String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let token = text.trim().to_string();
+    let claims = jwt::decode(&token)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .claims;
+    let kind = claim_type(&claims);
+    let claims =
+        pick(claims).ok_or_else(|| format!("{}: unexpected {kind} JWT", path.display()))?;
+    Ok((token, claims))
+}
+
+fn list(keys: &[String]) -> String {
+    if keys.is_empty() {
+        "none".into()
+    } else {
+        keys.join(", ")
+    }
+}
