@@ -1,0 +1,151 @@
+//! `User`: a NATS user of an Account, rendered into a creds Secret.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AccountSigningKeyRef, ConnectionType, FieldError, NatsLimits, Permissions, ReconcileStatus,
+    UserLimits,
+};
+
+/// Desired state of a User.
+#[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "nauth.io",
+    version = "v1alpha1",
+    kind = "User",
+    namespaced,
+    status = "UserStatus",
+    derive = "PartialEq",
+    doc = "A NATS user of an Account; its JWT and seed land in a creds Secret.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSpec {
+    /// The Account, in the same namespace, the user belongs to.
+    pub account_name: String,
+    /// JWT `name`; `<namespace>/<name>` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// When the user JWT expires (JWT `exp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// Subject permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    /// Source network and time-of-day restrictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_limits: Option<UserLimits>,
+    /// Per-connection message limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_limits: Option<NatsLimits>,
+    /// AccountSigningKey that signs the user; the Account's implicit signing key when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_ref: Option<AccountSigningKeyRef>,
+    /// The JWT alone authenticates, without proving possession of the seed (JWT
+    /// `bearer_token`). nauth-rs extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<bool>,
+    /// Connection types the user may use; all when absent (JWT `allowed_connection_types`).
+    /// nauth-rs extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_connection_types: Option<Vec<ConnectionType>>,
+    /// JWT `tags`. nauth-rs extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+impl UserSpec {
+    /// Schema rules of the spec that parsing does not already enforce.
+    pub fn validate(&self) -> Vec<FieldError> {
+        self.signing_key_ref
+            .as_ref()
+            .map(|r| r.validate("spec.signingKeyRef"))
+            .unwrap_or_default()
+    }
+}
+
+/// Observed state of a User.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    /// NAuth's copy of the spec fields that went into the JWT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<UserClaims>,
+    /// Conditions and reconcile bookkeeping.
+    #[serde(flatten)]
+    pub reconcile: ReconcileStatus,
+}
+
+/// NAuth's `status.claims` of a User: a verbatim copy of spec fields.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserClaims {
+    /// Deprecated in NAuth (issue #102), still written by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// `spec.displayName` as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Expiry of the JWT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// Subject permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    /// Per-connection message limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_limits: Option<NatsLimits>,
+    /// Source network and time-of-day restrictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_limits: Option<UserLimits>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_extensions() {
+        let spec: UserSpec = serde_json::from_value(serde_json::json!({
+            "accountName": "a",
+            "bearerToken": true,
+            "allowedConnectionTypes": ["STANDARD", "LEAFNODE_WS", "IN_PROCESS"],
+            "expiresAt": "2100-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(
+            spec.allowed_connection_types.as_deref(),
+            Some(&[ConnectionType::Standard, ConnectionType::LeafnodeWs, ConnectionType::InProcess][..])
+        );
+        assert_eq!(spec.expires_at.unwrap().0.as_second(), 4102444800);
+        assert!(
+            serde_json::from_value::<UserSpec>(
+                serde_json::json!({"accountName": "a", "allowedConnectionTypes": ["websocket"]})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn validates_signing_key_ref() {
+        let spec: UserSpec = serde_json::from_value(
+            serde_json::json!({"accountName": "a", "signingKeyRef": {"name": "Bad_Name"}}),
+        )
+        .unwrap();
+        let errors = spec.validate();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "spec.signingKeyRef.name");
+    }
+}
