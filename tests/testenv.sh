@@ -180,6 +180,7 @@ spawn() {
   shift
   "$@" </dev/null >"$ENV_DIR/$name.log" 2>&1 &
   SPAWNED_PID=$!
+  disown "$SPAWNED_PID" # stopped by PID in stop_all, and no job notices when it ends
   printf '%s %s %s\n' "$name" "$SPAWNED_PID" "$1" >>"$ENV_DIR/pids"
 }
 
@@ -359,7 +360,7 @@ on_exit() {
   local rc=$?
   trap - EXIT INT TERM
   if [[ -n ${CMD_PID:-} ]]; then
-    kill -TERM "$CMD_PID" 2>/dev/null || true
+    kill -TERM -- "-$CMD_PID" 2>/dev/null || true
     wait "$CMD_PID" 2>/dev/null || true
   fi
   if [[ -n ${ENV_DIR:-} ]]; then
@@ -380,6 +381,10 @@ cmd_run() {
   trap on_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # Job control puts every background job in a process group of its own: Ctrl-C reaches only
+  # this script, which then stops CMD's whole group (cargo and its test binaries) and the
+  # servers in order.
+  set -m
   start_all
   # CMD runs in the background because bash defers traps while a foreground child runs: this
   # way a signal to the script is handled at once, and the EXIT trap stops CMD too.
@@ -406,6 +411,7 @@ cmd_up() {
   trap on_up_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  set -m # the servers get process groups of their own, so a later Ctrl-C does not reach them
   start_all
   trap - EXIT INT TERM
   printf '%s\n' "$ENV_DIR/env"

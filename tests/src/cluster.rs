@@ -52,7 +52,9 @@ pub async fn fresh_namespace(client: &Client, prefix: &str) -> String {
 /// Eight hex digits that differ between calls and between processes (std's hasher keys are random).
 fn random_suffix() -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     hasher.write_u128(nanos);
     format!("{:08x}", hasher.finish() as u32)
 }
@@ -63,7 +65,9 @@ fn random_suffix() -> String {
 /// has its own runtime.
 pub async fn install_crds() {
     static INSTALLED: OnceCell<()> = OnceCell::const_new();
-    INSTALLED.get_or_init(|| async { apply_crds(&client().await).await }).await;
+    INSTALLED
+        .get_or_init(|| async { apply_crds(&client().await).await })
+        .await;
 }
 
 async fn apply_crds(client: &Client) {
@@ -81,7 +85,9 @@ async fn apply_crds(client: &Client) {
         let established = await_condition(api.clone(), &name, conditions::is_crd_established());
         tokio::time::timeout(CRD_ESTABLISHED_TIMEOUT, established)
             .await
-            .unwrap_or_else(|_| panic!("CRD {name} not Established after {CRD_ESTABLISHED_TIMEOUT:?}"))
+            .unwrap_or_else(|_| {
+                panic!("CRD {name} not Established after {CRD_ESTABLISHED_TIMEOUT:?}")
+            })
             .unwrap_or_else(|e| panic!("watching CRD {name}: {e}"));
     }
 }
@@ -109,6 +115,8 @@ pub fn rejection_message<T: std::fmt::Debug>(result: kube::Result<T>) -> String 
     match result {
         Err(kube::Error::Api(status)) => status.message,
         Err(other) => panic!("expected the API server to reject the request, got error {other}"),
-        Ok(accepted) => panic!("expected the API server to reject the request, it accepted {accepted:?}"),
+        Ok(accepted) => {
+            panic!("expected the API server to reject the request, it accepted {accepted:?}")
+        }
     }
 }

@@ -31,7 +31,9 @@ impl Manifest {
 
     /// `metadata.namespace`, or "" for objects that name none.
     pub fn namespace(&self) -> &str {
-        self.object["metadata"]["namespace"].as_str().unwrap_or_default()
+        self.object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
     }
 
     /// `path: Kind/name`, how failures name the object.
@@ -55,18 +57,27 @@ pub fn load_dir(dir: &Path) -> Vec<Manifest> {
                 .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
             docs.into_iter()
                 .filter(|doc| !doc.is_null())
-                .map(move |object| Manifest { source: path.clone(), object })
+                .map(move |object| Manifest {
+                    source: path.clone(),
+                    object,
+                })
         })
         .collect()
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
     for entry in entries {
-        let path = entry.unwrap_or_else(|e| panic!("listing {}: {e}", dir.display())).path();
+        let path = entry
+            .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
+            .path();
         if path.is_dir() {
             collect_yaml_files(&path, out);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(path);
         }
     }

@@ -38,7 +38,9 @@ async fn setup(prefix: &str) -> (Client, String) {
 
 /// Creates `object` (a nauth.io object given as JSON) in `ns`.
 async fn create_nauth(client: &Client, ns: &str, object: Value) -> kube::Result<DynamicObject> {
-    let kind = object["kind"].as_str().expect("test objects name their kind");
+    let kind = object["kind"]
+        .as_str()
+        .expect("test objects name their kind");
     let (api, _) = dynamic_api(client, NAUTH_API_VERSION, kind, ns)
         .await
         .unwrap_or_else(|| panic!("{NAUTH_API_VERSION} {kind} is not served"));
@@ -50,12 +52,23 @@ async fn create_nauth(client: &Client, ns: &str, object: Value) -> kube::Result<
 async fn create_and_compare(client: &Client, manifest: &Manifest, ns: &str) -> Result<(), String> {
     let (api, scope) = dynamic_api(client, manifest.api_version(), manifest.kind(), ns)
         .await
-        .ok_or_else(|| format!("{} {} is not served", manifest.api_version(), manifest.kind()))?;
+        .ok_or_else(|| {
+            format!(
+                "{} {} is not served",
+                manifest.api_version(),
+                manifest.kind()
+            )
+        })?;
     let mut object: DynamicObject =
         serde_json::from_value(manifest.object.clone()).map_err(|e| e.to_string())?;
     object.metadata.namespace = (scope == Scope::Namespaced).then(|| ns.to_owned());
-    api.create(&PostParams::default(), &object).await.map_err(|e| format!("create: {e}"))?;
-    let stored = api.get(manifest.name()).await.map_err(|e| format!("get: {e}"))?;
+    api.create(&PostParams::default(), &object)
+        .await
+        .map_err(|e| format!("create: {e}"))?;
+    let stored = api
+        .get(manifest.name())
+        .await
+        .map_err(|e| format!("get: {e}"))?;
     let stored = serde_json::to_value(stored).map_err(|e| e.to_string())?;
     let given = manifest.object.as_object().into_iter().flatten();
     match given
@@ -85,13 +98,23 @@ async fn every_example_is_stored_as_written() {
         if manifest.kind() == "Namespace" {
             continue;
         }
-        if FOREIGN_GROUPS.iter().any(|g| manifest.api_version().starts_with(g)) {
+        if FOREIGN_GROUPS
+            .iter()
+            .any(|g| manifest.api_version().starts_with(g))
+        {
             skipped.push(manifest.label());
             continue;
         }
         let original = manifest.namespace().to_owned();
         if !namespaces.contains_key(&original) {
-            let prefix = format!("ex-{}", if original.is_empty() { "default" } else { &original });
+            let prefix = format!(
+                "ex-{}",
+                if original.is_empty() {
+                    "default"
+                } else {
+                    &original
+                }
+            );
             let fresh = cluster::fresh_namespace(&client, &prefix).await;
             namespaces.insert(original.clone(), fresh);
         }
@@ -100,8 +123,14 @@ async fn every_example_is_stored_as_written() {
             Err(e) => failures.push(format!("{}: {e}", manifest.label())),
         }
     }
-    eprintln!("created and read back {created} example objects; skipped foreign kinds: {skipped:#?}");
-    assert!(failures.is_empty(), "examples not stored as written:\n{}", failures.join("\n"));
+    eprintln!(
+        "created and read back {created} example objects; skipped foreign kinds: {skipped:#?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "examples not stored as written:\n{}",
+        failures.join("\n")
+    );
     assert!(created > 0, "no example objects found");
 }
 
@@ -133,7 +162,10 @@ async fn nats_cluster_needs_exactly_one_of_url_and_url_from() {
         json!({"apiVersion": NAUTH_API_VERSION, "kind": "NatsCluster", "metadata": {"name": name}, "spec": spec})
     };
     let url_from = json!({"kind": "ConfigMap", "name": "nats-url", "key": "url"});
-    let both = cluster("both", json!({"url": "nats://127.0.0.1:4222", "urlFrom": url_from}));
+    let both = cluster(
+        "both",
+        json!({"url": "nats://127.0.0.1:4222", "urlFrom": url_from}),
+    );
     let neither = cluster("neither", json!({}));
     for object in [both, neither] {
         let message = rejection_message(create_nauth(&client, &ns, object).await);
@@ -143,7 +175,9 @@ async fn nats_cluster_needs_exactly_one_of_url_and_url_from() {
         );
     }
     let one = cluster("one", json!({"urlFrom": url_from}));
-    create_nauth(&client, &ns, one).await.expect("a NatsCluster with only urlFrom is valid");
+    create_nauth(&client, &ns, one)
+        .await
+        .expect("a NatsCluster with only urlFrom is valid");
 }
 
 #[tokio::test]
@@ -156,13 +190,18 @@ async fn account_signing_key_secret_name_is_immutable() {
         "metadata": {"name": "key"},
         "spec": {"secretName": "first"},
     });
-    create_nauth(&client, &ns, key).await.expect("a valid AccountSigningKey");
+    create_nauth(&client, &ns, key)
+        .await
+        .expect("a valid AccountSigningKey");
     let (api, _) = dynamic_api(&client, NAUTH_API_VERSION, "AccountSigningKey", &ns)
         .await
         .expect("AccountSigningKey is served");
     let change = Patch::Merge(json!({"spec": {"secretName": "second"}}));
     let message = rejection_message(api.patch("key", &PatchParams::default(), &change).await);
-    assert!(message.contains("secretName is immutable"), "unexpected message: {message}");
+    assert!(
+        message.contains("secretName is immutable"),
+        "unexpected message: {message}"
+    );
 }
 
 #[tokio::test]
@@ -176,5 +215,8 @@ async fn missing_required_field_is_rejected() {
         "spec": {"permissions": {"pub": {"allow": ["foo.>"]}}},
     });
     let message = rejection_message(create_nauth(&client, &ns, user).await);
-    assert!(message.contains("spec.accountName: Required value"), "unexpected message: {message}");
+    assert!(
+        message.contains("spec.accountName: Required value"),
+        "unexpected message: {message}"
+    );
 }
