@@ -13,6 +13,10 @@ use super::{
 };
 
 /// Desired state of an Account. Everything is optional, as in NAuth.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -71,7 +75,7 @@ pub struct AccountSpec {
     pub signing_key_refs: Option<Vec<AccountSigningKeyRef>>,
     /// JetStream limits per tier (JWT `tiered_limits`, e.g. `R1`, `R3`); a tier states all it
     /// sets, no schema defaults apply inside. nauth-rs extension.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "tiered_limits_schema")]
     pub jet_stream_tiered_limits: Option<BTreeMap<String, JetStreamLimits>>,
     /// Subject mappings: subject → weighted destinations (JWT `mappings`). nauth-rs extension.
@@ -325,7 +329,13 @@ mod tests {
             .map(|i| serde_json::json!({"name": format!("k{i}")}))
             .collect();
         let errors = spec(serde_json::json!({ "signingKeyRefs": refs })).validate();
-        assert_eq!(errors, [FieldError::new("spec.signingKeyRefs", "must have at most 64 items")]);
+        assert_eq!(
+            errors,
+            [FieldError::new(
+                "spec.signingKeyRefs",
+                "must have at most 64 items"
+            )]
+        );
     }
 
     #[test]
@@ -335,6 +345,9 @@ mod tests {
             "trace": {"destination": "t", "sampling": -1}
         }));
         let paths: Vec<_> = s.validate().into_iter().map(|e| e.path).collect();
-        assert_eq!(paths, ["spec.mappings[a.>][0].weight", "spec.trace.sampling"]);
+        assert_eq!(
+            paths,
+            ["spec.mappings[a.>][0].weight", "spec.trace.sampling"]
+        );
     }
 }

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{ExportOptions, ExportType, FieldError, ReconcileStatus, check};
 
 /// Desired state of an AccountExport.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -110,7 +114,10 @@ mod tests {
         };
         assert_eq!(
             spec.validate(),
-            [FieldError::new("spec.rules", "must have at least 1 item(s)")]
+            [FieldError::new(
+                "spec.rules",
+                "must have at least 1 item(s)"
+            )]
         );
     }
 }

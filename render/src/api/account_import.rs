@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{AccountRef, ExportType, FieldError, ImportOptions, ReconcileStatus, check};
 
 /// Desired state of an AccountImport.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",

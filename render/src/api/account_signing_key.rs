@@ -10,6 +10,10 @@ use super::{
 };
 
 /// Desired state of an AccountSigningKey.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -24,7 +28,11 @@ use super::{
         type_ = "string",
         json_path = r#".status.conditions[?(@.type=="Ready")].status"#
     ),
-    printcolumn(name = "Policy", type_ = "string", json_path = ".status.managementPolicy"),
+    printcolumn(
+        name = "Policy",
+        type_ = "string",
+        json_path = ".status.managementPolicy"
+    ),
     printcolumn(name = "Public Key", type_ = "string", json_path = ".status.publicKey")
 )]
 #[serde(rename_all = "camelCase")]

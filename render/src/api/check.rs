@@ -22,28 +22,40 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 /// `maxLength` on a string, counted in characters as the API server does.
 pub(crate) fn max_length(errors: &mut Vec<FieldError>, path: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        errors.push(FieldError::new(path, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(
+            path,
+            format!("must be at most {max} characters"),
+        ));
     }
 }
 
 /// `minItems` on a list.
 pub(crate) fn min_items<T>(errors: &mut Vec<FieldError>, path: &str, items: &[T], min: usize) {
     if items.len() < min {
-        errors.push(FieldError::new(path, format!("must have at least {min} item(s)")));
+        errors.push(FieldError::new(
+            path,
+            format!("must have at least {min} item(s)"),
+        ));
     }
 }
 
 /// `maxItems` on a list.
 pub(crate) fn max_items<T>(errors: &mut Vec<FieldError>, path: &str, items: &[T], max: usize) {
     if items.len() > max {
-        errors.push(FieldError::new(path, format!("must have at most {max} items")));
+        errors.push(FieldError::new(
+            path,
+            format!("must have at most {max} items"),
+        ));
     }
 }
 
 /// `minimum`/`maximum` on an integer.
 pub(crate) fn range(errors: &mut Vec<FieldError>, path: &str, value: i64, min: i64, max: i64) {
     if !(min..=max).contains(&value) {
-        errors.push(FieldError::new(path, format!("must be between {min} and {max}")));
+        errors.push(FieldError::new(
+            path,
+            format!("must be between {min} and {max}"),
+        ));
     }
 }
 
@@ -51,7 +63,10 @@ pub(crate) fn range(errors: &mut Vec<FieldError>, path: &str, value: i64, min: i
 pub(crate) fn dns_label(errors: &mut Vec<FieldError>, path: &str, value: &str) {
     max_length(errors, path, value, 253);
     if !is_dns_label(value) {
-        errors.push(FieldError::new(path, format!("must match {DNS_LABEL_PATTERN}")));
+        errors.push(FieldError::new(
+            path,
+            format!("must match {DNS_LABEL_PATTERN}"),
+        ));
     }
 }
 

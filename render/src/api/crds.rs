@@ -4,8 +4,9 @@
 //! controller-gen CRDs have, which the compatibility test checks path by path:
 //! - no `nullable: true`: kube marks every `Option` field nullable, but with it the API server
 //!   keeps an explicit `null` instead of pruning it and applying the field's default;
-//! - the root lists `apiVersion`, `kind` and `metadata` and requires nothing, so an object
-//!   without `spec` is accepted as NAuth accepts it.
+//! - the root has no `title`, lists `apiVersion`, `kind` and `metadata` and requires nothing, so an object
+//!   without `spec` is accepted as NAuth accepts it;
+//! - `listKind` is stated, as controller-gen does, rather than left to the API server's default.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps,
@@ -38,6 +39,7 @@ pub fn crds_yaml() -> String {
 }
 
 fn like_controller_gen(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    crd.spec.names.list_kind = Some(format!("{}List", crd.spec.names.kind));
     for version in &mut crd.spec.versions {
         let Some(props) = version
             .schema
@@ -50,6 +52,7 @@ fn like_controller_gen(mut crd: CustomResourceDefinition) -> CustomResourceDefin
         remove_nullable(&mut schema);
         if let Some(root) = schema.as_object_mut() {
             root.remove("required");
+            root.remove("title");
             if let Some(properties) = root.get_mut("properties").and_then(Value::as_object_mut) {
                 properties.insert("apiVersion".into(), json!({ "type": "string" }));
                 properties.insert("kind".into(), json!({ "type": "string" }));

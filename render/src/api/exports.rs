@@ -58,7 +58,7 @@ pub struct ExportOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_latency: Option<ServiceLatency>,
     /// Subject token that must equal the importing account's ID (1-based).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::integer")]
     pub account_token_position: Option<u64>,
     /// Whether the export is advertised to other accounts.

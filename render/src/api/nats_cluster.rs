@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{FieldError, ReconcileStatus, SecretKeyRef};
 
 /// Desired state of a NatsCluster. Exactly one of `url` and `urlFrom` is set.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -113,7 +117,10 @@ mod tests {
     fn exactly_one_of_url_and_url_from() {
         assert!(spec(Some("nats://x:4222"), false).validate().is_empty());
         assert!(spec(None, true).validate().is_empty());
-        assert_eq!(spec(Some("nats://x"), true).validate()[0].path, "spec.urlFrom");
+        assert_eq!(
+            spec(Some("nats://x"), true).validate()[0].path,
+            "spec.urlFrom"
+        );
         assert_eq!(spec(None, false).validate()[0].path, "spec.url");
     }
 }

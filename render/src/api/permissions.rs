@@ -35,7 +35,7 @@ pub struct Permission {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct ResponsePermission {
     /// Maximum number of replies per request.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::integer")]
     pub max: Option<i64>,
     /// Time the reply permission lasts, in nanoseconds.
@@ -45,7 +45,9 @@ pub struct ResponsePermission {
 
 /// A kind of client connection a user may be limited to (JWT `allowed_connection_types`).
 /// nauth-rs extension.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectionType {
     /// Plain NATS client connection.

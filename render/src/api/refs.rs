@@ -113,7 +113,10 @@ mod tests {
             .into_iter()
             .map(|e| e.path)
             .collect();
-        assert_eq!(paths, ["spec.signingKeyRef.name", "spec.signingKeyRef.namespace"]);
+        assert_eq!(
+            paths,
+            ["spec.signingKeyRef.name", "spec.signingKeyRef.namespace"]
+        );
     }
 
     #[test]

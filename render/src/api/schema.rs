@@ -6,6 +6,8 @@ use schemars::{Schema, SchemaGenerator, json_schema};
 ///
 /// Rust integer types carry a `format` (`int64`, `uint64`) and unsigned ones a `minimum`; NAuth's
 /// CRDs have neither on these fields, and the compatibility test holds us to the same schema.
+/// (An optional field using any `schema_with` function needs `#[serde(default)]`, or schemars
+/// lists it as required.)
 pub(crate) fn integer(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "integer" })
 }

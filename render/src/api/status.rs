@@ -10,7 +10,7 @@ use serde_json::json;
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileStatus {
     /// Standard conditions, one per `type` (`Ready` and the kind's sub-conditions).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Option<Vec<Condition>>,
     /// `metadata.generation` the status describes.

@@ -11,6 +11,10 @@ use super::{
 };
 
 /// Desired state of a User.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "each kube printcolumn repeats `type_ = \"string\"`"
+)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "nauth.io",
@@ -127,7 +131,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             spec.allowed_connection_types.as_deref(),
-            Some(&[ConnectionType::Standard, ConnectionType::LeafnodeWs, ConnectionType::InProcess][..])
+            Some(
+                &[
+                    ConnectionType::Standard,
+                    ConnectionType::LeafnodeWs,
+                    ConnectionType::InProcess
+                ][..]
+            )
         );
         assert_eq!(spec.expires_at.unwrap().0.as_second(), 4102444800);
         assert!(
