@@ -329,6 +329,35 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_round_trip_after_known_ones() {
+        let acc = KeyPair::new_from_raw(KeyPairType::Account, [9; 32]).unwrap();
+        let user = KeyPair::new_from_raw(KeyPairType::User, [9; 32]).unwrap();
+        let mut claims = Claims::new(user.public_key(), User::new());
+        claims
+            .extra
+            .insert("a_top".into(), serde_json::json!({"k": [1]}));
+        claims
+            .nats
+            .extra
+            .insert("future".into(), serde_json::json!("x<y"));
+        let token = encode(&mut claims, &acc, 5).unwrap();
+        let payload = BASE64URL_NOPAD
+            .decode(token.split('.').nth(1).unwrap().as_bytes())
+            .unwrap();
+        let payload = String::from_utf8(payload).unwrap();
+        assert!(
+            payload
+                .ends_with(r#""type":"user","version":2,"future":"x\u003cy"},"a_top":{"k":[1]}}"#),
+            "{payload}"
+        );
+        let AnyClaims::User(mut back) = decode(&token).unwrap().claims else {
+            panic!("not a user");
+        };
+        assert_eq!(back, claims);
+        assert_eq!(encode(&mut back, &acc, 5).unwrap(), token);
+    }
+
+    #[test]
     fn tampered_signature_is_rejected() {
         let (_, token) = delete_request();
         let (rest, sig) = token.rsplit_once('.').unwrap();
@@ -369,6 +398,21 @@ mod tests {
             );
         }
         assert!(matches!(decode("a.b"), Err(JwtError::Malformed(_))));
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_both_ways() {
+        let huge = "a".repeat(MAX_TOKEN_SIZE + 1);
+        assert_eq!(
+            decode(&huge),
+            Err(JwtError::TokenTooLarge(MAX_TOKEN_SIZE + 1))
+        );
+        let op = operator();
+        let mut claims = Claims::new(op.public_key(), Generic::delete_accounts([huge]));
+        assert!(matches!(
+            encode(&mut claims, &op, 1),
+            Err(JwtError::TokenTooLarge(_))
+        ));
     }
 
     #[test]

@@ -208,6 +208,8 @@ func badAccount() jwt.Claims {
 		&jwt.Import{Subject: "imp.a", Account: pub(otherAccountSeed), Type: jwt.Service},
 		&jwt.Import{Subject: "imp.s", Type: jwt.Stream, Share: true, LocalSubject: "loc.>"},
 		&jwt.Import{Subject: "imp.t.*", Account: pub(otherAccountSeed), Type: jwt.Stream, LocalSubject: "loc.$2"},
+		&jwt.Import{Subject: "app.api.x", Account: pub(otherAccountSeed), Type: jwt.Stream, Token: encode("", accountSignerSeed, activation()).Token},
+		&jwt.Import{Subject: "other.y", Account: pub(accountSeed), Type: jwt.Service, Token: encode("", accountSignerSeed, activation()).Token},
 	)
 	c.Mappings["m"] = []jwt.WeightedMapping{{Subject: "m.a", Weight: 80}, {Subject: "m.b", Weight: 30}, {Subject: "m.c", Weight: 70, Cluster: "c1"}, {Subject: "m.d", Weight: 40, Cluster: "c1"}}
 	c.Limits.JetStreamTieredLimits[""] = jwt.JetStreamLimits{DiskStorage: 1}
