@@ -1,0 +1,239 @@
+//! The quickstart, rendered and served by a real nats-server in operator mode with the full
+//! resolver: pushed account JWTs are accepted, and the rendered creds connect with exactly the
+//! permissions, imports and JetStream access the custom resources describe.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use async_nats::{ConnectOptions, Event, ServerError};
+use futures_util::StreamExt;
+use nauth_render::input::{Contents, Inputs};
+use nauth_render::keys::{KeySources, SeedRoot};
+use nauth_render::lock::Lock;
+use nauth_render::render::{Options, Rendered, render};
+use nauth_tests::testenv;
+use tokio::sync::mpsc;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Extra resources for the JetStream checks: a JetStream-enabled account and two probe users.
+const JETSTREAM_PROBES: &str = "\
+apiVersion: nauth.io/v1alpha1
+kind: Account
+metadata: {name: streams, namespace: shop}
+spec: {natsClusterRef: {name: local-nats, namespace: nats}}
+---
+apiVersion: nauth.io/v1alpha1
+kind: User
+metadata: {name: js-probe, namespace: shop}
+spec: {accountName: billing}
+---
+apiVersion: nauth.io/v1alpha1
+kind: User
+metadata: {name: js-user, namespace: shop}
+spec: {accountName: streams}
+";
+
+/// The quickstart's resources (not its throwaway operator key) plus `extra`, with keys derived
+/// from `seed_root` and signed by the test environment's operator.
+fn render_quickstart(seed_root: &[u8], extra: &str) -> Rendered {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart");
+    let mut inputs = Inputs::default();
+    for file in [
+        "nats-cluster.yaml",
+        "accounts.yaml",
+        "exports-imports.yaml",
+        "users.yaml",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(inputs.add_yaml(file, &text, Contents::Everything), []);
+    }
+    let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
+    let operator = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
+         stringData: {{default: {}}}\n---\n{extra}",
+        seed.trim()
+    );
+    assert_eq!(
+        inputs.add_yaml("e2e.yaml", &operator, Contents::Everything),
+        []
+    );
+    let root = SeedRoot::new(seed_root).unwrap();
+    let keys = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    render(
+        &inputs,
+        keys,
+        &Lock::new(),
+        1_764_288_000,
+        &Options::default(),
+    )
+    .unwrap()
+}
+
+const SEED_ROOT: &[u8] = b"nats-e2e-test-seed-root-0123456789abcdef";
+
+fn creds(rendered: &Rendered, user: &str) -> String {
+    rendered
+        .users
+        .iter()
+        .find(|u| u.name == user)
+        .unwrap()
+        .creds
+        .clone()
+}
+
+/// Connects with `creds`; server errors (permission violations) arrive on the receiver.
+async fn connect(creds: &str) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = ConnectOptions::with_credentials(creds)
+        .unwrap()
+        .max_reconnects(1)
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                if let Event::ServerError(ServerError::Other(message)) = event {
+                    let _ = tx.send(message);
+                }
+            }
+        })
+        .connect(testenv::var("NATS_URL"))
+        .await
+        .unwrap();
+    (client, rx)
+}
+
+async fn next_error(errors: &mut mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(TIMEOUT, errors.recv())
+        .await
+        .expect("a server error")
+        .unwrap()
+}
+
+/// Pushes every rendered account JWT and returns each server reply's `data`.
+async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::Value> {
+    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let (system, _) = connect(&creds).await;
+    let mut replies = BTreeMap::new();
+    for account in &rendered.accounts {
+        let reply = system
+            .request("$SYS.REQ.CLAIMS.UPDATE", account.jwt.clone().into())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        replies.insert(account.name.clone(), body["data"].clone());
+    }
+    replies
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
+    testenv::require();
+    let rendered = render_quickstart(SEED_ROOT, JETSTREAM_PROBES);
+    for (name, data) in push_accounts(&rendered).await {
+        assert_eq!(data["code"], 200, "{name}: {data}");
+        assert_eq!(data["message"], "jwt updated", "{name}");
+    }
+
+    let (orders, mut orders_errors) = connect(&creds(&rendered, "orders-service")).await;
+    let (invoicer, mut invoicer_errors) = connect(&creds(&rendered, "invoicer")).await;
+
+    // Service import: billing's invoicer calls orders' lookup service.
+    let mut lookups = orders.subscribe("orders.lookup.*").await.unwrap();
+    let responder = tokio::spawn({
+        let orders = orders.clone();
+        async move {
+            let request = lookups.next().await.unwrap();
+            let reply = request.reply.unwrap();
+            orders
+                .publish(reply, format!("found {}", request.subject).into())
+                .await
+                .unwrap();
+            orders.flush().await.unwrap();
+        }
+    });
+    orders.flush().await.unwrap();
+    let answer = tokio::time::timeout(TIMEOUT, invoicer.request("orders.lookup.42", "?".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.payload, "found orders.lookup.42");
+    responder.await.unwrap();
+
+    // Stream import with a local subject: orders' events arrive under billing.orders.>.
+    let mut events = invoicer.subscribe("billing.orders.>").await.unwrap();
+    invoicer.flush().await.unwrap();
+    orders
+        .publish("orders.events.created", "order 7".into())
+        .await
+        .unwrap();
+    orders.flush().await.unwrap();
+    let event = tokio::time::timeout(TIMEOUT, events.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.subject.as_str(), "billing.orders.created");
+    assert_eq!(event.payload, "order 7");
+
+    // Denied publish (deny beats allow) and denied subscribe.
+    invoicer
+        .publish("orders.lookup.admin", "x".into())
+        .await
+        .unwrap();
+    invoicer.flush().await.unwrap();
+    assert_eq!(
+        next_error(&mut invoicer_errors).await,
+        "Permissions Violation for Publish to \"orders.lookup.admin\""
+    );
+    let _denied = orders.subscribe("billing.>").await.unwrap();
+    orders.flush().await.unwrap();
+    assert_eq!(
+        next_error(&mut orders_errors).await,
+        "Permissions Violation for Subscription to \"billing.>\""
+    );
+
+    // JetStream: disabled for billing (jetStreamEnabled: false), unlimited for streams.
+    let (probe, _) = connect(&creds(&rendered, "js-probe")).await;
+    let disabled = async_nats::jetstream::new(probe).query_account().await;
+    assert!(
+        disabled
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("not enabled")),
+        "{disabled:?}"
+    );
+    let (user, _) = connect(&creds(&rendered, "js-user")).await;
+    let js = async_nats::jetstream::new(user);
+    js.query_account()
+        .await
+        .expect("JetStream is enabled for the streams account");
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "ORDERS".into(),
+        subjects: vec!["store.>".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn users_of_an_account_that_was_never_pushed_cannot_connect() {
+    testenv::require();
+    // Another seed root gives other, never pushed, account keys.
+    let unpushed = render_quickstart(b"another-root-that-nobody-pushed-0123456789", "");
+    let result = ConnectOptions::with_credentials(&creds(&unpushed, "invoicer"))
+        .unwrap()
+        .max_reconnects(0)
+        .connect(testenv::var("NATS_URL"))
+        .await;
+    let err = result.err().expect("an unknown account is refused");
+    assert_eq!(
+        err.kind(),
+        async_nats::ConnectErrorKind::AuthorizationViolation,
+        "{err}"
+    );
+}
