@@ -42,6 +42,14 @@ impl<T: Resource<DynamicType = ()>> Object<T> {
         )
     }
 
+    /// Whether `key` is this object's `namespace/name`. Compares without building the key:
+    /// references are resolved per referring object, so allocating here costs the tree squared.
+    pub fn has_key(&self, key: &str) -> bool {
+        key.strip_prefix(self.namespace())
+            .and_then(|rest| rest.strip_prefix('/'))
+            == Some(self.name())
+    }
+
     /// The namespace (always set by loading).
     pub fn namespace(&self) -> &str {
         self.resource

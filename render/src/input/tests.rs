@@ -111,3 +111,21 @@ fn duplicates_are_reported() {
         "in.yaml: Account default/a: defined more than once in the input"
     );
 }
+
+#[test]
+fn has_key_matches_exactly_the_namespace_slash_name_key() {
+    let (inputs, _) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a, namespace: team}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: b}\n",
+    );
+    let [team_a, default_b] = inputs.accounts.as_slice() else {
+        panic!("two accounts expected");
+    };
+    for (o, key) in [(team_a, "team/a"), (default_b, "default/b")] {
+        assert_eq!(o.key(), key);
+        assert!(o.has_key(key));
+    }
+    for other in ["team/ab", "team/", "teama", "tea/m/a", "team/a/", "/a", ""] {
+        assert!(!team_a.has_key(other), "{other}");
+    }
+}

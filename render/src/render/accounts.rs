@@ -249,7 +249,7 @@ fn operator_key(
     let cluster = inputs
         .clusters
         .iter()
-        .find(|c| c.key() == target)
+        .find(|c| c.has_key(&target))
         .ok_or_else(|| {
             a.error(
                 Some(FIELD),

@@ -7,6 +7,7 @@ mod users;
 
 use std::collections::BTreeMap;
 
+use data_encoding::HEXLOWER;
 use nkeys::KeyPair;
 use sha2::{Digest, Sha256};
 
@@ -159,10 +160,7 @@ pub fn claims_hash<T: ClaimBody>(claims: &jwt::Claims<T>) -> String {
     normalized.data.iat = 0;
     normalized.data.jti = String::new();
     let json = jwt::to_go_json(&normalized).expect("claims that validated also serialize");
-    Sha256::digest(json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    HEXLOWER.encode(&Sha256::digest(json))
 }
 
 /// Signs `claims` with `signer`, choosing `iat` from the lock so unchanged claims keep their
@@ -186,7 +184,7 @@ fn sign<T: ClaimBody>(
 /// Objects sorted by `namespace/name`, so output never depends on input order.
 fn by_key<T: kube::Resource<DynamicType = ()>>(objects: &[Object<T>]) -> Vec<&Object<T>> {
     let mut v: Vec<_> = objects.iter().collect();
-    v.sort_by_key(|o| o.key());
+    v.sort_by_cached_key(|o| o.key());
     v
 }
 
@@ -233,7 +231,7 @@ fn signing_key_object<'i>(
     own_namespace: &str,
 ) -> Option<&'i Object<api::AccountSigningKey>> {
     let key = ref_key(r.namespace.as_deref(), &r.name, own_namespace);
-    inputs.signing_keys.iter().find(|k| k.key() == key)
+    inputs.signing_keys.iter().find(|k| k.has_key(&key))
 }
 
 #[cfg(test)]

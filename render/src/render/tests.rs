@@ -269,3 +269,15 @@ fn contains_seed(text: &str) -> bool {
         w.len() == 58 && (w.starts_with("SA") || w.starts_with("SO") || w.starts_with("SU"))
     })
 }
+
+#[test]
+fn claims_hash_is_lowercase_hex_sha256_of_the_claims_without_iat_and_jti() {
+    let r = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let user = &r.users[0];
+    let mut normalized = user.claims.clone();
+    normalized.data.iat = 0;
+    normalized.data.jti = String::new();
+    let digest = Sha256::digest(jwt::to_go_json(&normalized).unwrap());
+    let expected: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(claims_hash(&user.claims), expected);
+}

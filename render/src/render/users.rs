@@ -48,7 +48,7 @@ fn render_one(
             format!("Account {account_key} is not in the input (or has no keys)"),
         )
     })?;
-    let account = inputs.accounts.iter().find(|a| a.key() == account_key);
+    let account = inputs.accounts.iter().find(|a| a.has_key(&account_key));
     let (signer, scoped) = match &spec.signing_key_ref {
         None => (identity.sign.clone(), false),
         Some(r) => signing_key(inputs, keys, u, r, account)?,
