@@ -154,13 +154,16 @@ fn entry<T: ClaimBody>(claims: &jwt::Claims<T>, hash: &str) -> LockEntry {
 }
 
 /// Lowercase hex SHA-256 of the claims' Go JSON with `iat` and `jti` blanked, as NAuth's
-/// `claimsHash`: it changes with the content and with the issuer, never with the time.
-pub fn claims_hash<T: ClaimBody>(claims: &jwt::Claims<T>) -> String {
+/// `claimsHash`: it changes with the content and with the issuer, never with the time. The
+/// claims are first put in the order encoding uses, so the hash is that of the JWT's claims and
+/// reordering exports in a manifest changes nothing.
+pub fn claims_hash<T: ClaimBody>(claims: &jwt::Claims<T>) -> Result<String, String> {
     let mut normalized = claims.clone();
+    normalized.nats.prepare()?;
     normalized.data.iat = 0;
     normalized.data.jti = String::new();
-    let json = jwt::to_go_json(&normalized).expect("claims that validated also serialize");
-    HEXLOWER.encode(&Sha256::digest(json))
+    let json = jwt::to_go_json(&normalized).map_err(|e| e.to_string())?;
+    Ok(HEXLOWER.encode(&Sha256::digest(json)))
 }
 
 /// Signs `claims` with `signer`, choosing `iat` from the lock so unchanged claims keep their
@@ -172,7 +175,7 @@ fn sign<T: ClaimBody>(
     epoch: i64,
     floor: Option<i64>,
 ) -> Result<(jwt::Claims<T>, String, String), String> {
-    let hash = claims_hash(&claims);
+    let hash = claims_hash(&claims)?;
     let mut iat = lock::issued_at(previous, &hash, epoch);
     if let Some(floor) = floor.filter(|f| iat <= *f) {
         iat = floor + 1;

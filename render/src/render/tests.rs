@@ -279,5 +279,21 @@ fn claims_hash_is_lowercase_hex_sha256_of_the_claims_without_iat_and_jti() {
     normalized.data.jti = String::new();
     let digest = Sha256::digest(jwt::to_go_json(&normalized).unwrap());
     let expected: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(claims_hash(&user.claims), expected);
+    assert_eq!(claims_hash(&user.claims).unwrap(), expected);
+    assert_eq!(
+        user.claims_hash, expected,
+        "the lock records the hash of the signed claims"
+    );
+}
+
+#[test]
+fn reordering_rules_in_a_manifest_changes_no_byte() {
+    let service = "  - {name: lookup, subject: 'svc.>', type: service}\n";
+    let stream = "  - {name: events, subject: 'events.>', type: stream}\n";
+    let mut docs = tree();
+    docs[1] = account("a", &format!("  exports:\n{service}{stream}"));
+    let first = run(&docs, &Lock::new(), EPOCH).unwrap();
+    docs[1] = account("a", &format!("  exports:\n{stream}{service}"));
+    let second = run(&docs, &first.lock, EPOCH + 100).unwrap();
+    assert_eq!(bytes(&first), bytes(&second));
 }
