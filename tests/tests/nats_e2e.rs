@@ -113,6 +113,26 @@ async fn next_error(errors: &mut mpsc::UnboundedReceiver<String>) -> String {
         .unwrap()
 }
 
+/// Requests `subject`, retrying while the server still answers "no responders": interest in
+/// an exporting account reaches the importers' service imports shortly after the SUB.
+async fn request_when_served(
+    client: &async_nats::Client,
+    subject: &'static str,
+) -> async_nats::Message {
+    for _ in 0..50 {
+        match tokio::time::timeout(TIMEOUT, client.request(subject, "?".into()))
+            .await
+            .unwrap()
+        {
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            reply => return reply.unwrap(),
+        }
+    }
+    panic!("{subject}: still no responders after 5 s");
+}
+
 /// Pushes every rendered account JWT and returns each server reply's `data`.
 async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::Value> {
     let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
@@ -157,10 +177,7 @@ async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
         }
     });
     orders.flush().await.unwrap();
-    let answer = tokio::time::timeout(TIMEOUT, invoicer.request("orders.lookup.42", "?".into()))
-        .await
-        .unwrap()
-        .unwrap();
+    let answer = request_when_served(&invoicer, "orders.lookup.42").await;
     assert_eq!(answer.payload, "found orders.lookup.42");
     responder.await.unwrap();
 
@@ -230,7 +247,7 @@ async fn users_of_an_account_that_was_never_pushed_cannot_connect() {
         .max_reconnects(0)
         .connect(testenv::var("NATS_URL"))
         .await;
-    let err = result.err().expect("an unknown account is refused");
+    let err = result.expect_err("an unknown account is refused");
     assert_eq!(
         err.kind(),
         async_nats::ConnectErrorKind::AuthorizationViolation,
