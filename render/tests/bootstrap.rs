@@ -1,25 +1,18 @@
 //! `nauth-render bootstrap` and `keygen`: the files they write, what they refuse, nsc imports,
 //! and a real nats-server started from the generated configuration.
 
+mod common;
+
+use common::{nauth_render, text};
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use data_encoding::{BASE64, HEXLOWER};
 use nauth_render::jwt::{self, Account, Claims, Operator, User};
 use nkeys::{KeyPair, KeyPairType};
-
-fn nauth_render(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -59,7 +52,7 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let out = out_dir.display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &out, "--namespace", "msg"]);
+    let run = nauth_render(&["bootstrap", "--out", &out, "--namespace", "msg"], "");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
     let names: Vec<String> = walk(&out_dir)
         .iter()
@@ -115,14 +108,17 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
         assert!(!text(&run.stdout).contains(seed) && !text(&run.stderr).contains(seed));
     }
 
-    let check = nauth_render(&[
-        "inspect",
-        "--operator",
-        &format!("{out}/operator.jwt"),
-        &format!("{out}/system-account.jwt"),
-        &format!("{out}/system-account-user-creds.yaml"),
-        &format!("{out}/operator-signing-key.yaml"),
-    ]);
+    let check = nauth_render(
+        &[
+            "inspect",
+            "--operator",
+            &format!("{out}/operator.jwt"),
+            &format!("{out}/system-account.jwt"),
+            &format!("{out}/system-account-user-creds.yaml"),
+            &format!("{out}/operator-signing-key.yaml"),
+        ],
+        "",
+    );
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     let report = text(&check.stdout);
     assert!(report.contains("issuer_account:"), "{report}");
@@ -130,7 +126,7 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
         assert!(!report.contains(seed));
     }
 
-    let again = nauth_render(&["bootstrap", "--out", &out]);
+    let again = nauth_render(&["bootstrap", "--out", &out], "");
     assert_eq!(again.status.code(), Some(2));
     assert!(
         text(&again.stderr).starts_with(&format!(
@@ -146,7 +142,7 @@ fn keygen_writes_a_private_seed_root_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("root");
     let p = path.display().to_string();
-    let run = nauth_render(&["keygen", "seed-root", "--out", &p]);
+    let run = nauth_render(&["keygen", "seed-root", "--out", &p], "");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
     assert!(run.stdout.is_empty());
     assert_eq!(mode(&path), 0o600);
@@ -154,7 +150,7 @@ fn keygen_writes_a_private_seed_root_once() {
     assert_eq!(BASE64.decode(content.trim().as_bytes()).unwrap().len(), 32);
     assert!(nauth_render::keys::SeedRoot::new(content.as_bytes()).is_ok());
 
-    let again = nauth_render(&["keygen", "seed-root", "--out", &p]);
+    let again = nauth_render(&["keygen", "seed-root", "--out", &p], "");
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(
         text(&again.stderr),
@@ -163,14 +159,17 @@ fn keygen_writes_a_private_seed_root_once() {
     assert_eq!(fs::read_to_string(&path).unwrap(), content);
 
     let hex = dir.path().join("hex");
-    let run = nauth_render(&[
-        "keygen",
-        "seed-root",
-        "--encoding",
-        "hex",
-        "--out",
-        &hex.display().to_string(),
-    ]);
+    let run = nauth_render(
+        &[
+            "keygen",
+            "seed-root",
+            "--encoding",
+            "hex",
+            "--out",
+            &hex.display().to_string(),
+        ],
+        "",
+    );
     assert_eq!(run.status.code(), Some(0));
     let hex = fs::read_to_string(&hex).unwrap();
     assert_eq!(HEXLOWER.decode(hex.trim().as_bytes()).unwrap().len(), 32);
@@ -255,7 +254,7 @@ fn bootstrap_imports_an_nsc_store() {
     let out_dir = nsc.dir.path().join("out");
     let out = out_dir.display().to_string();
     let from = nsc.dir.path().display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from]);
+    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from], "");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
     assert_eq!(
         fs::read_to_string(out_dir.join("operator.jwt")).unwrap(),
@@ -278,13 +277,16 @@ fn bootstrap_imports_an_nsc_store() {
         "README, operator and system account: {offline:?}"
     );
 
-    let check = nauth_render(&[
-        "inspect",
-        "--operator",
-        &format!("{out}/operator.jwt"),
-        &format!("{out}/system-account.jwt"),
-        &format!("{out}/system-account-user-creds.yaml"),
-    ]);
+    let check = nauth_render(
+        &[
+            "inspect",
+            "--operator",
+            &format!("{out}/operator.jwt"),
+            &format!("{out}/system-account.jwt"),
+            &format!("{out}/system-account-user-creds.yaml"),
+        ],
+        "",
+    );
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
 }
 
@@ -294,7 +296,7 @@ fn an_nsc_store_without_the_signing_seed_is_refused() {
     fs::remove_file(key_path(nsc.dir.path(), &nsc.operator_signing)).unwrap();
     let from = nsc.dir.path().display().to_string();
     let out = nsc.dir.path().join("out").display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from]);
+    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from], "");
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(
         text(&run.stderr),
@@ -313,7 +315,7 @@ fn an_nsc_store_without_a_system_user_seed_is_refused() {
     fs::remove_file(key_path(nsc.dir.path(), &nsc.sys_user)).unwrap();
     let from = nsc.dir.path().display().to_string();
     let out = nsc.dir.path().join("out").display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from]);
+    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from], "");
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(
         text(&run.stderr),
@@ -328,13 +330,16 @@ fn an_nsc_store_without_a_system_user_seed_is_refused() {
 fn an_empty_directory_is_not_an_nsc_store() {
     let dir = tempfile::tempdir().unwrap();
     let from = dir.path().display().to_string();
-    let run = nauth_render(&[
-        "bootstrap",
-        "--out",
-        &format!("{from}/out"),
-        "--from-nsc",
-        &from,
-    ]);
+    let run = nauth_render(
+        &[
+            "bootstrap",
+            "--out",
+            &format!("{from}/out"),
+            "--from-nsc",
+            &from,
+        ],
+        "",
+    );
     assert_eq!(run.status.code(), Some(1));
     assert_eq!(
         text(&run.stderr),
@@ -435,13 +440,16 @@ spec:
         let dir = tempfile::tempdir().unwrap();
         let out_dir = dir.path().join("out");
         let resolver = dir.path().join("jwt");
-        let run = nauth_render(&[
-            "bootstrap",
-            "--out",
-            &out_dir.display().to_string(),
-            "--resolver-dir",
-            &resolver.display().to_string(),
-        ]);
+        let run = nauth_render(
+            &[
+                "bootstrap",
+                "--out",
+                &out_dir.display().to_string(),
+                "--resolver-dir",
+                &resolver.display().to_string(),
+            ],
+            "",
+        );
         assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
         let port = free_port();
         let log = dir.path().join("nats-server.log");

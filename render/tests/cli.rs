@@ -1,9 +1,12 @@
 //! The `nauth-render` binary as users run it: exit codes, stdout, stderr, files.
 
+mod common;
+
+use common::{nauth_render, text};
+
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -11,30 +14,6 @@ fn repo() -> PathBuf {
 
 fn quickstart() -> PathBuf {
     repo().join("examples/quickstart")
-}
-
-fn nauth_render(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("NAUTH_SEED_ROOT")
-        .env_remove("NATS_CLUSTER_REF")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Renders the quickstart with a copy of its lock in `dir`.
@@ -52,7 +31,7 @@ fn render_quickstart(dir: &Path, extra: &[&str]) -> Output {
         lock.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), None)
+    nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")
 }
 
 #[test]
@@ -122,7 +101,7 @@ fn invalid_input_exits_1_naming_file_object_and_field() {
             "--lock",
             dir.path().join("l").to_str().unwrap(),
         ],
-        None,
+        "",
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -154,7 +133,7 @@ fn missing_keys_are_an_input_error_and_seeds_never_reach_stderr() {
             "--lock",
             dir.path().join("l").to_str().unwrap(),
         ],
-        None,
+        "",
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -176,7 +155,7 @@ fn standard_input_and_io_errors() {
     let lock = dir.path().join("l");
     let out = nauth_render(
         &["render", "-", "--lock", lock.to_str().unwrap()],
-        Some("a: [broken\n"),
+        "a: [broken\n",
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -192,7 +171,7 @@ fn standard_input_and_io_errors() {
             "--lock",
             lock.to_str().unwrap(),
         ],
-        None,
+        "",
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -240,7 +219,7 @@ fn out_dir_gets_one_file_per_object_and_loses_stale_ones() {
 
 #[test]
 fn crds_prints_the_six_definitions() {
-    let out = nauth_render(&["crds"], None);
+    let out = nauth_render(&["crds"], "");
     assert!(out.status.success());
     let yaml = text(&out.stdout);
     assert_eq!(yaml.matches("kind: CustomResourceDefinition").count(), 6);
@@ -266,7 +245,7 @@ fn check_passes_on_the_committed_quickstart_and_fails_with_a_diff_when_stale() {
     };
     let run = |extra: &[&str]| {
         let a = args(extra);
-        nauth_render(&a.iter().map(String::as_str).collect::<Vec<_>>(), None)
+        nauth_render(&a.iter().map(String::as_str).collect::<Vec<_>>(), "")
     };
     let ok = run(&[]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
@@ -354,7 +333,7 @@ fn krm(list: &str) -> (Output, serde_json::Value) {
             "--lock",
             lock.to_str().unwrap(),
         ],
-        Some(list),
+        list,
     );
     let parsed = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
     (out, parsed)

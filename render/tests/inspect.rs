@@ -1,35 +1,16 @@
 //! `nauth-render inspect` as users run it: what it shows, the chain it checks, and the exact
 //! messages for inputs that do not verify.
 
+mod common;
+
+use common::{nauth_render, text};
+
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use data_encoding::{BASE64, BASE64URL_NOPAD};
 use nauth_render::jwt::{self, Account, Claims, Operator, User, creds::format_user_creds};
 use nkeys::{KeyPair, KeyPairType};
-
-fn nauth_render(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn key(kind: KeyPairType, n: u8) -> KeyPair {
     KeyPair::new_from_raw(kind, [n; 32]).unwrap()
