@@ -6,21 +6,18 @@ use crate::claims::{self, AccountInput, RuleGroup, SigningKeyEntry};
 use crate::input::{Inputs, Object};
 use crate::jwt;
 use crate::keys::KeySources;
-use crate::lock::Lock;
 use crate::{api, diagnostic::Diagnostic};
 
 use super::{
-    ACCOUNT_ID_LABEL, Identities, Identity, Options, RenderedAccount, Report, by_key, claims_error,
-    display_name, observed, ref_key, sign, signing_key_object,
+    ACCOUNT_ID_LABEL, Context, Identities, Identity, Options, RenderedAccount, Report, by_key,
+    claims_error, display_name, observed, ref_key, sign, signing_key_object,
 };
 
 /// Resolves every Account's keys first, so imports and users can name any account's ID.
-pub(super) fn identities(
-    inputs: &Inputs,
-    keys: KeySources,
-    lock: &Lock,
-    report: &mut Report,
-) -> Identities {
+pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
+    let Context {
+        inputs, keys, lock, ..
+    } = *cx;
     let mut identities = Identities::new();
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     for a in by_key(&inputs.accounts) {
@@ -60,23 +57,17 @@ pub(super) fn identities(
 /// Renders every managed Account. Also returns each rendered account's exports by account ID,
 /// for checking imports against them.
 pub(super) fn render(
-    inputs: &Inputs,
-    keys: KeySources,
-    lock: &Lock,
-    epoch: i64,
-    options: &Options,
+    cx: &Context,
     identities: &Identities,
     report: &mut Report,
 ) -> (Vec<RenderedAccount>, BTreeMap<String, Vec<jwt::Export>>) {
     let mut rendered = Vec::new();
     let mut exports = BTreeMap::new();
-    for a in by_key(&inputs.accounts) {
+    for a in by_key(&cx.inputs.accounts) {
         let Some(identity) = identities.get(&a.key()).filter(|i| i.managed) else {
             continue;
         };
-        if let Some(r) = render_one(
-            inputs, keys, lock, epoch, options, identities, identity, a, report,
-        ) {
+        if let Some(r) = render_one(cx, identities, identity, a, report) {
             exports.insert(identity.id.clone(), r.claims.nats.exports.clone());
             rendered.push(r);
         }
@@ -84,18 +75,20 @@ pub(super) fn render(
     (rendered, exports)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_one(
-    inputs: &Inputs,
-    keys: KeySources,
-    lock: &Lock,
-    epoch: i64,
-    options: &Options,
+    cx: &Context,
     identities: &Identities,
     identity: &Identity,
     a: &Object<api::Account>,
     report: &mut Report,
 ) -> Option<RenderedAccount> {
+    let Context {
+        inputs,
+        keys,
+        lock,
+        epoch,
+        options,
+    } = *cx;
     let spec = &a.resource.spec;
     let operator = operator_key(inputs, keys, options, a)
         .map_err(|d| report.push(d))

@@ -94,11 +94,17 @@ pub fn render(
 ) -> Result<Rendered, Vec<Diagnostic>> {
     let mut report = Report::default();
     report.problems.extend(inputs.duplicates());
-    let identities = accounts::identities(inputs, keys, lock, &mut report);
-    let (accounts, exports) =
-        accounts::render(inputs, keys, lock, epoch, options, &identities, &mut report);
+    let cx = Context {
+        inputs,
+        keys,
+        lock,
+        epoch,
+        options,
+    };
+    let identities = accounts::identities(&cx, &mut report);
+    let (accounts, exports) = accounts::render(&cx, &identities, &mut report);
     imports::check(inputs, &identities, &exports, &mut report);
-    let users = users::render(inputs, keys, lock, epoch, &identities, &mut report);
+    let users = users::render(&cx, &identities, &mut report);
 
     let (errors, warnings): (Vec<_>, Vec<_>) =
         report.problems.into_iter().partition(Diagnostic::is_error);
@@ -130,6 +136,16 @@ fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     d.sort();
     d.dedup();
     d
+}
+
+/// What every step of a render reads.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    inputs: &'a Inputs,
+    keys: KeySources<'a>,
+    lock: &'a Lock,
+    epoch: i64,
+    options: &'a Options,
 }
 
 /// Diagnostics collected while rendering.

@@ -5,27 +5,23 @@ use nkeys::KeyPair;
 use crate::claims::{self, UserInput};
 use crate::input::{Inputs, Object};
 use crate::keys::KeySources;
-use crate::lock::Lock;
 use crate::{api, jwt};
 
 use super::{
-    Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key, sign,
+    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key, sign,
     signing_key_object,
 };
 
 /// Renders every User whose Account is known.
 pub(super) fn render(
-    inputs: &Inputs,
-    keys: KeySources,
-    lock: &Lock,
-    epoch: i64,
+    cx: &Context,
     identities: &Identities,
     report: &mut Report,
 ) -> Vec<RenderedUser> {
-    by_key(&inputs.users)
+    by_key(&cx.inputs.users)
         .into_iter()
         .filter_map(|u| {
-            render_one(inputs, keys, lock, epoch, identities, u)
+            render_one(cx, identities, u)
                 .map_err(|d| report.push(d))
                 .ok()
         })
@@ -33,13 +29,17 @@ pub(super) fn render(
 }
 
 fn render_one(
-    inputs: &Inputs,
-    keys: KeySources,
-    lock: &Lock,
-    epoch: i64,
+    cx: &Context,
     identities: &Identities,
     u: &Object<api::User>,
 ) -> Result<RenderedUser, crate::diagnostic::Diagnostic> {
+    let Context {
+        inputs,
+        keys,
+        lock,
+        epoch,
+        ..
+    } = *cx;
     let spec = &u.resource.spec;
     let account_key = format!("{}/{}", u.namespace(), spec.account_name);
     let identity = identities.get(&account_key).ok_or_else(|| {
