@@ -12,7 +12,7 @@ use similar::TextDiff;
 
 use super::Failure;
 use super::inputs::{InputArgs, io};
-use super::render::{render_in_memory, stale_files};
+use super::render::{IssuedAt, render_in_memory, stale_files};
 use crate::output::{self, Manifest};
 
 /// Options of `check`.
@@ -20,9 +20,8 @@ use crate::output::{self, Manifest};
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Unix time a stale JWT would be issued at (else SOURCE_DATE_EPOCH, else the clock).
-    #[arg(long, value_name = "SECS")]
-    issued_at: Option<i64>,
+    #[command(flatten)]
+    issued_at: IssuedAt,
     /// Also compare the committed output of `render --out-dir DIR`.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,

@@ -21,9 +21,6 @@ use crate::output;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Unix time a changed JWT would be issued at; only matters for the stale-lock message.
-    #[arg(long, value_name = "SECS")]
-    issued_at: Option<i64>,
 }
 
 const PATH_ANNOTATIONS: [&str; 2] = [
@@ -86,7 +83,8 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
     }
     let mut out_items = items;
     if !problems.iter().any(Diagnostic::is_error) {
-        let epoch = args.issued_at.unwrap_or(0);
+        // A changed lock is an error here, so the epoch never reaches the output.
+        let epoch = 0;
         let keys = KeySources {
             secrets: &loaded.inputs.secrets,
             seed_root: loaded.seed_root.as_ref(),

@@ -16,10 +16,8 @@ use crate::render::Rendered;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Unix time for JWTs whose claims changed (else SOURCE_DATE_EPOCH, else the clock).
-    /// Unchanged claims keep the lock's time whatever this says.
-    #[arg(long, value_name = "SECS")]
-    issued_at: Option<i64>,
+    #[command(flatten)]
+    issued_at: IssuedAt,
     /// Fail (exit 1) instead of changing the lock file, like `cargo --locked`.
     #[arg(long)]
     locked: bool,
@@ -27,6 +25,15 @@ pub struct Args {
     /// printing a stream; files this command wrote before and no longer produces are removed.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+}
+
+/// The epoch option of every command that signs.
+#[derive(ClapArgs, Debug, Clone, Copy)]
+pub struct IssuedAt {
+    /// Unix time for JWTs whose claims changed (else SOURCE_DATE_EPOCH, else the clock).
+    /// Unchanged claims keep the lock's time whatever this says.
+    #[arg(long = "issued-at", value_name = "SECS")]
+    secs: Option<i64>,
 }
 
 /// Runs `render`.
@@ -54,10 +61,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// Loads the inputs and renders them, printing warnings to stderr; writes nothing.
 pub(super) fn render_in_memory(
     input: &InputArgs,
-    issued_at: Option<i64>,
+    issued_at: IssuedAt,
 ) -> Result<(Loaded, Rendered), Failure> {
     let loaded = input.load()?;
-    let epoch = epoch(issued_at)?;
+    let epoch = epoch(issued_at.secs)?;
     let keys = KeySources {
         secrets: &loaded.inputs.secrets,
         seed_root: loaded.seed_root.as_ref(),

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use nauth_render::jwt::{self, Account, ClaimBody, Claims, Operator, User};
+use nauth_render::bootstrap::{self, NewKeys};
 use nkeys::KeyPair;
 
 /// Command line of the bootstrap binary.
@@ -50,68 +50,21 @@ fn bootstrap(out: &Path) -> Result<(), String> {
         .duration_since(UNIX_EPOCH)
         .map_err(|e| format!("system clock before 1970: {e}"))?
         .as_secs() as i64;
-    let operator = KeyPair::new_operator();
-    let operator_signing = KeyPair::new_operator();
-    let system = KeyPair::new_account();
-    let system_signing = KeyPair::new_account();
-    let system_user = KeyPair::new_user();
-
-    let mut operator_claims = Claims::new(
-        operator.public_key(),
-        Operator {
-            signing_keys: vec![operator_signing.public_key()],
-            system_account: system.public_key(),
-            ..Operator::default()
-        },
-    );
-    operator_claims.data.name = "nauth-testenv".into();
-    let operator_jwt = encode("operator", &mut operator_claims, &operator, iat)?;
-
-    // Account::new() carries Go's defaults: unlimited connections, JetStream disabled.
-    let mut account = Account::new();
-    account.signing_keys.add(system_signing.public_key());
-    let mut account_claims = Claims::new(system.public_key(), account);
-    account_claims.data.name = "SYS".into();
-    let account_jwt = encode(
-        "system account",
-        &mut account_claims,
-        &operator_signing,
-        iat,
-    )?;
-
-    let mut user = User::new();
-    user.issuer_account = system.public_key();
-    let mut user_claims = Claims::new(system_user.public_key(), user);
-    user_claims.data.name = "sys".into();
-    let user_jwt = encode("system user", &mut user_claims, &system_signing, iat)?;
-
+    let keys = NewKeys {
+        operator: KeyPair::new_operator(),
+        operator_signing: KeyPair::new_operator(),
+        system_account: KeyPair::new_account(),
+        system_account_signing: KeyPair::new_account(),
+        system_user: KeyPair::new_user(),
+    };
+    let identity = bootstrap::create(&keys, "nauth-testenv", iat)
+        .map_err(|e| format!("signing the trust chain: {e}"))?;
     fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    write(out, OPERATOR_JWT, &operator_jwt)?;
-    write(
-        out,
-        OPERATOR_SIGNING_SEED,
-        &seed("operator signing key", &operator_signing)?,
-    )?;
-    write(out, SYSTEM_ACCOUNT_PUB, &system.public_key())?;
-    write(out, SYSTEM_ACCOUNT_JWT, &account_jwt)?;
-    let creds = jwt::creds::format_user_creds(&user_jwt, &seed("system user", &system_user)?);
-    write(out, SYSTEM_USER_CREDS, &creds)
-}
-
-/// Signs `claims` with `signer`; the error names which JWT failed.
-fn encode<T: ClaimBody>(
-    what: &str,
-    claims: &mut Claims<T>,
-    signer: &KeyPair,
-    iat: i64,
-) -> Result<String, String> {
-    jwt::encode(claims, signer, iat).map_err(|e| format!("encoding the {what} JWT: {e}"))
-}
-
-/// The seed of `key`; the error names the key only, never the seed.
-fn seed(what: &str, key: &KeyPair) -> Result<String, String> {
-    key.seed()
-        .map_err(|e| format!("no seed for the {what}: {e}"))
+    write(out, OPERATOR_JWT, &identity.operator_jwt)?;
+    write(out, OPERATOR_SIGNING_SEED, &identity.operator_signing_key)?;
+    write(out, SYSTEM_ACCOUNT_PUB, &keys.system_account.public_key())?;
+    write(out, SYSTEM_ACCOUNT_JWT, &identity.system_account_jwt)?;
+    write(out, SYSTEM_USER_CREDS, &identity.system_user_creds)
 }
 
 /// Writes `name` in `dir` readable by the owner only (some files hold seeds).
