@@ -373,3 +373,58 @@ fn krm_reports_problems_as_results_and_exits_1() {
         }])
     );
 }
+
+#[test]
+fn the_committed_crd_chart_is_what_crds_generates() {
+    let committed =
+        fs::read_to_string(repo().join("charts/nauth-crds/crds/nauth.io.yaml")).unwrap();
+    let generated = nauth_render(&["crds"], "");
+    assert_eq!(
+        text(&generated.stdout),
+        committed,
+        "charts/nauth-crds/crds/nauth.io.yaml is stale: regenerate it with `nauth-render crds`"
+    );
+}
+
+#[test]
+fn the_argo_cd_plugin_command_renders_an_application_directory() {
+    let plugin: serde_json::Value = serde_saphyr::from_str(
+        &fs::read_to_string(repo().join("kustomize/argocd/plugin.yaml")).unwrap(),
+    )
+    .unwrap();
+    let generate = &plugin["spec"]["generate"];
+    let command: Vec<&str> = generate["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let args: Vec<&str> = generate["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let keys = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(command[0])
+        .args(&command[1..])
+        .args(&args)
+        .current_dir(quickstart())
+        .env("PATH", path)
+        .env("NAUTH_KEYS_DIR", keys.path())
+        .env("NAUTH_SEED_ROOT", quickstart().join("seed-root"))
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = render_quickstart(keys.path(), &["--locked"]);
+    assert_eq!(text(&out.stdout), text(&expected.stdout));
+}
