@@ -5,9 +5,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ConnectionType, FieldError, NatsLimits, Permissions, ReconcileStatus, UserLimits, check,
-};
+use super::{FieldError, ReconcileStatus, UserPermissionLimits, check};
 
 /// Desired state of an AccountSigningKey.
 #[allow(
@@ -64,28 +62,7 @@ pub struct SigningKeyScope {
     pub description: Option<String>,
     /// What every user signed with the key gets; nothing when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<UserTemplate>,
-}
-
-/// The user claims a scoped signing key imposes (JWT `template`). nauth-rs extension.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct UserTemplate {
-    /// Subject permissions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Permissions>,
-    /// Per-connection message limits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nats_limits: Option<NatsLimits>,
-    /// Source network and time-of-day restrictions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_limits: Option<UserLimits>,
-    /// Users are bearer tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<bool>,
-    /// Connection types users may use.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_connection_types: Option<Vec<ConnectionType>>,
+    pub template: Option<UserPermissionLimits>,
 }
 
 impl AccountSigningKeySpec {

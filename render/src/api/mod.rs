@@ -42,7 +42,6 @@ pub use account_import::{
 };
 pub use account_signing_key::{
     AccountSigningKey, AccountSigningKeySpec, AccountSigningKeyStatus, SigningKeyScope,
-    UserTemplate,
 };
 pub use crds::{crds, crds_yaml};
 pub use errors::FieldError;
@@ -51,7 +50,9 @@ pub use imports::{Import, ImportOptions};
 pub use kind::{API_VERSION, GROUP, KINDS, Kind, VERSION};
 pub use limits::{AccountLimits, JetStreamLimits, NatsLimits, TimeRange, UserLimits};
 pub use nats_cluster::{NatsCluster, NatsClusterSpec, NatsClusterStatus, UrlFrom, UrlSourceKind};
-pub use permissions::{ConnectionType, Permission, Permissions, ResponsePermission};
+pub use permissions::{
+    ConnectionType, Permission, Permissions, ResponsePermission, UserPermissionLimits,
+};
 pub use refs::{AccountRef, AccountSigningKeyRef, NatsClusterRef, SecretKeyRef, SigningKeyKind};
 pub use status::ReconcileStatus;
 pub use user::{User, UserClaims, UserSpec, UserStatus};

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::schema;
+use super::{NatsLimits, UserLimits};
 
 /// Publish, subscribe and response permissions (JWT `pub`, `sub`, `resp`).
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
@@ -64,4 +65,28 @@ pub enum ConnectionType {
     MqttWs,
     /// In-process connection of an embedding application.
     InProcess,
+}
+
+/// What a user may do and how much: a User's own permissions and limits, or the template a
+/// scoped signing key imposes on the users it signs.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPermissionLimits {
+    /// Subject permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    /// Source network and time-of-day restrictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_limits: Option<UserLimits>,
+    /// Per-connection message limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_limits: Option<NatsLimits>,
+    /// The JWT alone authenticates, without proving possession of the seed (JWT
+    /// `bearer_token`). nauth-rs extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<bool>,
+    /// Connection types the user may use; all when absent (JWT `allowed_connection_types`).
+    /// nauth-rs extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_connection_types: Option<Vec<ConnectionType>>,
 }

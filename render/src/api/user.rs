@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountSigningKeyRef, ConnectionType, FieldError, NatsLimits, Permissions, ReconcileStatus,
-    UserLimits,
+    AccountSigningKeyRef, FieldError, NatsLimits, Permissions, ReconcileStatus, UserLimits,
+    UserPermissionLimits,
 };
 
 /// Desired state of a User.
@@ -45,26 +45,12 @@ pub struct UserSpec {
     /// When the user JWT expires (JWT `exp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
-    /// Subject permissions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Permissions>,
-    /// Source network and time-of-day restrictions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_limits: Option<UserLimits>,
-    /// Per-connection message limits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nats_limits: Option<NatsLimits>,
+    /// Permissions and limits.
+    #[serde(flatten)]
+    pub permission_limits: UserPermissionLimits,
     /// AccountSigningKey that signs the user; the Account's implicit signing key when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_key_ref: Option<AccountSigningKeyRef>,
-    /// The JWT alone authenticates, without proving possession of the seed (JWT
-    /// `bearer_token`). nauth-rs extension.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<bool>,
-    /// Connection types the user may use; all when absent (JWT `allowed_connection_types`).
-    /// nauth-rs extension.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_connection_types: Option<Vec<ConnectionType>>,
     /// JWT `tags`. nauth-rs extension.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
@@ -119,6 +105,7 @@ pub struct UserClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ConnectionType;
 
     #[test]
     fn parses_extensions() {
@@ -130,7 +117,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            spec.allowed_connection_types.as_deref(),
+            spec.permission_limits.allowed_connection_types.as_deref(),
             Some(
                 &[
                     ConnectionType::Standard,

@@ -5,8 +5,8 @@ use crate::jwt;
 
 use super::adoption::{GroupOutcome, RuleGroup, adopt};
 use super::convert::{
-    apply_account_limits, apply_jetstream_limits, apply_nats_limits, connection_type, permissions,
-    user_limits,
+    apply_account_limits, apply_jetstream_limits, apply_nats_limits, apply_permission_limits,
+    permissions,
 };
 use super::{ClaimsError, blocking_errors};
 
@@ -187,23 +187,7 @@ fn user_scope(key: &str, scope: &api::SigningKeyScope) -> jwt::UserScope {
     s.role = scope.role.clone();
     s.description = scope.description.clone().unwrap_or_default();
     if let Some(t) = &scope.template {
-        let template = &mut s.template;
-        if let Some(p) = &t.permissions {
-            template.permissions = permissions(p);
-        }
-        if let Some(l) = &t.nats_limits {
-            apply_nats_limits(&mut template.nats_limits, l);
-        }
-        if let Some(l) = &t.user_limits {
-            template.limits = user_limits(l);
-        }
-        template.bearer_token = t.bearer_token.unwrap_or_default();
-        template.allowed_connection_types = t
-            .allowed_connection_types
-            .iter()
-            .flatten()
-            .map(|c| connection_type(*c))
-            .collect();
+        apply_permission_limits(&mut s.template, t);
     }
     s
 }

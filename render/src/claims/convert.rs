@@ -128,6 +128,30 @@ pub(crate) fn user_limits(l: &api::UserLimits) -> jwt::UserLimits {
     }
 }
 
+/// A user's own permissions and limits, or a scoped key's template, onto `target`; what is not
+/// given keeps `target`'s value (the NATS limits start unlimited).
+pub(crate) fn apply_permission_limits(
+    target: &mut jwt::UserPermissionLimits,
+    given: &api::UserPermissionLimits,
+) {
+    if let Some(p) = &given.permissions {
+        target.permissions = permissions(p);
+    }
+    if let Some(l) = &given.user_limits {
+        target.limits = user_limits(l);
+    }
+    if let Some(l) = &given.nats_limits {
+        apply_nats_limits(&mut target.nats_limits, l);
+    }
+    target.bearer_token = given.bearer_token.unwrap_or_default();
+    target.allowed_connection_types = given
+        .allowed_connection_types
+        .iter()
+        .flatten()
+        .map(|c| connection_type(*c))
+        .collect();
+}
+
 /// Overrides the NATS limits that are set, keeping the rest.
 pub(crate) fn apply_nats_limits(target: &mut jwt::NatsLimits, l: &api::NatsLimits) {
     set(&mut target.subs, l.subs);

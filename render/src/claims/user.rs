@@ -3,7 +3,7 @@
 use crate::api;
 use crate::jwt;
 
-use super::convert::{apply_nats_limits, connection_type, permissions, user_limits};
+use super::convert::apply_permission_limits;
 use super::{ClaimsError, blocking_errors};
 
 /// Everything a user JWT is built from, with references already resolved.
@@ -58,37 +58,22 @@ pub(crate) fn build(input: &UserInput) -> jwt::Claims<jwt::User> {
 
 fn user_body(spec: &api::UserSpec) -> jwt::User {
     let mut body = jwt::User::new();
-    let pl = &mut body.permission_limits;
-    if let Some(p) = &spec.permissions {
-        pl.permissions = permissions(p);
-    }
-    if let Some(l) = &spec.user_limits {
-        pl.limits = user_limits(l);
-    }
-    if let Some(l) = &spec.nats_limits {
-        apply_nats_limits(&mut pl.nats_limits, l);
-    }
-    pl.bearer_token = spec.bearer_token.unwrap_or_default();
-    pl.allowed_connection_types = spec
-        .allowed_connection_types
-        .iter()
-        .flatten()
-        .map(|c| connection_type(*c))
-        .collect();
+    apply_permission_limits(&mut body.permission_limits, &spec.permission_limits);
     body
 }
 
 /// A scoped key's template replaces the user's own permissions; NATS rejects users that carry
 /// any, so say which field is in the way rather than let the server refuse the user later.
 fn reject_own_permissions(spec: &api::UserSpec) -> Result<(), ClaimsError> {
+    let own = &spec.permission_limits;
     let set = [
-        ("spec.permissions", spec.permissions.is_some()),
-        ("spec.userLimits", spec.user_limits.is_some()),
-        ("spec.natsLimits", spec.nats_limits.is_some()),
-        ("spec.bearerToken", spec.bearer_token.is_some()),
+        ("spec.permissions", own.permissions.is_some()),
+        ("spec.userLimits", own.user_limits.is_some()),
+        ("spec.natsLimits", own.nats_limits.is_some()),
+        ("spec.bearerToken", own.bearer_token.is_some()),
         (
             "spec.allowedConnectionTypes",
-            spec.allowed_connection_types.is_some(),
+            own.allowed_connection_types.is_some(),
         ),
     ];
     match set.into_iter().find(|(_, present)| *present) {
