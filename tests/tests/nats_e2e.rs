@@ -133,6 +133,25 @@ async fn request_when_served(
     panic!("{subject}: still no responders after 5 s");
 }
 
+/// Publishes to `subject` until `subscription` (in another account, through a stream import)
+/// receives it: like a request, the import's interest arrives shortly after the SUB.
+async fn publish_until_received(
+    publisher: &async_nats::Client,
+    subject: &'static str,
+    subscription: &mut async_nats::Subscriber,
+) -> async_nats::Message {
+    for _ in 0..50 {
+        publisher.publish(subject, "order 7".into()).await.unwrap();
+        publisher.flush().await.unwrap();
+        if let Ok(message) =
+            tokio::time::timeout(Duration::from_millis(100), subscription.next()).await
+        {
+            return message.unwrap();
+        }
+    }
+    panic!("{subject}: nothing arrived through the stream import after 5 s");
+}
+
 /// Pushes every rendered account JWT and returns each server reply's `data`.
 async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::Value> {
     let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
@@ -184,15 +203,7 @@ async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
     // Stream import with a local subject: orders' events arrive under billing.orders.>.
     let mut events = invoicer.subscribe("billing.orders.>").await.unwrap();
     invoicer.flush().await.unwrap();
-    orders
-        .publish("orders.events.created", "order 7".into())
-        .await
-        .unwrap();
-    orders.flush().await.unwrap();
-    let event = tokio::time::timeout(TIMEOUT, events.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let event = publish_until_received(&orders, "orders.events.created", &mut events).await;
     assert_eq!(event.subject.as_str(), "billing.orders.created");
     assert_eq!(event.payload, "order 7");
 
