@@ -73,7 +73,7 @@ pub fn stream(manifests: &[Manifest]) -> String {
         .collect()
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+fn string_map(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
     Some(
         pairs
             .iter()
@@ -96,7 +96,7 @@ fn meta(
         name: Some(name),
         namespace: Some(namespace.to_string()),
         labels,
-        annotations: self::labels(&[
+        annotations: string_map(&[
             (CLAIMS_HASH_ANNOTATION, hash),
             (ISSUED_AT_ANNOTATION, &iat),
             (ISSUER_ANNOTATION, issuer),
@@ -114,7 +114,7 @@ fn account_config_map(a: &RenderedAccount) -> Manifest {
         metadata: meta(
             &a.namespace,
             name.clone(),
-            labels(&[
+            string_map(&[
                 ("account.nauth.io/id", &data.sub),
                 ("account.nauth.io/signed-by", &data.iss),
                 ("app.kubernetes.io/managed-by", "nauth-render"),
@@ -145,7 +145,7 @@ fn user_secret(u: &RenderedUser) -> Manifest {
         metadata: meta(
             &u.namespace,
             name.clone(),
-            labels(&[
+            string_map(&[
                 ("app.kubernetes.io/managed-by", "nauth-render"),
                 ("nauth.io/managed", "true"),
                 ("nauth.io/secret-type", "user-creds"),

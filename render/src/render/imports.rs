@@ -16,58 +16,51 @@ pub(super) fn check(
     exports: &BTreeMap<String, Vec<jwt::Export>>,
     report: &mut Report,
 ) {
+    // Unknown exporters were reported already; observed ones are not rendered here.
+    let offered_by = |target: &str| identities.get(target).and_then(|id| exports.get(&id.id));
     for a in &inputs.accounts {
         for (i, imp) in a.resource.spec.imports.iter().flatten().enumerate() {
             let r = &imp.account_ref;
             let target = ref_key(Some(&r.namespace), &r.name, a.namespace());
-            let subject = imp.subject.as_deref().unwrap_or_default();
-            let field = format!("spec.imports[{i}]");
-            check_one(
-                a,
-                &field,
-                &target,
-                identities,
-                exports,
-                imp.import_type,
-                subject,
-                report,
-            );
+            if let Some(offered) = offered_by(&target) {
+                let subject = imp.subject.as_deref().unwrap_or_default();
+                let field = format!("spec.imports[{i}]");
+                check_one(
+                    a,
+                    &field,
+                    &target,
+                    offered,
+                    imp.import_type,
+                    subject,
+                    report,
+                );
+            }
         }
     }
     for imp in &inputs.imports {
         let r = &imp.resource.spec.export_account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, imp.namespace());
+        let Some(offered) = offered_by(&target) else {
+            continue;
+        };
         for (i, rule) in imp.resource.spec.rules.iter().enumerate() {
             let field = format!("spec.rules[{i}]");
-            check_one(
-                imp,
-                &field,
-                &target,
-                identities,
-                exports,
-                Some(rule.import_type),
-                &rule.subject,
-                report,
-            );
+            let kind = Some(rule.import_type);
+            check_one(imp, &field, &target, offered, kind, &rule.subject, report);
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks one import rule of `importer` against what `target` exports.
 fn check_one<T: kube::Resource<DynamicType = ()>>(
     importer: &Object<T>,
     field: &str,
     target: &str,
-    identities: &Identities,
-    exports: &BTreeMap<String, Vec<jwt::Export>>,
+    offered: &[jwt::Export],
     kind: Option<api::ExportType>,
     subject: &str,
     report: &mut Report,
 ) {
-    // Unknown exporters were reported already; observed ones are not rendered here.
-    let Some(offered) = identities.get(target).and_then(|id| exports.get(&id.id)) else {
-        return;
-    };
     let wanted = match kind {
         Some(api::ExportType::Stream) => jwt::ExportType::Stream,
         Some(api::ExportType::Service) => jwt::ExportType::Service,
