@@ -15,7 +15,7 @@ pub const LOCK_VERSION: u32 = 1;
 
 /// Everything the lock records, keyed by `namespace/name` so the file reads in a stable order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Lock {
     /// Format version; see [`LOCK_VERSION`].
     pub version: u32,
@@ -25,6 +25,15 @@ pub struct Lock {
     /// User JWTs by User `namespace/name`.
     #[serde(default)]
     pub users: BTreeMap<String, LockEntry>,
+    /// Public signing keys by owner (see [`owner`]): an Account's own signing key, an
+    /// AccountSigningKey's key, a NatsCluster's operator signing key.
+    #[serde(default)]
+    pub signing_keys: BTreeMap<String, String>,
+}
+
+/// The key of an object in [`Lock::signing_keys`]: `Kind namespace/name`, as messages name it.
+pub fn owner(kind: &str, namespace_name: &str) -> String {
+    format!("{kind} {namespace_name}")
 }
 
 /// What is public and must persist about one rendered JWT.
@@ -136,7 +145,13 @@ mod tests {
         let mut lock = Lock::new();
         lock.accounts.insert("b/two".into(), entry("h2", 2));
         lock.accounts.insert("a/one".into(), entry("h1", 1));
+        lock.signing_keys
+            .insert(owner("Account", "a/one"), "AKEY".into());
         let text = lock.to_yaml();
+        assert!(
+            text.contains("signingKeys:\n  Account a/one: AKEY\n"),
+            "{text}"
+        );
         assert!(text.find("a/one").unwrap() < text.find("b/two").unwrap());
         assert!(text.contains("claimsHash: h1"));
         assert_eq!(Lock::parse(&text).unwrap(), lock);

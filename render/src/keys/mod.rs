@@ -4,6 +4,7 @@
 //! Render never generates a key. A key that no source has is an error naming the object and
 //! every place that was searched. Errors name Secrets and public keys, never seeds.
 
+mod public;
 mod secrets;
 pub mod seed_root;
 
@@ -13,11 +14,67 @@ use nkeys::{KeyPair, KeyPairType};
 use crate::api;
 use crate::input::Object;
 use crate::jwt;
+use crate::lock::Lock;
 pub use seed_root::{Role, SeedRoot};
 
 /// Annotation holding the generation counter of seed-root derivation; raising it rotates the
 /// object's key.
 pub const KEY_GENERATION_ANNOTATION: &str = "nauth.io/key-generation";
+
+/// Where a render takes its keys from.
+#[derive(Clone, Copy, Debug)]
+pub enum Keys<'a> {
+    /// Seeds: the render signs.
+    Seeds(KeySources<'a>),
+    /// Only the public keys a lock recorded: claims can be built and compared, nothing signed.
+    Public(&'a Lock),
+}
+
+impl Keys<'_> {
+    /// Whether these keys can sign.
+    pub fn can_sign(&self) -> bool {
+        matches!(self, Keys::Seeds(_))
+    }
+
+    /// See [`KeySources::account`].
+    pub fn account(
+        &self,
+        account: &Object<api::Account>,
+        expected_id: Option<&str>,
+    ) -> Result<AccountKeys, String> {
+        match self {
+            Keys::Seeds(s) => s.account(account, expected_id),
+            Keys::Public(lock) => public::account(lock, account, expected_id),
+        }
+    }
+
+    /// See [`KeySources::signing_key`].
+    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, String> {
+        match self {
+            Keys::Seeds(s) => s.signing_key(ask),
+            Keys::Public(lock) => public::signing_key(lock, ask),
+        }
+    }
+
+    /// See [`KeySources::operator_signing_key`].
+    pub fn operator_signing_key(
+        &self,
+        cluster: &Object<api::NatsCluster>,
+    ) -> Result<KeyPair, String> {
+        match self {
+            Keys::Seeds(s) => s.operator_signing_key(cluster),
+            Keys::Public(lock) => public::operator_signing_key(lock, cluster),
+        }
+    }
+
+    /// See [`KeySources::user`].
+    pub fn user(&self, user: &Object<api::User>) -> Result<KeyPair, String> {
+        match self {
+            Keys::Seeds(s) => s.user(user),
+            Keys::Public(lock) => public::user(lock, user),
+        }
+    }
+}
 
 /// The key sources a render may use.
 #[derive(Clone, Copy, Debug)]

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use crate::claims::{self, AccountInput, RuleGroup, SigningKeyEntry};
 use crate::input::{Inputs, Object};
 use crate::jwt;
-use crate::keys::KeySources;
+use crate::keys::Keys;
 use crate::{api, diagnostic::Diagnostic};
 
 use super::{
     ACCOUNT_ID_LABEL, Context, Identities, Identity, Options, RenderedAccount, Report, by_key,
-    claims_error, display_name, observed, ref_key, sign, signing_key_object,
+    claims_error, display_name, observed, ref_key, signing_key_object,
 };
 
 /// Resolves every Account's keys first, so imports and users can name any account's ID.
@@ -32,6 +32,7 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
         let locked = lock.accounts.get(&a.key()).map(|e| e.public_key.as_str());
         match keys.account(a, label.or(locked)) {
             Ok(k) => {
+                report.record_key("Account", a.key(), &k.sign);
                 let id = k.root.public_key();
                 if let Some(other) = owners.insert(id.clone(), a.key()) {
                     report.push(a.error(
@@ -86,11 +87,11 @@ fn render_one(
         inputs,
         keys,
         lock,
-        epoch,
         options,
+        ..
     } = *cx;
     let spec = &a.resource.spec;
-    let operator = operator_key(inputs, keys, options, a)
+    let operator = operator_key(inputs, keys, options, a, report)
         .map_err(|d| report.push(d))
         .ok()?;
     let mut signing_keys = vec![SigningKeyEntry {
@@ -109,10 +110,13 @@ fn render_one(
                 ),
             )),
             Some(ask) => match keys.signing_key(ask) {
-                Ok(kp) => signing_keys.push(SigningKeyEntry {
-                    key: kp.public_key(),
-                    scope: ask.resource.spec.scope.clone(),
-                }),
+                Ok(kp) => {
+                    report.record_key("AccountSigningKey", ask.key(), &kp);
+                    signing_keys.push(SigningKeyEntry {
+                        key: kp.public_key(),
+                        scope: ask.resource.spec.scope.clone(),
+                    })
+                }
                 Err(e) => report.push(ask.error(None, e)),
             },
         }
@@ -206,7 +210,7 @@ fn render_one(
     report_conflicts(&inputs.exports, a, &built.exports, report);
     report_conflicts(&inputs.imports, a, &built.imports, report);
     let previous = lock.accounts.get(&a.key());
-    match sign(built.claims, &operator, previous, epoch, None) {
+    match cx.sign(built.claims, &operator, previous, None) {
         Ok((claims, claims_hash, jwt)) => Some(RenderedAccount {
             namespace: a.namespace().to_string(),
             name: a.name().to_string(),
@@ -224,9 +228,10 @@ fn render_one(
 /// The operator signing key of the account's NatsCluster.
 fn operator_key(
     inputs: &Inputs,
-    keys: KeySources,
+    keys: Keys,
     options: &Options,
     a: &Object<api::Account>,
+    report: &mut Report,
 ) -> Result<nkeys::KeyPair, Diagnostic> {
     const FIELD: &str = "spec.natsClusterRef";
     let target = match (&a.resource.spec.nats_cluster_ref, &options.default_cluster) {
@@ -249,8 +254,11 @@ fn operator_key(
                 format!("NatsCluster {target} is not in the input"),
             )
         })?;
-    keys.operator_signing_key(cluster)
-        .map_err(|e| cluster.error(Some("spec.operatorSigningKeySecretRef"), e))
+    let key = keys
+        .operator_signing_key(cluster)
+        .map_err(|e| cluster.error(Some("spec.operatorSigningKeySecretRef"), e))?;
+    report.record_key("NatsCluster", cluster.key(), &key);
+    Ok(key)
 }
 
 /// AccountExports or AccountImports of `account`, in NAuth's adoption order: creation time,

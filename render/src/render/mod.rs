@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::Diagnostic;
 use crate::input::{Inputs, Object};
 use crate::jwt::{self, ClaimBody};
-use crate::keys::KeySources;
+use crate::keys::{KeySources, Keys};
 use crate::lock::{self, Lock, LockEntry};
 use crate::{api, claims};
 
@@ -92,15 +92,79 @@ pub fn render(
     epoch: i64,
     options: &Options,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    let mut report = Report::default();
-    report.problems.extend(inputs.duplicates());
-    let cx = Context {
+    run(Context {
         inputs,
-        keys,
+        keys: Keys::Seeds(keys),
         lock,
         epoch,
         options,
-    };
+    })
+}
+
+/// The claims a render of `inputs` would sign, built from the public keys `lock` recorded and
+/// no seed at all: what `diff` compares and `explain` reasons about. Claims that changed get an
+/// `iat` one past the lock's (a real render would take its epoch).
+pub fn preview(
+    inputs: &Inputs,
+    lock: &Lock,
+    options: &Options,
+) -> Result<Preview, Vec<Diagnostic>> {
+    let rendered = run(Context {
+        inputs,
+        keys: Keys::Public(lock),
+        lock,
+        epoch: 0,
+        options,
+    })?;
+    Ok(Preview {
+        accounts: rendered
+            .accounts
+            .into_iter()
+            .map(|a| Previewed {
+                namespace: a.namespace,
+                name: a.name,
+                claims: a.claims,
+            })
+            .collect(),
+        users: rendered
+            .users
+            .into_iter()
+            .map(|u| Previewed {
+                namespace: u.namespace,
+                name: u.name,
+                claims: u.claims,
+            })
+            .collect(),
+        warnings: rendered.warnings,
+    })
+}
+
+/// Unsigned claims of one Account or User.
+#[derive(Clone, Debug)]
+pub struct Previewed<T: ClaimBody> {
+    /// The object's namespace.
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+    /// The claims a render would sign.
+    pub claims: jwt::Claims<T>,
+}
+
+/// What [`preview`] produces. Lists are sorted by namespace and name.
+#[derive(Clone, Debug, Default)]
+pub struct Preview {
+    /// Claims of managed Accounts.
+    pub accounts: Vec<Previewed<jwt::Account>>,
+    /// Claims of Users.
+    pub users: Vec<Previewed<jwt::User>>,
+    /// Warnings (the preview succeeded).
+    pub warnings: Vec<Diagnostic>,
+}
+
+fn run(cx: Context) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut report = Report::default();
+    report.problems.extend(cx.inputs.duplicates());
+    let inputs = cx.inputs;
     let identities = accounts::identities(&cx, &mut report);
     let (accounts, exports) = accounts::render(&cx, &identities, &mut report);
     imports::check(inputs, &identities, &exports, &mut report);
@@ -112,6 +176,7 @@ pub fn render(
         return Err(sorted(errors));
     }
     let mut new_lock = Lock::new();
+    new_lock.signing_keys = report.signing_keys;
     for a in &accounts {
         new_lock.accounts.insert(
             format!("{}/{}", a.namespace, a.name),
@@ -142,21 +207,53 @@ fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
 #[derive(Clone, Copy)]
 struct Context<'a> {
     inputs: &'a Inputs,
-    keys: KeySources<'a>,
+    keys: Keys<'a>,
     lock: &'a Lock,
     epoch: i64,
     options: &'a Options,
 }
 
-/// Diagnostics collected while rendering.
+impl Context<'_> {
+    /// Signs `claims` with `signer`, choosing `iat` from the lock so unchanged claims keep their
+    /// bytes and changed ones move forward; `floor` is an `iat` the JWT must exceed. Without
+    /// seeds (a preview) the claims get their `iat` and the token stays empty.
+    fn sign<T: ClaimBody>(
+        &self,
+        mut claims: jwt::Claims<T>,
+        signer: &KeyPair,
+        previous: Option<&LockEntry>,
+        floor: Option<i64>,
+    ) -> Result<(jwt::Claims<T>, String, String), String> {
+        let hash = claims_hash(&claims)?;
+        let mut iat = lock::issued_at(previous, &hash, self.epoch);
+        if let Some(floor) = floor.filter(|f| iat <= *f) {
+            iat = floor + 1;
+        }
+        if !self.keys.can_sign() {
+            claims.data.iat = iat;
+            return Ok((claims, hash, String::new()));
+        }
+        let token = jwt::encode(&mut claims, signer, iat).map_err(|e| e.to_string())?;
+        Ok((claims, hash, token))
+    }
+}
+
+/// What a render collects besides its outputs.
 #[derive(Default)]
 struct Report {
     problems: Vec<Diagnostic>,
+    /// Public signing keys resolved, by [`lock::owner`], for the new lock.
+    signing_keys: BTreeMap<String, String>,
 }
 
 impl Report {
     fn push(&mut self, d: Diagnostic) {
         self.problems.push(d);
+    }
+
+    fn record_key(&mut self, kind: &str, key: String, signer: &KeyPair) {
+        self.signing_keys
+            .insert(lock::owner(kind, &key), signer.public_key());
     }
 }
 
@@ -180,24 +277,6 @@ pub fn claims_hash<T: ClaimBody>(claims: &jwt::Claims<T>) -> Result<String, Stri
     normalized.data.jti = String::new();
     let json = jwt::to_go_json(&normalized).map_err(|e| e.to_string())?;
     Ok(HEXLOWER.encode(&Sha256::digest(json)))
-}
-
-/// Signs `claims` with `signer`, choosing `iat` from the lock so unchanged claims keep their
-/// bytes and changed ones move forward; `floor` is an `iat` the JWT must exceed.
-fn sign<T: ClaimBody>(
-    mut claims: jwt::Claims<T>,
-    signer: &KeyPair,
-    previous: Option<&LockEntry>,
-    epoch: i64,
-    floor: Option<i64>,
-) -> Result<(jwt::Claims<T>, String, String), String> {
-    let hash = claims_hash(&claims)?;
-    let mut iat = lock::issued_at(previous, &hash, epoch);
-    if let Some(floor) = floor.filter(|f| iat <= *f) {
-        iat = floor + 1;
-    }
-    let token = jwt::encode(&mut claims, signer, iat).map_err(|e| e.to_string())?;
-    Ok((claims, hash, token))
 }
 
 /// Objects sorted by `namespace/name`, so output never depends on input order.

@@ -297,3 +297,95 @@ fn reordering_rules_in_a_manifest_changes_no_byte() {
     let second = run(&docs, &first.lock, EPOCH + 100).unwrap();
     assert_eq!(bytes(&first), bytes(&second));
 }
+
+/// `tree()` with a scoped signing key, so every kind of recorded public key is exercised.
+fn tree_with_scoped_key() -> Vec<String> {
+    let mut docs = tree();
+    docs.push(
+        "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {name: apps, namespace: team}\n\
+         spec: {scope: {role: app}}\n---\n"
+            .into(),
+    );
+    docs[1] = account(
+        "a",
+        "  signingKeyRefs: [{name: apps}]\n  exports: [{name: svc, subject: 'svc.>', type: service}]\n",
+    );
+    docs.push(user("carol", "a", "  signingKeyRef: {name: apps}\n"));
+    docs
+}
+
+fn inputs_without_secrets(docs: &[String]) -> Inputs {
+    let mut inputs = Inputs::default();
+    for (i, doc) in docs.iter().enumerate() {
+        inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
+    }
+    inputs.secrets.clear();
+    inputs
+}
+
+#[test]
+fn the_lock_records_every_public_signing_key_it_resolved() {
+    let r = run(&tree_with_scoped_key(), &Lock::new(), EPOCH).unwrap();
+    let owners: Vec<_> = r.lock.signing_keys.keys().map(String::as_str).collect();
+    assert_eq!(
+        owners,
+        [
+            "Account team/a",
+            "Account team/b",
+            "AccountSigningKey team/apps",
+            "NatsCluster nats/nats"
+        ]
+    );
+    assert_eq!(
+        r.lock.signing_keys["NatsCluster nats/nats"],
+        operator().public_key()
+    );
+    assert_eq!(
+        r.lock.signing_keys["AccountSigningKey team/apps"],
+        r.users[2].claims.data.iss
+    );
+}
+
+#[test]
+fn a_preview_builds_the_same_claims_from_the_lock_without_any_seed() {
+    let docs = tree_with_scoped_key();
+    let rendered = run(&docs, &Lock::new(), EPOCH).unwrap();
+    let inputs = inputs_without_secrets(&docs);
+    let preview = preview(&inputs, &rendered.lock, &Options::default()).unwrap();
+    let previewed: Vec<_> = (preview.accounts.iter())
+        .map(|a| claims_hash(&a.claims).unwrap())
+        .collect();
+    let signed: Vec<_> = rendered.accounts.iter().map(|a| &a.claims_hash).collect();
+    assert_eq!(previewed.iter().collect::<Vec<_>>(), signed);
+    for (p, r) in preview.users.iter().zip(&rendered.users) {
+        assert_eq!(claims_hash(&p.claims).unwrap(), r.claims_hash);
+        assert_eq!(p.claims.data.iat, r.claims.data.iat, "unchanged keeps iat");
+    }
+    assert_eq!(preview.users.len(), 3);
+}
+
+#[test]
+fn a_preview_names_what_the_lock_does_not_record() {
+    let docs = tree();
+    let mut lock = run(&docs, &Lock::new(), EPOCH).unwrap().lock;
+    lock.users.remove("team/bob");
+    lock.signing_keys.remove("Account team/a");
+    let errors = preview(&inputs_without_secrets(&docs), &lock, &Options::default())
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        errors,
+        [
+            "f1.yaml: Account team/a: the lock has no public key for this account's signing key; \
+             run `nauth-render render` with the keys to record it",
+            "f2.yaml: Account team/b: spec.imports[0].accountRef: Account team/a is not in the \
+             input (or has no keys)",
+            "f3.yaml: User team/alice: spec.accountName: Account team/a is not in the input (or \
+             has no keys)",
+            "f4.yaml: User team/bob: the lock has no public key for this user; run `nauth-render \
+             render` with the keys to record it",
+        ]
+    );
+}

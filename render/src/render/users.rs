@@ -4,11 +4,11 @@ use nkeys::KeyPair;
 
 use crate::claims::{self, UserInput};
 use crate::input::{Inputs, Object};
-use crate::keys::KeySources;
+use crate::keys::Keys;
 use crate::{api, jwt};
 
 use super::{
-    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key, sign,
+    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key,
     signing_key_object,
 };
 
@@ -21,7 +21,7 @@ pub(super) fn render(
     by_key(&cx.inputs.users)
         .into_iter()
         .filter_map(|u| {
-            render_one(cx, identities, u)
+            render_one(cx, identities, u, report)
                 .map_err(|d| report.push(d))
                 .ok()
         })
@@ -32,13 +32,10 @@ fn render_one(
     cx: &Context,
     identities: &Identities,
     u: &Object<api::User>,
+    report: &mut Report,
 ) -> Result<RenderedUser, crate::diagnostic::Diagnostic> {
     let Context {
-        inputs,
-        keys,
-        lock,
-        epoch,
-        ..
+        inputs, keys, lock, ..
     } = *cx;
     let spec = &u.resource.spec;
     let account_key = format!("{}/{}", u.namespace(), spec.account_name);
@@ -51,7 +48,7 @@ fn render_one(
     let account = inputs.accounts.iter().find(|a| a.has_key(&account_key));
     let (signer, scoped) = match &spec.signing_key_ref {
         None => (identity.sign.clone(), false),
-        Some(r) => signing_key(inputs, keys, u, r, account)?,
+        Some(r) => signing_key(inputs, keys, u, r, account, report)?,
     };
     let user_key = keys.user(u).map_err(|e| u.error(None, e))?;
     let name = display_name(u, spec.display_name.as_deref());
@@ -79,25 +76,31 @@ fn render_one(
     // must be issued after it.
     let floor = revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied();
     let previous = lock.users.get(&u.key());
-    let (claims, claims_hash, token) =
-        sign(built, &signer, previous, epoch, floor).map_err(|e| u.error(None, e))?;
-    let seed = user_key.seed().expect("user keys from seeds have seeds");
+    let (claims, claims_hash, token) = cx
+        .sign(built, &signer, previous, floor)
+        .map_err(|e| u.error(None, e))?;
+    // A preview's keys are public only: no token, no seed, no creds.
+    let creds = user_key
+        .seed()
+        .map(|seed| jwt::creds::format_user_creds(&token, &seed))
+        .unwrap_or_default();
     Ok(RenderedUser {
         namespace: u.namespace().to_string(),
         name: u.name().to_string(),
         claims,
         claims_hash,
-        creds: jwt::creds::format_user_creds(&token, &seed),
+        creds,
     })
 }
 
 /// The key of a User's `signingKeyRef`, which its Account must trust, and whether it is scoped.
 fn signing_key(
     inputs: &Inputs,
-    keys: KeySources,
+    keys: Keys,
     u: &Object<api::User>,
     r: &api::AccountSigningKeyRef,
     account: Option<&Object<api::Account>>,
+    report: &mut Report,
 ) -> Result<(KeyPair, bool), crate::diagnostic::Diagnostic> {
     const FIELD: &str = "spec.signingKeyRef";
     let target = ref_key(r.namespace.as_deref(), &r.name, u.namespace());
@@ -126,5 +129,6 @@ fn signing_key(
         ));
     }
     let kp = keys.signing_key(ask).map_err(|e| ask.error(None, e))?;
+    report.record_key("AccountSigningKey", ask.key(), &kp);
     Ok((kp, ask.resource.spec.scope.is_some()))
 }

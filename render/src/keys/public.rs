@@ -1,0 +1,81 @@
+//! Public keys recorded in the lock, standing in for keys when claims are built without any seed
+//! (`diff`, `explain`). Such key pairs can say their public key but cannot sign.
+
+use nkeys::KeyPair;
+
+use super::AccountKeys;
+use crate::api;
+use crate::input::Object;
+use crate::lock::{Lock, owner};
+
+/// An Account's ID (from the lock, else the ID label of an observed account) and its own signing
+/// key.
+pub(super) fn account(
+    lock: &Lock,
+    account: &Object<api::Account>,
+    expected_id: Option<&str>,
+) -> Result<AccountKeys, String> {
+    let id = lock
+        .accounts
+        .get(&account.key())
+        .map(|e| e.public_key.as_str())
+        .or(expected_id)
+        .ok_or_else(|| missing("this account"))?;
+    Ok(AccountKeys {
+        root: public(id)?,
+        sign: recorded(
+            lock,
+            "Account",
+            &account.key(),
+            "this account's signing key",
+        )?,
+    })
+}
+
+/// The recorded key of an AccountSigningKey.
+pub(super) fn signing_key(
+    lock: &Lock,
+    ask: &Object<api::AccountSigningKey>,
+) -> Result<KeyPair, String> {
+    recorded(lock, "AccountSigningKey", &ask.key(), "this signing key")
+}
+
+/// The recorded operator signing key of a NatsCluster.
+pub(super) fn operator_signing_key(
+    lock: &Lock,
+    cluster: &Object<api::NatsCluster>,
+) -> Result<KeyPair, String> {
+    recorded(
+        lock,
+        "NatsCluster",
+        &cluster.key(),
+        "this cluster's operator signing key",
+    )
+}
+
+/// The recorded key of a User.
+pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<KeyPair, String> {
+    let entry = lock
+        .users
+        .get(&user.key())
+        .ok_or_else(|| missing("this user"))?;
+    public(&entry.public_key)
+}
+
+fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<KeyPair, String> {
+    let value = lock
+        .signing_keys
+        .get(&owner(kind, key))
+        .ok_or_else(|| missing(what))?;
+    public(value)
+}
+
+fn public(key: &str) -> Result<KeyPair, String> {
+    KeyPair::from_public_key(key).map_err(|_| format!("the lock holds {key:?}, not a public key"))
+}
+
+fn missing(what: &str) -> String {
+    format!(
+        "the lock has no public key for {what}; run `nauth-render render` with the keys to record it"
+    )
+}
