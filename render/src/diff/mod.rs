@@ -1,0 +1,174 @@
+//! A semantic diff of two previews: per Account and User, which facts of its effective NATS
+//! authorization (limits, exports, imports, signing keys, permissions, expiry) were added,
+//! removed or changed. Built from public claims only, so it needs no seed and shows none.
+
+mod facts;
+mod format;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::jwt;
+use crate::lock::Lock;
+use crate::render::{Preview, Previewed};
+pub use facts::{Facts, PRESENT};
+pub use format::{Style, json, markdown, text};
+
+/// One side of a comparison.
+#[derive(Clone, Copy)]
+pub struct Side<'a> {
+    /// The claims a render would sign.
+    pub preview: &'a Preview,
+    /// The lock the preview was built from (it names the signing keys).
+    pub lock: &'a Lock,
+}
+
+/// What happened to an object between the two sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Only in the new side.
+    Added,
+    /// Only in the old side.
+    Removed,
+    /// In both, with different facts.
+    Changed,
+}
+
+/// One fact that differs: `old` is absent for an addition, `new` for a removal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Where in the claims, with rules named by identity: `exports[service "orders.>"]`.
+    pub path: String,
+    /// The value before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    /// The value after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+}
+
+/// The changes of one Account or User.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectDiff {
+    /// `Account` or `User`.
+    pub kind: &'static str,
+    /// `namespace/name`.
+    pub object: String,
+    /// Added, removed or changed.
+    pub status: Status,
+    /// The facts that differ, sorted by path.
+    pub changes: Vec<Change>,
+}
+
+/// Human names for public keys: the account, user or key owner they belong to.
+#[derive(Default)]
+pub struct Names(BTreeMap<String, String>);
+
+impl Names {
+    fn learn(&mut self, side: Side) {
+        let p = side.preview;
+        for a in &p.accounts {
+            let name = format!("Account {}/{}", a.namespace, a.name);
+            self.0.insert(a.claims.data.sub.clone(), name);
+        }
+        for u in &p.users {
+            let name = format!("User {}/{}", u.namespace, u.name);
+            self.0.insert(u.claims.data.sub.clone(), name);
+        }
+        for (owner, key) in &side.lock.signing_keys {
+            let name = match owner.split_once(' ') {
+                Some(("Account", object)) => format!("signing key of Account {object}"),
+                Some(("NatsCluster", object)) => format!("operator key of NatsCluster {object}"),
+                _ => owner.clone(),
+            };
+            self.0.insert(key.clone(), name);
+        }
+    }
+
+    /// `key` with its owner when known: `Account shop/billing (AA5E73QD…)`.
+    pub fn label(&self, key: &str) -> String {
+        match self.0.get(key) {
+            Some(name) => format!("{name} ({}…)", &key[..key.len().min(8)]),
+            None => key.to_string(),
+        }
+    }
+}
+
+/// Compares two sides; objects come sorted, Accounts first.
+pub fn diff(base: Side, head: Side) -> Vec<ObjectDiff> {
+    let mut names = Names::default();
+    names.learn(base);
+    names.learn(head);
+    let mut out = Vec::new();
+    let accounts = |side: Side| -> BTreeMap<String, Facts> {
+        (side.preview.accounts.iter())
+            .map(|a| (key(a), facts::account(&a.claims, &names)))
+            .collect()
+    };
+    compare("Account", accounts(base), accounts(head), &mut out);
+    let users = |side: Side| -> BTreeMap<String, Facts> {
+        let scopes = scopes(side.preview);
+        (side.preview.users.iter())
+            .map(|u| {
+                let scope = scopes.get(&u.claims.data.iss).copied();
+                (key(u), facts::user(&u.claims, scope, &names))
+            })
+            .collect()
+    };
+    compare("User", users(base), users(head), &mut out);
+    out
+}
+
+fn key<T: jwt::ClaimBody>(p: &Previewed<T>) -> String {
+    format!("{}/{}", p.namespace, p.name)
+}
+
+/// Scoped signing keys of every account, by public key.
+fn scopes(preview: &Preview) -> BTreeMap<String, &jwt::UserScope> {
+    (preview.accounts.iter())
+        .flat_map(|a| &a.claims.nats.signing_keys.0)
+        .filter_map(|(key, scope)| Some((key.clone(), scope.as_ref()?)))
+        .collect()
+}
+
+fn compare(
+    kind: &'static str,
+    old: BTreeMap<String, Facts>,
+    new: BTreeMap<String, Facts>,
+    out: &mut Vec<ObjectDiff>,
+) {
+    let objects: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for object in objects {
+        let (before, after) = (old.get(object), new.get(object));
+        let status = match (before, after) {
+            (None, _) => Status::Added,
+            (_, None) => Status::Removed,
+            _ => Status::Changed,
+        };
+        let empty = Facts::new();
+        let (before, after) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
+        let paths: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        let changes: Vec<Change> = paths
+            .into_iter()
+            .filter(|p| before.get(*p) != after.get(*p))
+            .map(|p| Change {
+                path: p.clone(),
+                old: before.get(p).cloned(),
+                new: after.get(p).cloned(),
+            })
+            .collect();
+        if !changes.is_empty() {
+            out.push(ObjectDiff {
+                kind,
+                object: object.clone(),
+                status,
+                changes,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
