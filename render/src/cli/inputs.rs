@@ -88,32 +88,37 @@ impl InputArgs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Lock::new(), false),
             Err(e) => return Err(io(&self.lock, e)),
         };
-        let default_cluster = match &self.nats_cluster {
-            None => None,
-            Some(r) => Some(
-                r.split_once('/')
-                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
-                    .map(|(ns, name)| (ns.to_string(), name.to_string()))
-                    .ok_or_else(|| {
-                        Failure::Invalid(vec![Diagnostic::error(format!(
-                            "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
-                        ))])
-                    })?,
-            ),
-        };
         Ok(Loaded {
             inputs,
             warnings: problems,
             seed_root,
             lock,
             lock_exists,
-            options: Options { default_cluster },
+            options: options(self.nats_cluster.as_deref())?,
         })
     }
 }
 
+/// Render options from `--nats-cluster`.
+pub fn options(nats_cluster: Option<&str>) -> Result<Options, Failure> {
+    let default_cluster = match nats_cluster {
+        None => None,
+        Some(r) => Some(
+            r.split_once('/')
+                .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                .map(|(ns, name)| (ns.to_string(), name.to_string()))
+                .ok_or_else(|| {
+                    Failure::Invalid(vec![Diagnostic::error(format!(
+                        "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
+                    ))])
+                })?,
+        ),
+    };
+    Ok(Options { default_cluster })
+}
+
 /// `(name, text)` of every manifest file at `path`, in a fixed order.
-fn read_path(path: &Path) -> Result<Vec<(String, String)>, Failure> {
+pub fn read_path(path: &Path) -> Result<Vec<(String, String)>, Failure> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -153,14 +158,17 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Failure> {
         }
         if path.is_dir() {
             walk(&path, files)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-        {
+        } else if is_manifest(&path) {
             files.push(path);
         }
     }
     Ok(())
+}
+
+/// Whether a file found in a directory is read as manifests: `*.yaml`, `*.yml` or `*.json`.
+pub fn is_manifest(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
 }
 
 /// An I/O failure naming the path.

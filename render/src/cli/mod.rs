@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod check;
+mod diff;
 mod inputs;
 mod inspect;
 mod keygen;
@@ -32,6 +33,8 @@ enum Command {
     Render(render::Args),
     /// Exit 1 with a readable diff when the committed lock (or --out-dir output) is stale.
     Check(check::Args),
+    /// Show what changes between two trees in who may do what (exit 0 same, 1 changed, 2 error).
+    Diff(diff::Args),
     /// Run as a kustomize KRM function: a ResourceList on stdin, rendered items appended on
     /// stdout, problems as results.
     Krm(krm::Args),
@@ -71,10 +74,18 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Bootstrap(args) => bootstrap::run(args),
         Command::Keygen(command) => keygen::run(command),
+        Command::Diff(args) => return diff::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Invalid(diagnostics)) => {
+        Err(failure) => fail(failure),
+    }
+}
+
+/// Prints why a command failed and returns the exit code that says so.
+fn fail(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Invalid(diagnostics) => {
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             for d in diagnostics {
                 eprintln!("{d}");
@@ -82,11 +93,11 @@ pub fn main() -> ExitCode {
             eprintln!("error: {errors} problem(s) in the input; nothing was rendered");
             ExitCode::from(1)
         }
-        Err(Failure::Changed(message)) => {
+        Failure::Changed(message) => {
             eprintln!("{message}");
             ExitCode::from(1)
         }
-        Err(Failure::Io(message)) => {
+        Failure::Io(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }

@@ -1,0 +1,229 @@
+//! `nauth-render diff BASE HEAD`: what a change does to who may do what, for a pull request.
+//! Each side is a directory, or a git revision of `--dir`; each is previewed from its own lock's
+//! public keys, so no seed is read, needed or shown.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use clap::{Args as ClapArgs, ValueEnum};
+
+use super::inputs::{io, is_manifest, options, read_path};
+use super::{Failure, fail};
+use crate::diagnostic::Diagnostic;
+use crate::diff::{self, Side, Style};
+use crate::input::{Contents, Inputs};
+use crate::lock::Lock;
+use crate::render::{Options, Preview, preview};
+
+/// Options of `diff`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// The old side: a directory of manifests, or a git revision (read at --dir).
+    base: String,
+    /// The new side: a directory of manifests, or a git revision (read at --dir).
+    head: String,
+    /// The directory whose content at a git revision is compared.
+    #[arg(long = "dir", short = 'C', value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    /// The lock file of each side, relative to it.
+    #[arg(long, value_name = "FILE", default_value = "nauth.lock")]
+    lock: PathBuf,
+    /// NatsCluster `NAMESPACE/NAME` for Accounts without `spec.natsClusterRef`.
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
+    nats_cluster: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Color text output: `auto` colors a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs `diff`: exit 0 without changes, 1 with changes, 2 on any error (like `diff(1)`).
+pub fn run(args: Args) -> ExitCode {
+    match compare(&args) {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(failure) => {
+            fail(failure);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn compare(args: &Args) -> Result<bool, Failure> {
+    let options = options(args.nats_cluster.as_deref())?;
+    let (base, base_lock) = load(&args.base, args, &options)?;
+    let (head, head_lock) = load(&args.head, args, &options)?;
+    let diffs = diff::diff(
+        Side {
+            preview: &base,
+            lock: &base_lock,
+        },
+        Side {
+            preview: &head,
+            lock: &head_lock,
+        },
+    );
+    let out = match args.format {
+        Format::Text => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            diff::text(&diffs, Style { color })
+        }
+        Format::Markdown => diff::markdown(&diffs),
+        Format::Json => diff::json(&diffs),
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(|e| Failure::Io(format!("stdout: {e}")))?;
+    Ok(!diffs.is_empty())
+}
+
+/// One side's preview and lock.
+fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), Failure> {
+    let path = Path::new(side);
+    let (files, lock_text) = if path.is_dir() {
+        let lock_path = path.join(&args.lock);
+        let lock = match std::fs::read_to_string(&lock_path) {
+            Ok(text) => Some((lock_path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&lock_path, e)),
+        };
+        (read_path(path)?, lock)
+    } else {
+        git_side(side, &args.dir, &args.lock)?
+    };
+    let mut inputs = Inputs::default();
+    let mut problems = Vec::new();
+    for (name, text) in &files {
+        problems.extend(inputs.add_yaml(name, text, Contents::Everything));
+    }
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(Failure::Invalid(problems));
+    }
+    let lock = match lock_text {
+        None => Lock::new(),
+        Some((name, text)) => Lock::parse(&text).map_err(|e| {
+            Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)])
+        })?,
+    };
+    let preview = preview(&inputs, &lock, options).map_err(Failure::Invalid)?;
+    for w in problems.iter().chain(&preview.warnings) {
+        eprintln!("{w}");
+    }
+    Ok((preview, lock))
+}
+
+/// Manifest files (named `REV:path`) and the lock of `dir` at git revision `rev`.
+type Files = (Vec<(String, String)>, Option<(String, String)>);
+
+fn git_side(rev: &str, dir: &Path, lock: &Path) -> Result<Files, Failure> {
+    let not_found = |why: String| {
+        Failure::Io(format!(
+            "{rev}: not a directory, and not a git revision of {}: {why}",
+            dir.display()
+        ))
+    };
+    let commit = format!("{rev}^{{commit}}");
+    git(dir, &["rev-parse", "--verify", "--quiet", &commit], None).map_err(not_found)?;
+    let prefix = git(dir, &["rev-parse", "--show-prefix"], None).map_err(not_found)?;
+    let prefix = String::from_utf8_lossy(&prefix).trim().to_string();
+    let listing = git(
+        dir,
+        &["ls-tree", "-r", "-z", "--full-name", rev, "--", "."],
+        None,
+    )
+    .map_err(not_found)?;
+    let lock_path = format!("{prefix}{}", lock.display());
+    let mut wanted = Vec::new();
+    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut meta = meta.split(' ');
+        let (kind, object) = (meta.nth(1), meta.next());
+        let inside = path.strip_prefix(&prefix).unwrap_or(path);
+        let hidden = inside.split('/').any(|c| c.starts_with('.'));
+        if kind == Some("blob") && (path == lock_path || (!hidden && is_manifest(Path::new(path))))
+        {
+            wanted.push((path.to_string(), object.unwrap_or_default().to_string()));
+        }
+    }
+    let batch: String = wanted.iter().map(|(_, o)| format!("{o}\n")).collect();
+    let contents = git(dir, &["cat-file", "--batch"], Some(&batch)).map_err(not_found)?;
+    let mut rest = contents.as_slice();
+    let mut files = Vec::new();
+    let mut lock_file = None;
+    for (path, _) in wanted {
+        let header_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+        let header = String::from_utf8_lossy(&rest[..header_end]).to_string();
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Failure::Io(format!("git cat-file: unexpected header {header:?}")))?;
+        let body = &rest[header_end + 1..header_end + 1 + size];
+        rest = &rest[(header_end + 2 + size).min(rest.len())..];
+        let name = format!("{rev}:{path}");
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| Failure::Io(format!("{name}: not UTF-8 text")))?;
+        if path == lock_path {
+            lock_file = Some((name, text));
+        } else {
+            files.push((name, text));
+        }
+    }
+    Ok((files, lock_file))
+}
+
+/// Runs git in `dir`, feeding `stdin`; its stdout, or its stderr as the error.
+fn git(dir: &Path, args: &[&str], stdin: Option<&str>) -> Result<Vec<u8>, String> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let input = stdin.unwrap_or_default().to_string();
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("git: {e}"))?;
+    let _ = writer.join();
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(if err.is_empty() {
+            "unknown revision".to_string()
+        } else {
+            err
+        })
+    }
+}
