@@ -124,9 +124,8 @@ fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), F
     }
     let lock = match lock_text {
         None => Lock::new(),
-        Some((name, text)) => Lock::parse(&text).map_err(|e| {
-            Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)])
-        })?,
+        Some((name, text)) => Lock::parse(&text)
+            .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)]))?,
     };
     let preview = preview(&inputs, &lock, options).map_err(Failure::Invalid)?;
     for w in problems.iter().chain(&preview.warnings) {
@@ -212,9 +211,7 @@ fn git(dir: &Path, args: &[&str], stdin: Option<&str>) -> Result<Vec<u8>, String
     let input = stdin.unwrap_or_default().to_string();
     let mut pipe = child.stdin.take().expect("stdin is piped");
     let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("git: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("git: {e}"))?;
     let _ = writer.join();
     if out.status.success() {
         Ok(out.stdout)

@@ -1,0 +1,247 @@
+//! `nauth-render diff` as a pull-request job runs it: two git revisions or two directories,
+//! compared without any key.
+
+mod common;
+
+use common::{nauth_render, text};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn quickstart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
+}
+
+/// A copy of the quickstart's manifests and lock in `dir`, without its keys (the repository of
+/// a team that keeps keys out of git).
+fn copy_manifests(dir: &Path) {
+    for file in [
+        "accounts.yaml",
+        "exports-imports.yaml",
+        "nats-cluster.yaml",
+        "users.yaml",
+        "nauth.lock",
+    ] {
+        fs::copy(quickstart().join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// Edits a copy, then re-renders its lock with the quickstart's keys, as the author of a pull
+/// request does.
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let content = fs::read_to_string(&path).unwrap();
+    assert!(content.contains(from), "{file} has no {from:?}");
+    fs::write(&path, content.replace(from, to)).unwrap();
+    let rendered = nauth_render(
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            quickstart()
+                .join("operator-signing-key.yaml")
+                .to_str()
+                .unwrap(),
+            "--seed-root",
+            quickstart().join("seed-root").to_str().unwrap(),
+            "--lock",
+            dir.join("nauth.lock").to_str().unwrap(),
+            "--issued-at",
+            "1800000000",
+        ],
+        "",
+    );
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        text(&status.stderr)
+    );
+}
+
+/// What the change below shows, in text.
+const EXPECTED: &str = "\
+Account shop/orders (changed)
+  + exports[service \"orders.admin.>\"]: name=\"admin\"
+  ~ limits.conn: 100 → 50
+User shop/invoicer (changed)
+  - sub.allow[\"_INBOX.>\"]
+1 account and 1 user changed.
+";
+
+fn change(dir: &Path) {
+    edit(
+        dir,
+        "accounts.yaml",
+        "conn: 100",
+        "conn: 50\n  exports:\n    - {name: admin, subject: 'orders.admin.>', type: service}",
+    );
+    edit(
+        dir,
+        "users.yaml",
+        "[\"_INBOX.>\", \"billing.orders.>\"]",
+        "[\"billing.orders.>\"]",
+    );
+}
+
+#[test]
+fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path().join("nats");
+    fs::create_dir(&dir).unwrap();
+    copy_manifests(&dir);
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    change(&dir);
+    git(repo.path(), &["commit", "-qam", "head"]);
+
+    let out = nauth_render(&["diff", "HEAD~1", "HEAD", "-C", dir.to_str().unwrap()], "");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(text(&out.stdout), EXPECTED);
+    assert_eq!(out.status.code(), Some(1), "changes exit 1");
+
+    let same = nauth_render(&["diff", "HEAD", "HEAD", "-C", dir.to_str().unwrap()], "");
+    assert_eq!(
+        text(&same.stdout),
+        "No change to the effective authorization.\n"
+    );
+    assert_eq!(same.status.code(), Some(0));
+
+    let md = nauth_render(
+        &[
+            "diff",
+            "HEAD~1",
+            "HEAD",
+            "-C",
+            dir.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        "",
+    );
+    assert_eq!(
+        text(&md.stdout),
+        "### NATS authorization changes\n\n1 account and 1 user changed.\n\n\
+         **Account `shop/orders`** (changed)\n\n```diff\n\
+         + exports[service \"orders.admin.>\"]: name=\"admin\"\n\
+         - limits.conn: 100\n+ limits.conn: 50\n```\n\n\
+         **User `shop/invoicer`** (changed)\n\n```diff\n\
+         - sub.allow[\"_INBOX.>\"]\n```\n"
+    );
+
+    let json = nauth_render(
+        &[
+            "diff",
+            "HEAD~1",
+            "HEAD",
+            "-C",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["changed"], true);
+    assert_eq!(
+        v["objects"][0]["changes"][2],
+        serde_json::json!({"path": "limits.conn", "old": "100", "new": "50"})
+    );
+    assert_eq!(v["objects"][1]["object"], "shop/invoicer");
+}
+
+#[test]
+fn two_directories_compare_the_same_way_and_a_terminal_gets_colors_only_when_asked() {
+    let (base, head) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    copy_manifests(base.path());
+    copy_manifests(head.path());
+    change(head.path());
+    // Keys lying next to the manifests are not read, and never shown.
+    let key = quickstart().join("operator-signing-key.yaml");
+    fs::copy(&key, head.path().join("operator-signing-key.yaml")).unwrap();
+    let seed = fs::read_to_string(&key).unwrap();
+    let seed = seed.split("default: ").nth(1).unwrap().trim().to_string();
+    assert!(seed.starts_with("SO"));
+    let args = |extra: &'static str| {
+        vec![
+            "diff".to_string(),
+            base.path().display().to_string(),
+            head.path().display().to_string(),
+            "--color".into(),
+            extra.into(),
+        ]
+    };
+    let run = |a: Vec<String>| nauth_render(&a.iter().map(String::as_str).collect::<Vec<_>>(), "");
+    let plain = run(args("never"));
+    assert_eq!(text(&plain.stdout), EXPECTED);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(!text(&plain.stdout).contains(&seed) && !text(&plain.stderr).contains(&seed));
+    let colored = text(&run(args("always")).stdout);
+    assert!(
+        colored.contains("\x1b[33m  ~ limits.conn: 100 → 50\x1b[0m"),
+        "{colored}"
+    );
+}
+
+#[test]
+fn errors_exit_2_and_name_the_side_file_and_object() {
+    let repo = tempfile::tempdir().unwrap();
+    copy_manifests(repo.path());
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    let dir = repo.path().to_str().unwrap();
+
+    let out = nauth_render(&["diff", "no-such-rev", "HEAD", "-C", dir], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: no-such-rev: not a directory, and not a git revision of {dir}: unknown revision\n"
+        )
+    );
+
+    // A head whose lock was not re-rendered after adding a user cannot be previewed.
+    let head = tempfile::tempdir().unwrap();
+    copy_manifests(head.path());
+    let users = head.path().join("users.yaml");
+    let mut text_users = fs::read_to_string(&users).unwrap();
+    text_users.push_str("---\napiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: new, namespace: shop}\nspec: {accountName: orders}\n");
+    fs::write(&users, text_users).unwrap();
+    let out = nauth_render(&["diff", dir, head.path().to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{}: User shop/new: the lock has no public key for this user; run `nauth-render \
+             render` with the keys to record it\nerror: 1 problem(s) in the input; nothing was rendered\n",
+            users.display()
+        )
+    );
+
+    fs::write(&users, "kind: User\n  broken: [").unwrap();
+    let out = nauth_render(&["diff", dir, head.path().to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with(&format!("{}: ", users.display())),
+        "{}",
+        text(&out.stderr)
+    );
+}
