@@ -114,7 +114,10 @@ pub fn options(nats_cluster: Option<&str>) -> Result<Options, Failure> {
                 })?,
         ),
     };
-    Ok(Options { default_cluster })
+    Ok(Options {
+        default_cluster,
+        progress: super::progress::terminal("rendering"),
+    })
 }
 
 /// `(name, text)` of every manifest file at `path`, in a fixed order.

@@ -11,6 +11,7 @@ mod inputs;
 mod inspect;
 mod keygen;
 mod krm;
+mod progress;
 mod render;
 
 use std::process::ExitCode;

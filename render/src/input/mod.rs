@@ -158,7 +158,16 @@ impl Inputs {
     /// Adds the documents of one YAML file (multi-document streams and `v1 List`s included).
     /// Returns its problems; objects with errors are left out.
     pub fn add_yaml(&mut self, file: &str, text: &str, contents: Contents) -> Vec<Diagnostic> {
-        let options = serde_saphyr::options! { with_snippet: false };
+        // The parser's default budget (1,024 documents, 250,000 nodes per file) guards against
+        // hostile input; manifests of a large tenant tree are trusted and legitimately bigger
+        // (`helm template` of thousands of Users is one file). Alias limits, the defence
+        // against expansion bombs, stay at their defaults.
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_documents = 1 << 22;
+        budget.max_nodes = 1 << 28;
+        budget.max_events = 1 << 30;
+        budget.max_total_scalar_bytes = 1 << 32;
+        let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget) };
         let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(text, options) {
             Ok(docs) => docs,
             Err(e) => {

@@ -129,3 +129,18 @@ fn has_key_matches_exactly_the_namespace_slash_name_key() {
         assert!(!team_a.has_key(other), "{other}");
     }
 }
+
+#[test]
+fn one_file_may_hold_thousands_of_objects() {
+    let text: String = (0..5000)
+        .map(|i| {
+            format!(
+                "---\napiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: u{i}, namespace: t}}\n\
+                 spec: {{accountName: a, permissions: {{pub: {{allow: [a.b, c.d]}}}}}}\n"
+            )
+        })
+        .collect();
+    let (inputs, problems) = load(&text);
+    assert_eq!(problems, []);
+    assert_eq!(inputs.users.len(), 5000);
+}

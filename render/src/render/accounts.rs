@@ -65,6 +65,7 @@ pub(super) fn render(
     let mut rendered = Vec::new();
     let mut exports = BTreeMap::new();
     for a in by_key(&cx.inputs.accounts) {
+        report.step(cx);
         let Some(identity) = identities.get(&a.key()).filter(|i| i.managed) else {
             continue;
         };

@@ -29,6 +29,19 @@ pub struct Options {
     /// The NatsCluster (`namespace`, `name`) for Accounts without `spec.natsClusterRef`, like
     /// NAuth's `NATS_CLUSTER_REF`.
     pub default_cluster: Option<(String, String)>,
+    /// Told after each Account and User, so a terminal can show how far a large tree is.
+    pub progress: Option<Progress>,
+}
+
+/// Observer of a render's progress: called with (objects done, objects in total). It sees
+/// counts only and cannot change the output.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// One account JWT.
@@ -244,9 +257,20 @@ struct Report {
     problems: Vec<Diagnostic>,
     /// Public signing keys resolved, by [`lock::owner`], for the new lock.
     signing_keys: BTreeMap<String, String>,
+    /// Accounts and Users rendered so far.
+    done: usize,
 }
 
 impl Report {
+    /// Counts one Account or User as done and tells the progress observer.
+    fn step(&mut self, cx: &Context) {
+        self.done += 1;
+        if let Some(progress) = &cx.options.progress {
+            let total = cx.inputs.accounts.len() + cx.inputs.users.len();
+            (progress.0)(self.done, total);
+        }
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.problems.push(d);
     }

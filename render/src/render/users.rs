@@ -21,6 +21,7 @@ pub(super) fn render(
     by_key(&cx.inputs.users)
         .into_iter()
         .filter_map(|u| {
+            report.step(cx);
             render_one(cx, identities, u, report)
                 .map_err(|d| report.push(d))
                 .ok()
