@@ -245,3 +245,45 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
         text(&out.stderr)
     );
 }
+
+/// The `run` script of the step `id` of the example workflow.
+fn workflow_step(id: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/ci/github-pull-request.yaml");
+    let workflow: serde_json::Value =
+        serde_saphyr::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let steps = workflow["jobs"]["review"]["steps"].as_array().unwrap();
+    let step = steps.iter().find(|s| s["id"] == id).unwrap();
+    step["run"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path().join("nats");
+    fs::create_dir(&dir).unwrap();
+    copy_manifests(&dir);
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-qm", "base"]);
+    git(repo.path(), &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    change(&dir);
+    git(repo.path(), &["commit", "-qam", "head"]);
+
+    let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let output = repo.path().join("github-output");
+    let run = Command::new("bash")
+        .args(["-eo", "pipefail", "-c", &workflow_step("diff")])
+        .current_dir(repo.path())
+        .env("PATH", path)
+        .env("NATS_DIR", "nats")
+        .env("BASE_REF", "main")
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let comment = fs::read_to_string(repo.path().join("nauth-diff.md")).unwrap();
+    assert!(comment.starts_with("### NATS authorization changes\n\n1 account and 1 user changed.\n"));
+    assert!(comment.contains("- limits.conn: 100\n+ limits.conn: 50\n"), "{comment}");
+    assert_eq!(fs::read_to_string(output).unwrap(), "changed=1\n");
+}
