@@ -239,16 +239,48 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
     fs::write(&users, "kind: User\n  broken: [").unwrap();
     let out = nauth_render(&["diff", dir, head.path().to_str().unwrap()], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with(&format!("{}: ", users.display())),
-        "{}",
-        text(&out.stderr)
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{}: not valid YAML: mapping values are not allowed in this context at line 2, column \
+             9\nerror: 1 problem(s) in the input; nothing was rendered\n",
+            users.display()
+        )
+    );
+
+    // Kinds nauth-render does not read are left out with a warning, as in `render`.
+    fs::write(
+        &users,
+        "apiVersion: nauth.io/v1alpha1\nkind: Gadget\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = nauth_render(
+        &[
+            "diff",
+            empty.path().to_str().unwrap(),
+            head.path().to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: {}: Gadget x: ignored: nauth.io/v1alpha1 Gadget is not an input of nauth-render\n",
+            users.display()
+        )
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the head's other resources are all added"
     );
 }
 
 /// The `run` script of the step `id` of the example workflow.
 fn workflow_step(id: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/ci/github-pull-request.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/ci/github-pull-request.yaml");
     let workflow: serde_json::Value =
         serde_saphyr::from_str(&fs::read_to_string(path).unwrap()).unwrap();
     let steps = workflow["jobs"]["review"]["steps"].as_array().unwrap();
@@ -265,11 +297,16 @@ fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes()
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-qm", "base"]);
-    git(repo.path(), &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(
+        repo.path(),
+        &["update-ref", "refs/remotes/origin/main", "HEAD"],
+    );
     change(&dir);
     git(repo.path(), &["commit", "-qam", "head"]);
 
-    let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render")).parent().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .parent()
+        .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let output = repo.path().join("github-output");
     let run = Command::new("bash")
@@ -283,7 +320,12 @@ fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes()
         .unwrap();
     assert!(run.status.success(), "{}", text(&run.stderr));
     let comment = fs::read_to_string(repo.path().join("nauth-diff.md")).unwrap();
-    assert!(comment.starts_with("### NATS authorization changes\n\n1 account and 1 user changed.\n"));
-    assert!(comment.contains("- limits.conn: 100\n+ limits.conn: 50\n"), "{comment}");
+    assert!(
+        comment.starts_with("### NATS authorization changes\n\n1 account and 1 user changed.\n")
+    );
+    assert!(
+        comment.contains("- limits.conn: 100\n+ limits.conn: 50\n"),
+        "{comment}"
+    );
     assert_eq!(fs::read_to_string(output).unwrap(), "changed=1\n");
 }
