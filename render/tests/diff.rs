@@ -100,8 +100,9 @@ fn change(dir: &Path) {
     );
 }
 
-#[test]
-fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
+/// A repository whose `nats/` holds the quickstart at `origin/main` (HEAD~1) and the change at
+/// HEAD, as a pull request's checkout has it.
+fn pull_request_repo() -> (tempfile::TempDir, PathBuf) {
     let repo = tempfile::tempdir().unwrap();
     let dir = repo.path().join("nats");
     fs::create_dir(&dir).unwrap();
@@ -109,8 +110,16 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-qm", "base"]);
+    let origin = ["update-ref", "refs/remotes/origin/main", "HEAD"];
+    git(repo.path(), &origin);
     change(&dir);
     git(repo.path(), &["commit", "-qam", "head"]);
+    (repo, dir)
+}
+
+#[test]
+fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
+    let (_repo, dir) = pull_request_repo();
 
     let out = nauth_render(&["diff", "HEAD~1", "HEAD", "-C", dir.to_str().unwrap()], "");
     assert_eq!(text(&out.stderr), "");
@@ -290,19 +299,7 @@ fn workflow_step(id: &str) -> String {
 
 #[test]
 fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes() {
-    let repo = tempfile::tempdir().unwrap();
-    let dir = repo.path().join("nats");
-    fs::create_dir(&dir).unwrap();
-    copy_manifests(&dir);
-    git(repo.path(), &["init", "-q"]);
-    git(repo.path(), &["add", "."]);
-    git(repo.path(), &["commit", "-qm", "base"]);
-    git(
-        repo.path(),
-        &["update-ref", "refs/remotes/origin/main", "HEAD"],
-    );
-    change(&dir);
-    git(repo.path(), &["commit", "-qam", "head"]);
+    let (repo, _) = pull_request_repo();
 
     let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
         .parent()
