@@ -1,5 +1,5 @@
-//! `nauth-render diff` as a pull-request job runs it: two git revisions or two directories,
-//! compared without any key.
+//! The pull-request commands as a job without keys runs them: `diff` of two git revisions or
+//! two directories, and `check` of a lock against the resources.
 
 mod common;
 
@@ -298,7 +298,7 @@ fn workflow_step(id: &str) -> String {
 }
 
 #[test]
-fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes() {
+fn the_example_pull_request_job_checks_the_lock_and_writes_the_markdown_diff() {
     let (repo, _) = pull_request_repo();
 
     let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
@@ -306,15 +306,20 @@ fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes()
         .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let output = repo.path().join("github-output");
-    let run = Command::new("bash")
-        .args(["-eo", "pipefail", "-c", &workflow_step("diff")])
-        .current_dir(repo.path())
-        .env("PATH", path)
-        .env("NATS_DIR", "nats")
-        .env("BASE_REF", "main")
-        .env("GITHUB_OUTPUT", &output)
-        .output()
-        .unwrap();
+    let step = |id: &str| {
+        Command::new("bash")
+            .args(["-eo", "pipefail", "-c", &workflow_step(id)])
+            .current_dir(repo.path())
+            .env("PATH", &path)
+            .env("NATS_DIR", "nats")
+            .env("BASE_REF", "main")
+            .env("GITHUB_OUTPUT", &output)
+            .output()
+            .unwrap()
+    };
+    let check = step("check");
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let run = step("diff");
     assert!(run.status.success(), "{}", text(&run.stderr));
     let comment = fs::read_to_string(repo.path().join("nauth-diff.md")).unwrap();
     assert!(
@@ -325,4 +330,42 @@ fn the_example_pull_request_job_writes_the_markdown_diff_and_passes_on_changes()
         "{comment}"
     );
     assert_eq!(fs::read_to_string(output).unwrap(), "changed=1\n");
+}
+
+#[test]
+fn check_without_keys_verifies_the_lock_from_its_public_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_manifests(dir.path());
+    let lock = dir.path().join("nauth.lock");
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            dir.path().to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        nauth_render(&args, "")
+    };
+    let fresh = check(&[]);
+    assert_eq!(text(&fresh.stderr), "");
+    assert_eq!(fresh.status.code(), Some(0));
+
+    let accounts = dir.path().join("accounts.yaml");
+    let yaml = fs::read_to_string(&accounts).unwrap();
+    fs::write(&accounts, yaml.replace("conn: 100", "conn: 50")).unwrap();
+    let stale = check(&["--issued-at", "1800000000"]);
+    assert_eq!(stale.status.code(), Some(1));
+    let stderr = text(&stale.stderr);
+    assert!(stderr.contains("\n-    issuedAt: 1764288000\n"), "{stderr}");
+    assert!(stderr.contains("\n+    issuedAt: 1800000000\n"), "{stderr}");
+    assert!(stderr.ends_with("commit the result\n"), "{stderr}");
+
+    let out = check(&["--out-dir", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "--out-dir compares signed output, which needs keys: pass --seed-root or --keys\n\
+         error: 1 problem(s) in the input; nothing was rendered\n"
+    );
 }

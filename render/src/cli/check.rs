@@ -11,8 +11,10 @@ use clap::Args as ClapArgs;
 use similar::TextDiff;
 
 use super::Failure;
-use super::inputs::{InputArgs, io};
-use super::render::{IssuedAt, render_in_memory, stale_files};
+use super::inputs::{InputArgs, Loaded, io};
+use super::render::{IssuedAt, epoch, render_loaded, stale_files};
+use crate::diagnostic::Diagnostic;
+use crate::lock::Lock;
 use crate::output::{self, Manifest};
 
 /// Options of `check`.
@@ -29,7 +31,14 @@ pub struct Args {
 
 /// Runs `check`.
 pub fn run(args: Args) -> Result<(), Failure> {
-    let (_, rendered) = render_in_memory(&args.input, args.issued_at)?;
+    let loaded = args.input.load()?;
+    let keyless = loaded.seed_root.is_none() && loaded.inputs.secrets.is_empty();
+    let (lock, rendered) = if keyless {
+        (checked_without_keys(&loaded, &args)?, None)
+    } else {
+        let rendered = render_loaded(&loaded, args.issued_at)?;
+        (rendered.lock.clone(), Some(rendered))
+    };
     let mut report = String::new();
     let lock_path = &args.input.lock;
     let committed = match fs::read_to_string(lock_path) {
@@ -40,11 +49,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     report.push_str(&diff(
         &lock_path.display().to_string(),
         &committed,
-        &rendered.lock.to_yaml(),
+        &lock.to_yaml(),
     ));
 
-    if let Some(dir) = &args.out_dir {
-        let manifests = output::manifests(&rendered);
+    if let (Some(dir), Some(rendered)) = (&args.out_dir, &rendered) {
+        let manifests = output::manifests(rendered);
         let wanted: BTreeSet<PathBuf> = manifests.iter().map(|m| dir.join(m.path())).collect();
         for m in &manifests {
             let path = dir.join(m.path());
@@ -74,6 +83,23 @@ pub fn run(args: Args) -> Result<(), Failure> {
         "{report}error: the committed lock or output is out of date; run `nauth-render render` \
          with the same arguments and commit the result"
     )))
+}
+
+/// The lock a render would write, built from the committed lock's public keys: a pull request
+/// without access to keys can still be checked, and a missing entry is named.
+fn checked_without_keys(loaded: &Loaded, args: &Args) -> Result<Lock, Failure> {
+    if args.out_dir.is_some() {
+        return Err(Failure::Invalid(vec![Diagnostic::error(
+            "--out-dir compares signed output, which needs keys: pass --seed-root or --keys",
+        )]));
+    }
+    let epoch = epoch(args.issued_at.secs)?;
+    let preview = crate::render::preview(&loaded.inputs, &loaded.lock, epoch, &loaded.options)
+        .map_err(Failure::Invalid)?;
+    for w in loaded.warnings.iter().chain(&preview.warnings) {
+        eprintln!("{w}");
+    }
+    Ok(preview.lock)
 }
 
 /// A unified diff of `old` → `new` under `name`, or nothing when they are equal.

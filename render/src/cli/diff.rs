@@ -127,7 +127,8 @@ fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), F
         Some((name, text)) => Lock::parse(&text)
             .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)]))?,
     };
-    let preview = preview(&inputs, &lock, options).map_err(Failure::Invalid)?;
+    // diff compares no issue times, so the epoch does not matter.
+    let preview = preview(&inputs, &lock, 0, options).map_err(Failure::Invalid)?;
     for w in problems.iter().chain(&preview.warnings) {
         eprintln!("{w}");
     }

@@ -33,7 +33,7 @@ pub struct IssuedAt {
     /// Unix time for JWTs whose claims changed (else SOURCE_DATE_EPOCH, else the clock).
     /// Unchanged claims keep the lock's time whatever this says.
     #[arg(long = "issued-at", value_name = "SECS")]
-    secs: Option<i64>,
+    pub(super) secs: Option<i64>,
 }
 
 /// Runs `render`.
@@ -64,6 +64,12 @@ pub(super) fn render_in_memory(
     issued_at: IssuedAt,
 ) -> Result<(Loaded, Rendered), Failure> {
     let loaded = input.load()?;
+    let rendered = render_loaded(&loaded, issued_at)?;
+    Ok((loaded, rendered))
+}
+
+/// Renders what [`InputArgs::load`] read, printing warnings to stderr.
+pub(super) fn render_loaded(loaded: &Loaded, issued_at: IssuedAt) -> Result<Rendered, Failure> {
     let epoch = epoch(issued_at.secs)?;
     let keys = KeySources {
         secrets: &loaded.inputs.secrets,
@@ -79,11 +85,11 @@ pub(super) fn render_in_memory(
     for w in loaded.warnings.iter().chain(&rendered.warnings) {
         eprintln!("{w}");
     }
-    Ok((loaded, rendered))
+    Ok(rendered)
 }
 
 /// `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock: the only place the clock is read.
-fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
+pub(super) fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
     if let Some(secs) = issued_at {
         return Ok(secs);
     }

@@ -52,7 +52,10 @@ fn side(docs: &[String], previous: &Lock) -> (Preview, Lock) {
         .lock;
     let mut keyless = inputs;
     keyless.secrets.clear();
-    (preview(&keyless, &lock, &Options::default()).unwrap(), lock)
+    (
+        preview(&keyless, &lock, 0, &Options::default()).unwrap(),
+        lock,
+    )
 }
 
 fn compare(base: &[String], head: &[String]) -> Vec<ObjectDiff> {

@@ -114,19 +114,20 @@ pub fn render(
     })
 }
 
-/// The claims a render of `inputs` would sign, built from the public keys `lock` recorded and
-/// no seed at all: what `diff` compares and `explain` reasons about. Claims that changed get an
-/// `iat` one past the lock's (a real render would take its epoch).
+/// The claims a render of `inputs` at `epoch` would sign, and the lock it would write, built
+/// from the public keys `lock` recorded and no seed at all: what `diff` compares, `explain`
+/// reasons about and `check` verifies a lock with when it has no keys.
 pub fn preview(
     inputs: &Inputs,
     lock: &Lock,
+    epoch: i64,
     options: &Options,
 ) -> Result<Preview, Vec<Diagnostic>> {
     let rendered = run(Context {
         inputs,
         keys: Keys::Public(lock),
         lock,
-        epoch: 0,
+        epoch,
         options,
     })?;
     Ok(Preview {
@@ -148,6 +149,7 @@ pub fn preview(
                 claims: u.claims,
             })
             .collect(),
+        lock: rendered.lock,
         warnings: rendered.warnings,
     })
 }
@@ -170,6 +172,8 @@ pub struct Preview {
     pub accounts: Vec<Previewed<jwt::Account>>,
     /// Claims of Users.
     pub users: Vec<Previewed<jwt::User>>,
+    /// The lock a render would write: the same public keys, the new claims hashes and times.
+    pub lock: Lock,
     /// Warnings (the preview succeeded).
     pub warnings: Vec<Diagnostic>,
 }

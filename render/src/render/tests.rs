@@ -351,7 +351,7 @@ fn a_preview_builds_the_same_claims_from_the_lock_without_any_seed() {
     let docs = tree_with_scoped_key();
     let rendered = run(&docs, &Lock::new(), EPOCH).unwrap();
     let inputs = inputs_without_secrets(&docs);
-    let preview = preview(&inputs, &rendered.lock, &Options::default()).unwrap();
+    let preview = preview(&inputs, &rendered.lock, EPOCH, &Options::default()).unwrap();
     let previewed: Vec<_> = (preview.accounts.iter())
         .map(|a| claims_hash(&a.claims).unwrap())
         .collect();
@@ -370,11 +370,16 @@ fn a_preview_names_what_the_lock_does_not_record() {
     let mut lock = run(&docs, &Lock::new(), EPOCH).unwrap().lock;
     lock.users.remove("team/bob");
     lock.signing_keys.remove("Account team/a");
-    let errors = preview(&inputs_without_secrets(&docs), &lock, &Options::default())
-        .unwrap_err()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>();
+    let errors = preview(
+        &inputs_without_secrets(&docs),
+        &lock,
+        EPOCH,
+        &Options::default(),
+    )
+    .unwrap_err()
+    .iter()
+    .map(ToString::to_string)
+    .collect::<Vec<_>>();
     assert_eq!(
         errors,
         [
