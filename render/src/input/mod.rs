@@ -5,7 +5,7 @@
 //! a mistake is reported with its file, object and field instead of surfacing later as a
 //! different JWT.
 
-pub mod defaults;
+pub mod structural;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -183,20 +183,18 @@ impl Inputs {
     /// Adds one already parsed document (for example an item of a KRM `ResourceList`) and
     /// returns its problems.
     pub fn add_document(&mut self, file: &str, doc: Value, contents: Contents) -> Vec<Diagnostic> {
-        match self.classify(file, doc, contents) {
-            Ok(Ok(())) => Vec::new(),
-            Ok(Err(problems)) => problems,
-            Err(problem) => vec![problem],
-        }
+        self.classify(file, doc, contents)
+            .unwrap_or_else(|problem| vec![problem])
     }
 
-    /// Parses a document's envelope; the typed object's own problems come back inside `Ok`.
+    /// Parses a document's envelope; the typed object's own problems (and warnings) come back
+    /// inside `Ok`.
     fn classify(
         &mut self,
         file: &str,
         mut doc: Value,
         contents: Contents,
-    ) -> Result<Result<(), Vec<Diagnostic>>, Diagnostic> {
+    ) -> Result<Vec<Diagnostic>, Diagnostic> {
         let type_of = |field: &str| {
             doc.get(field)
                 .and_then(Value::as_str)
@@ -239,7 +237,7 @@ impl Inputs {
                 file: file.to_string(),
                 resource: secret,
             });
-            return Ok(Ok(()));
+            return Ok(Vec::new());
         }
         let ignored = || {
             Diagnostic::warning(format!(
@@ -257,11 +255,28 @@ impl Inputs {
         if doc.get("spec").is_none_or(Value::is_null) {
             doc["spec"] = Value::Object(Default::default());
         }
+        let mut warnings = Vec::new();
         if let Some(schema) = SCHEMAS.get(kind.as_str()) {
-            defaults::apply(schema, &mut doc);
+            structural::apply(schema, &mut doc);
+            let object = format!(
+                "{kind} {}/{name}",
+                doc["metadata"]["namespace"].as_str().unwrap_or_default()
+            );
+            warnings.extend(
+                structural::unknown_fields(schema, &doc)
+                    .into_iter()
+                    .map(|field| {
+                        Diagnostic::warning(
+                            "unknown field; the API server drops it, so it has no effect",
+                        )
+                        .in_file(file)
+                        .in_object(object.clone())
+                        .at_field(field)
+                    }),
+            );
         }
         let file = file.to_string();
-        Ok(match kind {
+        let pushed = match kind {
             Kind::Account => push(&mut self.accounts, file, doc, |a: &api::Account| {
                 a.spec.validate()
             }),
@@ -283,7 +298,9 @@ impl Inputs {
             Kind::NatsCluster => push(&mut self.clusters, file, doc, |c: &api::NatsCluster| {
                 c.spec.validate()
             }),
-        })
+        };
+        warnings.extend(pushed.err().unwrap_or_default());
+        Ok(warnings)
     }
 
     /// Objects of one kind that appear more than once.

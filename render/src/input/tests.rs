@@ -144,3 +144,22 @@ fn one_file_may_hold_thousands_of_objects() {
     assert_eq!(problems, []);
     assert_eq!(inputs.users.len(), 5000);
 }
+
+#[test]
+fn unknown_fields_are_warned_about_because_the_api_server_would_drop_them() {
+    let (inputs, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: u, namespace: t}\n\
+         spec: {accountName: a, userLimits: {subs: 5}, permisions: {pub: {allow: [x]}}}\n",
+    );
+    let shown: Vec<_> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "warning: in.yaml: User t/u: spec.permisions: unknown field; the API server drops it, \
+             so it has no effect",
+            "warning: in.yaml: User t/u: spec.userLimits.subs: unknown field; the API server \
+             drops it, so it has no effect",
+        ]
+    );
+    assert_eq!(inputs.users.len(), 1, "the object is still read");
+}
