@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod claims;
 pub mod cli;
 pub mod diagnostic;
+pub mod explain;
 pub mod input;
 pub mod inspect;
 pub mod jwt;
