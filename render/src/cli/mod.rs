@@ -6,6 +6,7 @@
 
 mod bootstrap;
 mod check;
+mod explain;
 mod inputs;
 mod inspect;
 mod keygen;
@@ -37,6 +38,9 @@ enum Command {
     Krm(krm::Args),
     /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
     Crds,
+    /// May a user publish, subscribe or make a request on a subject, and why (exit 0 allowed,
+    /// 1 denied, 2 error).
+    Explain(explain::Args),
     /// Decode and verify JWTs, creds files, Secrets and ConfigMaps (seeds are never shown).
     Inspect(inspect::Args),
     /// Create a new operator, system account and system user, or import them from nsc.
@@ -68,6 +72,7 @@ pub fn main() -> ExitCode {
             print!("{}", crate::api::crds_yaml());
             Ok(())
         }
+        Command::Explain(args) => return explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bootstrap(args) => bootstrap::run(args),
         Command::Keygen(command) => keygen::run(command),

@@ -165,7 +165,7 @@ pub struct Explanation {
     pub permissions: String,
     /// The server's checks, in the order a client triggers them.
     pub checks: Vec<Check>,
-    /// Cross-account paths.
+    /// Cross-account paths (only when the server accepts the operation).
     pub routes: Vec<Route>,
     /// Further facts: JetStream, run-time reply permissions, delivery-time deny filters.
     pub notes: Vec<String>,
@@ -229,9 +229,14 @@ pub fn explain(
             if let (Some(resp), false) = (perms.resp(), checks[0].allowed) {
                 notes.push(resp_note(resp));
             }
-            let routes = routes::publish(world, account, subject);
-            notes.extend(jetstream_note(world, account, &routes, subject));
-            routes
+            // Routes and JetStream only matter for a message the server accepts.
+            if checks[0].allowed {
+                let routes = routes::publish(world, account, subject);
+                notes.extend(jetstream_note(world, account, &routes, subject));
+                routes
+            } else {
+                Vec::new()
+            }
         }
         Action::Subscribe { queue } => {
             let check = perms.subscribe(subject, queue.as_deref());
@@ -243,8 +248,13 @@ pub fn explain(
                     ));
                 }
             }
+            let allowed = check.allowed;
             checks.push(check);
-            routes::subscribe(world, account, subject)
+            if allowed {
+                routes::subscribe(world, account, subject)
+            } else {
+                Vec::new()
+            }
         }
     };
     Ok(Explanation {
@@ -371,20 +381,20 @@ fn effective<'a>(
 }
 
 fn resp_note(resp: &jwt::ResponsePermission) -> String {
-    let max = if resp.max > 0 {
-        resp.max.to_string()
-    } else {
-        "the server's default of 1".into()
+    let max = match resp.max {
+        1 => "at most 1 reply per request".to_string(),
+        n if n > 0 => format!("at most {n} replies per request"),
+        0 => "at most 1 reply per request, the server's default".to_string(),
+        _ => "any number of replies".to_string(),
     };
-    let ttl = if resp.ttl_ns > 0 {
-        format!("{} ms", resp.ttl_ns / 1_000_000)
-    } else {
-        "the server's default of 2 minutes".into()
+    let ttl = match resp.ttl_ns {
+        n if n > 0 => format!("within {} ms", n / 1_000_000),
+        0 => "within 2 minutes, the server's default".to_string(),
+        _ => "with no time limit".to_string(),
     };
     format!(
         "spec.permissions.resp also lets the user publish to the reply subject of each request \
-         it receives (at most {max} replies each, within {ttl}); that is decided at run time, \
-         per request, not here"
+         it receives ({max}, {ttl}); that is decided at run time, per request, not here"
     )
 }
 
