@@ -197,6 +197,8 @@ pub enum ExplainError {
 /// token written as a `*` token: matched against permission entries as a token, it matches
 /// exactly the entries a random token would (wildcards there, never a literal).
 const REQUEST_INBOX: &str = "_INBOX.*.*";
+/// Subjects of nats-server's Raft groups, closed to clients whatever their permissions.
+const RAFT_PREFIX: &str = "$NRG.";
 /// How reasons show [`REQUEST_INBOX`].
 const REQUEST_INBOX_SHOWN: &str = "_INBOX.<random>.*";
 
@@ -219,7 +221,16 @@ pub fn explain(
     let mut notes = Vec::new();
     let routes = match action {
         Action::Publish | Action::Request => {
-            checks.push(perms.publish(subject));
+            let mut publish = perms.publish(subject);
+            if publish.allowed && subject.starts_with(RAFT_PREFIX) {
+                publish.allowed = false;
+                publish.rule = None;
+                publish.reason = format!(
+                    "nats-server refuses client publishes to {RAFT_PREFIX}> (its Raft groups) in \
+                     every account but the system account"
+                );
+            }
+            checks.push(publish);
             if action == &Action::Request {
                 let mut inbox = perms.subscribe(REQUEST_INBOX, None);
                 inbox.subject = REQUEST_INBOX_SHOWN.to_string();

@@ -426,6 +426,18 @@ fn jetstream_api_is_only_useful_with_jetstream_limits() {
 }
 
 #[test]
+fn raft_subjects_are_closed_to_clients() {
+    let f = Fixture::new(vec![("u", user(BILLING, Permissions::default()))]);
+    let e = f.ask("u", Action::Publish, "$NRG.x");
+    assert!(!e.allowed);
+    assert_eq!(
+        e.checks[0].reason,
+        "nats-server refuses client publishes to $NRG.> (its Raft groups) in every account but \
+         the system account"
+    );
+}
+
+#[test]
 fn bad_questions_are_errors() {
     let f = Fixture::new(vec![("u", user(BILLING, Permissions::default()))]);
     let w = f.world();
