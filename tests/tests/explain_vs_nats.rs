@@ -118,30 +118,90 @@ fn list(rng: &mut Rng, max: usize, queue: bool) -> Vec<String> {
         .collect()
 }
 
-fn permissions_yaml(rng: &mut Rng) -> Option<String> {
-    if rng.chance(15) {
-        return None;
+/// Generated permission lists, kept so subjects can be drawn near their edges.
+#[derive(Clone, Default)]
+struct Lists {
+    pub_allow: Vec<String>,
+    pub_deny: Vec<String>,
+    sub_allow: Vec<String>,
+    sub_deny: Vec<String>,
+    resp: bool,
+}
+
+impl Lists {
+    fn generate(rng: &mut Rng) -> Option<Lists> {
+        if rng.chance(15) {
+            return None;
+        }
+        Some(Lists {
+            pub_allow: list(rng, 2, false),
+            pub_deny: list(rng, 1, false),
+            sub_allow: list(rng, 2, true),
+            sub_deny: list(rng, 1, true),
+            resp: rng.chance(25),
+        })
     }
-    let json = |v: Vec<String>| serde_json::to_string(&v).unwrap();
-    let mut s = format!(
-        "{{pub: {{allow: {}, deny: {}}}, sub: {{allow: {}, deny: {}}}",
-        json(list(rng, 2, false)),
-        json(list(rng, 1, false)),
-        json(list(rng, 2, true)),
-        json(list(rng, 1, true)),
-    );
-    if rng.chance(15) {
-        s.push_str(", resp: {max: 1}");
+
+    fn yaml(&self) -> String {
+        let json = |v: &[String]| serde_json::to_string(v).unwrap();
+        let resp = if self.resp { ", resp: {max: 1}" } else { "" };
+        format!(
+            "{{pub: {{allow: {}, deny: {}}}, sub: {{allow: {}, deny: {}}}{resp}}}",
+            json(&self.pub_allow),
+            json(&self.pub_deny),
+            json(&self.sub_allow),
+            json(&self.sub_deny),
+        )
     }
-    s.push('}');
-    Some(s)
+}
+
+/// Half the time a subject built from one of `entries` (the subject part): its wildcards
+/// filled with tokens, or (for subscriptions) one token turned into `*` or the tail into `>`,
+/// so cases sit at the edges of the rules; otherwise a fresh one.
+fn near(rng: &mut Rng, entries: &[String], wildcards: bool) -> String {
+    if entries.is_empty() || rng.chance(50) {
+        return if wildcards && rng.chance(70) {
+            pattern(rng)
+        } else {
+            literal(rng)
+        };
+    }
+    let entry = entries[rng.below(entries.len())].split(' ').next().unwrap();
+    let mut tokens: Vec<String> = entry
+        .split('.')
+        .map(|t| match t {
+            "*" if !wildcards || rng.chance(50) => rng.pick(TAILS).to_string(),
+            ">" if !wildcards || rng.chance(50) => {
+                let mut tail = vec![rng.pick(TAILS).to_string()];
+                if rng.chance(50) {
+                    tail.push(rng.pick(TAILS).into());
+                }
+                tail.join(".")
+            }
+            t => t.to_string(),
+        })
+        .collect();
+    if wildcards && rng.chance(50) {
+        let i = rng.below(tokens.len());
+        if rng.chance(50) {
+            tokens[i] = "*".into();
+        } else {
+            tokens.truncate(i + 1);
+            tokens[i] = ">".into();
+        }
+    }
+    tokens.join(".")
 }
 
 /// One generated account set: resources and the names of its users.
 struct Round {
     yaml: String,
-    /// `(namespace/name, account name)` of every user, probes included.
-    users: Vec<(String, &'static str)>,
+    /// The exports' subjects and the imports' local subjects, to draw subjects near them.
+    hot: Vec<String>,
+    /// Cases asked on top of the generated ones: `(user, action, subject)`.
+    fixed: Vec<(String, Action, String)>,
+    /// `(namespace/name, account name, permission lists)` of the generated users.
+    users: Vec<(String, &'static str, Lists)>,
 }
 
 fn generate(rng: &mut Rng, ns: &str) -> Round {
@@ -154,8 +214,8 @@ fn generate(rng: &mut Rng, ns: &str) -> Round {
     let cluster = "natsClusterRef: {name: local-nats, namespace: nats}";
     for account in ["exp", "imp"] {
         let defaults = if rng.chance(20) {
-            permissions_yaml(rng)
-                .map(|p| format!(", defaultPermissions: {p}"))
+            Lists::generate(rng)
+                .map(|p| format!(", defaultPermissions: {}", p.yaml()))
                 .unwrap_or_default()
         } else {
             String::new()
@@ -174,8 +234,13 @@ fn generate(rng: &mut Rng, ns: &str) -> Round {
         Some(l) => format!("{{subject: {subject:?}, type: {kind}, localSubject: {l:?}}}"),
         None => format!("{{subject: {subject:?}, type: {kind}}}"),
     };
-    let svc_rule = rule(&svc_import, "service", local_subject(rng, &svc_import));
-    let ev_rule = rule(&ev_import, "stream", local_subject(rng, &ev_import));
+    let svc_local = local_subject(rng, &svc_import);
+    let ev_local = local_subject(rng, &ev_import);
+    let mut hot = vec![svc_export.clone(), ev_export.clone()];
+    hot.extend(svc_local.clone());
+    hot.extend(ev_local.clone());
+    let svc_rule = rule(&svc_import, "service", svc_local);
+    let ev_rule = rule(&ev_import, "stream", ev_local);
     doc(format!(
         "apiVersion: nauth.io/v1alpha1\nkind: AccountImport\nmetadata: {{name: imp-in, namespace: {ns}}}\n\
          spec: {{accountName: imp, exportAccountRef: {{name: exp, namespace: {ns}}}, rules: [{svc_rule}, {ev_rule}]}}"
@@ -186,13 +251,15 @@ fn generate(rng: &mut Rng, ns: &str) -> Round {
         .enumerate()
     {
         let name = format!("u{i}");
-        let perms = permissions_yaml(rng)
-            .map(|p| format!(", permissions: {p}"))
+        let lists = Lists::generate(rng);
+        let perms = lists
+            .as_ref()
+            .map(|p| format!(", permissions: {}", p.yaml()))
             .unwrap_or_default();
         doc(format!(
             "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{accountName: {account}{perms}}}"
         ));
-        users.push((format!("{ns}/{name}"), account));
+        users.push((format!("{ns}/{name}"), account, lists.unwrap_or_default()));
     }
     for account in ["exp", "imp"] {
         // Probes see every message of their account: no permissions of their own and, since
@@ -202,7 +269,108 @@ fn generate(rng: &mut Rng, ns: &str) -> Round {
              spec: {{accountName: {account}, permissions: {{pub: {{allow: [\">\"]}}, sub: {{allow: [\">\"]}}}}}}"
         ));
     }
-    Round { yaml, users }
+    Round {
+        yaml,
+        users,
+        hot,
+        fixed: Vec::new(),
+    }
+}
+
+/// Known edges of nats-server's rules, asked before the generated rounds so each run covers
+/// them whatever the seed.
+fn edges(ns: &str) -> Round {
+    let cluster = "natsClusterRef: {name: local-nats, namespace: nats}";
+    let user = |name: &str, account: &str, perms: &str| {
+        let perms = if perms.is_empty() {
+            String::new()
+        } else {
+            format!(", permissions: {perms}")
+        };
+        format!(
+            "---\napiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             spec: {{accountName: {account}{perms}}}\n"
+        )
+    };
+    let mut yaml = format!(
+        "---\napiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {{name: exp, namespace: {ns}}}\n\
+         spec: {{{cluster}, defaultPermissions: {{pub: {{allow: [\"dflt.>\"]}}}}}}\n\
+         ---\napiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {{name: imp, namespace: {ns}}}\n\
+         spec: {{{cluster}}}\n\
+         ---\napiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata: {{name: exp-out, namespace: {ns}}}\n\
+         spec: {{accountName: exp, rules: [{{subject: \"svc.*.*\", type: service}}, {{subject: \"ev.>\", type: stream}}]}}\n\
+         ---\napiVersion: nauth.io/v1alpha1\nkind: AccountImport\nmetadata: {{name: imp-in, namespace: {ns}}}\n\
+         spec: {{accountName: imp, exportAccountRef: {{name: exp, namespace: {ns}}}, rules: [\
+         {{subject: \"svc.*.*\", type: service, localSubject: \"loc.svc.$2.$1\"}}, \
+         {{subject: \"ev.>\", type: stream, localSubject: \"loc.ev.>\"}}]}}\n"
+    );
+    let users = [
+        ("star", "imp", r#"{sub: {allow: ["a.*"], deny: ["e.*"]}}"#),
+        (
+            "resp",
+            "imp",
+            r#"{sub: {allow: ["_INBOX.>"]}, resp: {max: 1}}"#,
+        ),
+        ("resp-allow", "imp", r#"{pub: {allow: ["a"]}, resp: {}}"#),
+        (
+            "queue",
+            "imp",
+            r#"{sub: {allow: ["q.a w1", "q.b"], deny: ["q.b w2"]}}"#,
+        ),
+        ("open", "imp", ""),
+        ("dflt", "exp", ""),
+    ];
+    for (name, account, perms) in users {
+        yaml.push_str(&user(name, account, perms));
+    }
+    for account in ["exp", "imp"] {
+        yaml.push_str(&user(
+            &format!("probe-{account}"),
+            account,
+            r#"{pub: {allow: [">"]}, sub: {allow: [">"]}}"#,
+        ));
+    }
+    let sub = |q: Option<&str>| Action::Subscribe {
+        queue: q.map(str::to_string),
+    };
+    let fixed = [
+        ("star", sub(None), "a.>"),
+        ("star", sub(None), "a.*"),
+        ("star", sub(None), "a.b.c"),
+        ("star", sub(None), "e.>"),
+        ("star", sub(None), "e.a.b"),
+        ("resp", Action::Publish, "a"),
+        ("resp", Action::Request, "a"),
+        ("resp-allow", Action::Publish, "a"),
+        ("resp-allow", Action::Publish, "b"),
+        ("queue", sub(None), "q.a"),
+        ("queue", sub(Some("w1")), "q.a"),
+        ("queue", sub(Some("w2")), "q.a"),
+        ("queue", sub(None), "q.b"),
+        ("queue", sub(Some("w2")), "q.b"),
+        ("queue", sub(Some("w3")), "q.b"),
+        ("queue", sub(Some("_sys_")), "q.b"),
+        ("open", Action::Publish, "loc.svc.x.y"),
+        ("open", Action::Publish, "$NRG.x"),
+        ("open", Action::Request, "$JS.API.INFO"),
+        ("dflt", Action::Publish, "dflt.a"),
+        ("dflt", Action::Publish, "other"),
+    ];
+    Round {
+        yaml,
+        users: users
+            .iter()
+            .map(|(name, account, _)| {
+                let account = if *account == "exp" { "exp" } else { "imp" };
+                (format!("{ns}/{name}"), account, Lists::default())
+            })
+            .collect(),
+        hot: vec!["loc.svc.*.*".into(), "ev.>".into(), "loc.ev.>".into()],
+        fixed: fixed
+            .into_iter()
+            .map(|(u, a, s)| (format!("{ns}/{u}"), a, s.to_string()))
+            .collect(),
+    }
 }
 
 fn render_round(round: &Round) -> Rendered {
@@ -342,6 +510,8 @@ impl std::fmt::Display for Case {
 struct Tally {
     cases: usize,
     agreed: usize,
+    /// Server verdicts per action: (allowed, denied), to show both sides were exercised.
+    verdicts: std::collections::BTreeMap<&'static str, (usize, usize)>,
     routes_checked: usize,
     disagreements: Vec<String>,
 }
@@ -349,6 +519,18 @@ struct Tally {
 impl Tally {
     fn record(&mut self, seed: u64, round: &Round, case: &Case, explained: bool, server: bool) {
         self.cases += 1;
+        let kind = match case.action {
+            Action::Publish => "publish",
+            Action::Subscribe { queue: None } => "subscribe",
+            Action::Subscribe { queue: Some(_) } => "queue subscribe",
+            Action::Request => "request",
+        };
+        let entry = self.verdicts.entry(kind).or_default();
+        if server {
+            entry.0 += 1;
+        } else {
+            entry.1 += 1;
+        }
         if explained == server {
             self.agreed += 1;
         } else {
@@ -409,9 +591,14 @@ async fn explain_agrees_with_nats_server() {
         .unwrap()
         .as_millis()
         % 1_000_000;
-    for r in 0..rounds {
+    // Round 0 is the hand-written edges round; the others are generated.
+    for r in 0..=rounds {
         let ns = format!("x{run}-{r}");
-        let round = generate(&mut rng, &ns);
+        let round = if r == 0 {
+            edges(&ns)
+        } else {
+            generate(&mut rng, &ns)
+        };
         let rendered = render_round(&round);
         let world = world(&rendered);
         push_accounts(&rendered).await;
@@ -419,59 +606,73 @@ async fn explain_agrees_with_nats_server() {
         let (_imp_probe, mut imp_seen) = probe(&rendered, &format!("{ns}/probe-imp")).await;
         let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
         let mut marker = 0;
-        let mut publishers: Vec<(String, &str)> = round.users.clone();
-        publishers.push((format!("{ns}/probe-exp"), "exp"));
-        for (user, account) in &publishers {
+        let mut publishers = round.users.clone();
+        publishers.push((format!("{ns}/probe-exp"), "exp", Lists::default()));
+        for (user, account, lists) in &publishers {
             let (client, mut errors) = connect(&creds(&rendered, user)).await;
-            let mut ops: Vec<(Case, bool, String)> = Vec::new();
-            let mut subs = Vec::new();
+            let pub_entries: Vec<String> = [&lists.pub_allow, &lists.pub_deny, &round.hot]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let sub_entries: Vec<String> = [&lists.sub_allow, &lists.sub_deny, &round.hot]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let mut plan: Vec<(Action, String)> = round
+                .fixed
+                .iter()
+                .filter(|(u, _, _)| u == user)
+                .map(|(_, a, s)| (a.clone(), s.clone()))
+                .collect();
             for _ in 0..12 {
-                let subject = literal(&mut rng);
-                marker += 1;
-                let payload = format!("m-{r}-{marker}");
-                let e = explain(&world, user, &Action::Publish, &subject).unwrap();
-                client
-                    .publish(subject.clone(), payload.clone().into())
-                    .await
-                    .unwrap();
-                let key = format!("Permissions Violation for Publish to {subject:?}");
-                if e.allowed {
-                    let local = if *account == "exp" { "exp" } else { "imp" };
-                    expected.insert((format!("{local}:{subject}"), payload.clone()));
-                    for route in e.routes.iter().filter(|r| r.active) {
-                        let side = if route.kind == "service" {
-                            "exp"
-                        } else {
-                            "imp"
-                        };
-                        expected.insert((format!("{side}:{}", route.subject), payload.clone()));
-                    }
-                }
-                ops.push((
-                    Case {
-                        user: user.clone(),
-                        action: Action::Publish,
-                        subject,
-                    },
-                    e.allowed,
-                    key,
-                ));
+                plan.push((Action::Publish, near(&mut rng, &pub_entries, false)));
             }
             for _ in 0..12 {
-                let subject = if rng.chance(30) {
-                    literal(&mut rng)
-                } else {
-                    pattern(&mut rng)
-                };
+                let subject = near(&mut rng, &sub_entries, true);
                 let queue = rng
                     .chance(30)
                     .then(|| rng.pick(&["q1", "q2", "q3"]).to_string());
-                let action = Action::Subscribe {
-                    queue: queue.clone(),
-                };
+                plan.push((Action::Subscribe { queue }, subject));
+            }
+            for _ in 0..2 {
+                plan.push((Action::Request, near(&mut rng, &pub_entries, false)));
+            }
+            let mut ops: Vec<(Case, bool, String)> = Vec::new();
+            let mut subs = Vec::new();
+            let mut requests = Vec::new();
+            for (action, subject) in plan {
                 let e = explain(&world, user, &action, &subject).unwrap();
-                let key = match &queue {
-                    Some(q) => {
+                let key = match &action {
+                    Action::Request => {
+                        requests.push((subject, e.allowed));
+                        continue;
+                    }
+                    Action::Publish => {
+                        marker += 1;
+                        let payload = format!("m-{r}-{marker}");
+                        client
+                            .publish(subject.clone(), payload.clone().into())
+                            .await
+                            .unwrap();
+                        if e.allowed {
+                            expected.insert((format!("{account}:{subject}"), payload.clone()));
+                            for route in e.routes.iter().filter(|r| r.active) {
+                                // Service imports carry the publish to the exporter, stream
+                                // imports carry the exporter's publish to the importer.
+                                let side = if route.kind == "service" {
+                                    "exp"
+                                } else {
+                                    "imp"
+                                };
+                                expected
+                                    .insert((format!("{side}:{}", route.subject), payload.clone()));
+                            }
+                        }
+                        format!("Permissions Violation for Publish to {subject:?}")
+                    }
+                    Action::Subscribe { queue: Some(q) } => {
                         subs.push(
                             client
                                 .queue_subscribe(subject.clone(), q.clone())
@@ -482,7 +683,7 @@ async fn explain_agrees_with_nats_server() {
                             "Permissions Violation for Subscription to {subject:?} using queue {q:?}"
                         )
                     }
-                    None => {
+                    Action::Subscribe { queue: None } => {
                         subs.push(client.subscribe(subject.clone()).await.unwrap());
                         format!("Permissions Violation for Subscription to {subject:?}")
                     }
@@ -505,9 +706,7 @@ async fn explain_agrees_with_nats_server() {
             drop(subs);
             // Requests, each on a fresh connection: the client subscribes its reply inbox on
             // the first request, as every NATS client does.
-            for _ in 0..2 {
-                let subject = literal(&mut rng);
-                let e = explain(&world, user, &Action::Request, &subject).unwrap();
+            for (subject, explained) in requests {
                 let (client, mut errors) = connect(&creds(&rendered, user)).await;
                 let _ = client.request(subject.clone(), "request".into()).await;
                 client.flush().await.unwrap();
@@ -520,7 +719,7 @@ async fn explain_agrees_with_nats_server() {
                     action: Action::Request,
                     subject,
                 };
-                tally.record(seed, &round, &case, e.allowed, !violated);
+                tally.record(seed, &round, &case, explained, !violated);
             }
         }
         // Where accepted publishes arrived, against the routes explain reported.
@@ -549,12 +748,13 @@ async fn explain_agrees_with_nats_server() {
         }
     }
     println!(
-        "explain vs nats-server: seed {seed:#x}, {rounds} rounds, {} cases, {} agreed, {} \
-         deliveries checked, {:.1} s",
+        "explain vs nats-server: seed {seed:#x}, edges round + {rounds} generated rounds, {} cases, {} agreed, {} \
+         deliveries checked, {:.1} s; server verdicts (allowed, denied): {:?}",
         tally.cases,
         tally.agreed,
         tally.routes_checked,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        tally.verdicts
     );
     assert!(
         tally.disagreements.is_empty(),
