@@ -81,6 +81,7 @@ fn json_output_has_the_documented_shape() {
             "account": "shop/billing",
             "action": "subscribe",
             "subject": "billing.orders.>",
+            "queue": null,
             "permissions": "the user's own spec.permissions",
             "checks": [{
                 "operation": "subscribe",

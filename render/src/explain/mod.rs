@@ -158,8 +158,7 @@ pub struct Explanation {
     pub action: &'static str,
     /// The subject asked about.
     pub subject: String,
-    /// The queue group of a queue subscription.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The queue group of a queue subscription (`null` otherwise).
     pub queue: Option<String>,
     /// Where the user's permissions come from.
     pub permissions: String,
