@@ -196,10 +196,10 @@ pub enum ExplainError {
 /// token written as a `*` token: matched against permission entries as a token, it matches
 /// exactly the entries a random token would (wildcards there, never a literal).
 const REQUEST_INBOX: &str = "_INBOX.*.*";
-/// Subjects of nats-server's Raft groups, closed to clients whatever their permissions.
-const RAFT_PREFIX: &str = "$NRG.";
 /// How reasons show [`REQUEST_INBOX`].
 const REQUEST_INBOX_SHOWN: &str = "_INBOX.<random>.*";
+/// Subjects of nats-server's Raft groups, closed to clients whatever their permissions.
+const RAFT_PREFIX: &str = "$NRG.";
 
 /// Explains whether the user `user` (`namespace/name`) may do `action` on `subject`.
 pub fn explain(
