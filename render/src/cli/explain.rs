@@ -66,7 +66,11 @@ pub fn run(args: Args) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Err(failure) => {
+        Err(NoAnswer::Question(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(NoAnswer::Input(failure)) => {
             match failure {
                 Failure::Invalid(diagnostics) => {
                     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -82,7 +86,15 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn answer(args: &Args) -> Result<Explanation, Failure> {
+/// Why there is no verdict; either way the exit code is 2.
+enum NoAnswer {
+    /// The resources could not be read or rendered.
+    Input(Failure),
+    /// The question itself cannot be answered (bad option, unknown user, bad subject).
+    Question(String),
+}
+
+fn answer(args: &Args) -> Result<Explanation, NoAnswer> {
     let (action, subject) = match (&args.publish, &args.subscribe, &args.request) {
         (Some(s), _, _) => (Action::Publish, s),
         (_, Some(s), _) => (
@@ -95,16 +107,16 @@ fn answer(args: &Args) -> Result<Explanation, Failure> {
         _ => unreachable!("clap requires one of --pub, --sub, --request"),
     };
     if args.queue.is_some() && args.subscribe.is_none() {
-        return Err(Failure::Io("--queue only goes with --sub".into()));
+        return Err(NoAnswer::Question("--queue only goes with --sub".into()));
     }
     if !matches!(args.user.split_once('/'), Some((ns, name)) if !ns.is_empty() && !name.is_empty())
     {
-        return Err(Failure::Io(format!(
+        return Err(NoAnswer::Question(format!(
             "--user must be NAMESPACE/NAME, got {:?}",
             args.user
         )));
     }
-    let rendered = claims(&args.input)?;
+    let rendered = claims(&args.input).map_err(NoAnswer::Input)?;
     let world = World {
         accounts: rendered
             .accounts
@@ -125,7 +137,7 @@ fn answer(args: &Args) -> Result<Explanation, Failure> {
             })
             .collect(),
     };
-    explain(&world, &args.user, &action, subject).map_err(|e| Failure::Io(e.to_string()))
+    explain(&world, &args.user, &action, subject).map_err(|e| NoAnswer::Question(e.to_string()))
 }
 
 /// The rendered claims explain works on. Issue times do not matter to permissions, so the epoch
