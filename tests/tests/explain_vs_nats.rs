@@ -294,7 +294,7 @@ fn edges(ns: &str) -> Round {
     };
     let mut yaml = format!(
         "---\napiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {{name: exp, namespace: {ns}}}\n\
-         spec: {{{cluster}, defaultPermissions: {{pub: {{allow: [\"dflt.>\"]}}}}}}\n\
+         spec: {{{cluster}, jetStreamEnabled: false, defaultPermissions: {{pub: {{allow: [\"dflt.>\"]}}}}}}\n\
          ---\napiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {{name: imp, namespace: {ns}}}\n\
          spec: {{{cluster}}}\n\
          ---\napiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata: {{name: exp-out, namespace: {ns}}}\n\
@@ -319,6 +319,11 @@ fn edges(ns: &str) -> Round {
         ),
         ("open", "imp", ""),
         ("dflt", "exp", ""),
+        (
+            "js-off",
+            "exp",
+            r#"{pub: {allow: [">"]}, sub: {allow: [">"]}}"#,
+        ),
     ];
     for (name, account, perms) in users {
         yaml.push_str(&user(name, account, perms));
@@ -355,6 +360,7 @@ fn edges(ns: &str) -> Round {
         ("open", Action::Request, "$JS.API.INFO"),
         ("dflt", Action::Publish, "dflt.a"),
         ("dflt", Action::Publish, "other"),
+        ("js-off", Action::Request, "$JS.API.INFO"),
     ];
     Round {
         yaml,
@@ -513,6 +519,8 @@ struct Tally {
     /// Server verdicts per action: (allowed, denied), to show both sides were exercised.
     verdicts: std::collections::BTreeMap<&'static str, (usize, usize)>,
     routes_checked: usize,
+    /// JetStream API requests whose reply was compared with explain's JetStream note.
+    jetstream_checked: usize,
     disagreements: Vec<String>,
 }
 
@@ -646,7 +654,13 @@ async fn explain_agrees_with_nats_server() {
                 let e = explain(&world, user, &action, &subject).unwrap();
                 let key = match &action {
                     Action::Request => {
-                        requests.push((subject, e.allowed));
+                        // What explain says about JetStream answering, when it says anything.
+                        let js = e.notes.iter().find_map(|n| {
+                            n.starts_with("JetStream is enabled")
+                                .then_some(true)
+                                .or(n.starts_with("JetStream is not enabled").then_some(false))
+                        });
+                        requests.push((subject, e.allowed, js));
                         continue;
                     }
                     Action::Publish => {
@@ -706,9 +720,23 @@ async fn explain_agrees_with_nats_server() {
             drop(subs);
             // Requests, each on a fresh connection: the client subscribes its reply inbox on
             // the first request, as every NATS client does.
-            for (subject, explained) in requests {
+            for (subject, explained, js) in requests {
                 let (client, mut errors) = connect(&creds(&rendered, user)).await;
-                let _ = client.request(subject.clone(), "request".into()).await;
+                let reply = client.request(subject.clone(), "request".into()).await;
+                if let (Some(js), Ok(reply)) = (js, &reply) {
+                    // The JetStream API answers with an `error` object where it is not enabled.
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&reply.payload).unwrap_or_default();
+                    let enabled = body.get("error").is_none();
+                    tally.jetstream_checked += 1;
+                    if enabled != js {
+                        tally.disagreements.push(format!(
+                            "seed {seed:#x}: {user} --request {subject}: explain says JetStream \
+                             enabled={js}, the server answered {body}\n{}",
+                            round.yaml
+                        ));
+                    }
+                }
                 client.flush().await.unwrap();
                 let violated = drain(&mut errors)
                     .await
@@ -749,10 +777,11 @@ async fn explain_agrees_with_nats_server() {
     }
     println!(
         "explain vs nats-server: seed {seed:#x}, edges round + {rounds} generated rounds, {} cases, {} agreed, {} \
-         deliveries checked, {:.1} s; server verdicts (allowed, denied): {:?}",
+         deliveries checked, {} JetStream replies checked, {:.1} s; server verdicts (allowed, denied): {:?}",
         tally.cases,
         tally.agreed,
         tally.routes_checked,
+        tally.jetstream_checked,
         started.elapsed().as_secs_f64(),
         tally.verdicts
     );
