@@ -12,8 +12,8 @@
 //!   queue group when one is given. Deny entries that only overlap a wildcard subscription do
 //!   not refuse it; the server drops those messages on delivery (listed in `notes`).
 //! - `Request`: both of what a request needs with the NATS clients' shared reply inbox
-//!   (nats.go, async-nats, nats.js, nats.py): publishing the subject, and subscribing to
-//!   `_INBOX.<random>.*`, the reply subscription the client makes once per connection.
+//!   (the default of nats.go, async-nats and nats.py): publishing the subject, and subscribing
+//!   to `_INBOX.<random>.*`, the reply subscription the client makes once per connection.
 
 mod permissions;
 mod routes;
