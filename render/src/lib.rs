@@ -10,6 +10,7 @@ pub mod claims;
 pub mod cli;
 pub mod diagnostic;
 pub mod diff;
+pub mod explain;
 pub mod input;
 pub mod inspect;
 pub mod jwt;

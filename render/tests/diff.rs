@@ -240,7 +240,7 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
         text(&out.stderr),
         format!(
             "{}: User shop/new: the lock has no public key for this user; run `nauth-render \
-             render` with the keys to record it\nerror: 1 problem(s) in the input; nothing was rendered\n",
+             render` with the keys to record it\nerror: 1 problem(s) in the input; nothing was compared\n",
             users.display()
         )
     );
@@ -252,7 +252,7 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
         text(&out.stderr),
         format!(
             "{}: not valid YAML: mapping values are not allowed in this context at line 2, column \
-             9\nerror: 1 problem(s) in the input; nothing was rendered\n",
+             9\nerror: 1 problem(s) in the input; nothing was compared\n",
             users.display()
         )
     );

@@ -32,12 +32,11 @@ pub struct Args {
 /// Runs `check`.
 pub fn run(args: Args) -> Result<(), Failure> {
     let loaded = args.input.load()?;
-    let keyless = loaded.seed_root.is_none() && loaded.inputs.secrets.is_empty();
-    let (lock, rendered) = if keyless {
-        (checked_without_keys(&loaded, &args)?, None)
-    } else {
+    let (lock, rendered) = if loaded.has_keys() {
         let rendered = render_loaded(&loaded, args.issued_at)?;
         (rendered.lock.clone(), Some(rendered))
+    } else {
+        (checked_without_keys(&loaded, &args)?, None)
     };
     let mut report = String::new();
     let lock_path = &args.input.lock;

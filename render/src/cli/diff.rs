@@ -60,7 +60,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
         Err(failure) => {
-            fail(failure);
+            fail(failure, "nothing was compared");
             ExitCode::from(2)
         }
     }

@@ -47,6 +47,14 @@ pub struct Loaded {
     pub options: Options,
 }
 
+impl Loaded {
+    /// Whether anything can sign: a seed root, or Secrets (which may hold keys) among the inputs.
+    /// Without, commands that only need claims rebuild them from the lock's public keys.
+    pub fn has_keys(&self) -> bool {
+        self.seed_root.is_some() || !self.inputs.secrets.is_empty()
+    }
+}
+
 impl InputArgs {
     /// Reads every input; invalid documents fail with all their diagnostics at once.
     pub fn load(&self) -> Result<Loaded, Failure> {

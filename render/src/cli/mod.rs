@@ -7,6 +7,7 @@
 mod bootstrap;
 mod check;
 mod diff;
+mod explain;
 mod inputs;
 mod inspect;
 mod keygen;
@@ -41,6 +42,9 @@ enum Command {
     Krm(krm::Args),
     /// Print the CustomResourceDefinitions of nauth.io/v1alpha1, generated from the Rust types.
     Crds,
+    /// May a user publish, subscribe or make a request on a subject, and why (exit 0 allowed,
+    /// 1 denied, 2 error).
+    Explain(explain::Args),
     /// Decode and verify JWTs, creds files, Secrets and ConfigMaps (seeds are never shown).
     Inspect(inspect::Args),
     /// Create a new operator, system account and system user, or import them from nsc.
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
             print!("{}", crate::api::crds_yaml());
             Ok(())
         }
+        Command::Explain(args) => return explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bootstrap(args) => bootstrap::run(args),
         Command::Keygen(command) => keygen::run(command),
@@ -79,19 +84,20 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => fail(failure),
+        Err(failure) => fail(failure, "nothing was rendered"),
     }
 }
 
-/// Prints why a command failed and returns the exit code that says so.
-fn fail(failure: Failure) -> ExitCode {
+/// Prints why a command failed, ending invalid input with `outcome` (what the command did not
+/// do), and returns the exit code that says so.
+fn fail(failure: Failure, outcome: &str) -> ExitCode {
     match failure {
         Failure::Invalid(diagnostics) => {
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             for d in diagnostics {
                 eprintln!("{d}");
             }
-            eprintln!("error: {errors} problem(s) in the input; nothing was rendered");
+            eprintln!("error: {errors} problem(s) in the input; {outcome}");
             ExitCode::from(1)
         }
         Failure::Changed(message) => {

@@ -67,6 +67,39 @@ pub fn is_subset(a: &str, b: &str) -> bool {
     contains(b, a)
 }
 
+/// True when nats-server's subscription index finds `pattern` for `subject`: the question it
+/// asks when it checks a publish or a subscription against permission lists. Wildcards of
+/// `subject` are ordinary tokens there, matched only by a `*` or `>` of `pattern` and never by a
+/// literal: so `a.*` admits a subscription to `a.>`, while `a.b` does not admit one to `a.*`.
+pub fn matches(pattern: &str, subject: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let subject: Vec<&str> = subject.split('.').collect();
+    for (i, p) in pattern.iter().enumerate() {
+        match *p {
+            ">" => return subject.len() > i,
+            "*" if i < subject.len() => {}
+            literal if subject.get(i) == Some(&literal) => {}
+            _ => return false,
+        }
+    }
+    pattern.len() == subject.len()
+}
+
+/// True when some literal subject matches both `a` and `b` (nats-server's `SubjectsCollide`):
+/// whether a wildcard subscription can receive messages a deny entry names.
+pub fn collide(a: &str, b: &str) -> bool {
+    let a: Vec<&str> = a.split('.').collect();
+    let b: Vec<&str> = b.split('.').collect();
+    for i in 0..a.len().max(b.len()) {
+        match (a.get(i), b.get(i)) {
+            (Some(&">"), Some(_)) | (Some(_), Some(&">")) => return true,
+            (Some(x), Some(y)) if x == y || *x == "*" || *y == "*" => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Go's `Subject.IsContainedIn`, kept verbatim in behaviour because Go's export-overlap and
 /// import-overlap messages depend on it (it treats `*` in `other` as matching any token of
 /// `subject`, including `>`).
@@ -141,6 +174,35 @@ mod tests {
         assert!(!contains("a.b", "a.b.c"));
         assert!(is_subset("a.b", "a.*"));
         assert!(!is_subset("a.*", "a.b"));
+    }
+
+    #[test]
+    fn matching_reads_wildcards_of_the_subject_as_tokens() {
+        assert!(matches("a.*", "a.b"));
+        assert!(matches("a.*", "a.*"));
+        assert!(
+            matches("a.*", "a.>"),
+            "the server's quirk: `*` matches a `>` token"
+        );
+        assert!(!matches("a.b", "a.*"));
+        assert!(matches("a.>", "a.b.c"));
+        assert!(matches("a.>", "a.*"));
+        assert!(!matches("a.>", "a"));
+        assert!(matches(">", "a"));
+        assert!(!matches("a.*", "a.b.c"));
+        assert!(!matches("a.b.c", "a.b"));
+        assert!(matches("a.b", "a.b"));
+    }
+
+    #[test]
+    fn collision_means_a_common_literal_subject() {
+        assert!(collide("a.*", "a.b"));
+        assert!(collide("a.>", "*.b.c"));
+        assert!(collide("a.*", "a.>"));
+        assert!(!collide("a.*", "a.b.c"));
+        assert!(!collide("a.>", "a"));
+        assert!(!collide("a.x", "a.y"));
+        assert!(collide("a.b", "a.b"));
     }
 
     #[test]

@@ -130,28 +130,7 @@ pub fn preview(
         epoch,
         options,
     })?;
-    Ok(Preview {
-        accounts: rendered
-            .accounts
-            .into_iter()
-            .map(|a| Previewed {
-                namespace: a.namespace,
-                name: a.name,
-                claims: a.claims,
-            })
-            .collect(),
-        users: rendered
-            .users
-            .into_iter()
-            .map(|u| Previewed {
-                namespace: u.namespace,
-                name: u.name,
-                claims: u.claims,
-            })
-            .collect(),
-        lock: rendered.lock,
-        warnings: rendered.warnings,
-    })
+    Ok(Preview::from(rendered))
 }
 
 /// Unsigned claims of one Account or User.
@@ -176,6 +155,30 @@ pub struct Preview {
     pub lock: Lock,
     /// Warnings (the preview succeeded).
     pub warnings: Vec<Diagnostic>,
+}
+
+impl From<Rendered> for Preview {
+    /// The claims of a render, without tokens and creds: what reasoning about them needs.
+    fn from(rendered: Rendered) -> Self {
+        Preview {
+            accounts: (rendered.accounts.into_iter())
+                .map(|a| Previewed {
+                    namespace: a.namespace,
+                    name: a.name,
+                    claims: a.claims,
+                })
+                .collect(),
+            users: (rendered.users.into_iter())
+                .map(|u| Previewed {
+                    namespace: u.namespace,
+                    name: u.name,
+                    claims: u.claims,
+                })
+                .collect(),
+            lock: rendered.lock,
+            warnings: rendered.warnings,
+        }
+    }
 }
 
 fn run(cx: Context) -> Result<Rendered, Vec<Diagnostic>> {

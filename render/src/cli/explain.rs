@@ -1,0 +1,157 @@
+//! `nauth-render explain`: may a user publish, subscribe or make a request, and why.
+//!
+//! Exit codes differ from the other commands on purpose, so scripts can ask a yes/no question:
+//! 0 allowed, 1 denied, 2 anything that prevents an answer (bad input, unknown user, ...).
+
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Args as ClapArgs, ValueEnum};
+
+use super::inputs::InputArgs;
+use super::{Failure, fail};
+use crate::explain::{Action, Explanation, World, explain};
+use crate::keys::KeySources;
+use crate::render::Preview;
+
+/// Options of `explain`.
+#[derive(ClapArgs, Debug)]
+#[command(group(ArgGroup::new("action").required(true).args(["publish", "subscribe", "request"])))]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The User to ask about.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    user: String,
+    /// May the user publish to SUBJECT (no wildcards)?
+    #[arg(long = "pub", value_name = "SUBJECT")]
+    publish: Option<String>,
+    /// May the user subscribe to SUBJECT (wildcards allowed)?
+    #[arg(long = "sub", value_name = "SUBJECT")]
+    subscribe: Option<String>,
+    /// May the user send requests to SUBJECT (publish it and receive replies on its inbox)?
+    #[arg(long, value_name = "SUBJECT")]
+    request: Option<String>,
+    /// Queue group of the subscription (with --sub).
+    #[arg(long, value_name = "GROUP")]
+    queue: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
+}
+
+/// How the answer is printed.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    /// A verdict line and indented reasons.
+    Text,
+    /// The explanation as JSON (see the README for the shape).
+    Json,
+}
+
+/// Runs `explain` and returns its exit code: 0 allowed, 1 denied, 2 no answer.
+pub fn run(args: Args) -> ExitCode {
+    match answer(&args) {
+        Ok(explanation) => {
+            match args.output {
+                Format::Text => print!("{}", explanation.to_text()),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&explanation)
+                        .expect("explanations serialize to JSON")
+                ),
+            }
+            if explanation.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(NoAnswer::Question(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(NoAnswer::Input(failure)) => {
+            fail(failure, "nothing was explained");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why there is no verdict; either way the exit code is 2.
+enum NoAnswer {
+    /// The resources could not be read or rendered.
+    Input(Failure),
+    /// The question itself cannot be answered (bad option, unknown user, bad subject).
+    Question(String),
+}
+
+fn answer(args: &Args) -> Result<Explanation, NoAnswer> {
+    let (action, subject) = match (&args.publish, &args.subscribe, &args.request) {
+        (Some(s), _, _) => (Action::Publish, s),
+        (_, Some(s), _) => (
+            Action::Subscribe {
+                queue: args.queue.clone(),
+            },
+            s,
+        ),
+        (_, _, Some(s)) => (Action::Request, s),
+        _ => unreachable!("clap requires one of --pub, --sub, --request"),
+    };
+    if args.queue.is_some() && args.subscribe.is_none() {
+        return Err(NoAnswer::Question("--queue only goes with --sub".into()));
+    }
+    if !matches!(args.user.split_once('/'), Some((ns, name)) if !ns.is_empty() && !name.is_empty())
+    {
+        return Err(NoAnswer::Question(format!(
+            "--user must be NAMESPACE/NAME, got {:?}",
+            args.user
+        )));
+    }
+    let claims = claims(&args.input).map_err(NoAnswer::Input)?;
+    let world = World {
+        accounts: claims
+            .accounts
+            .iter()
+            .map(|a| crate::explain::AccountClaims {
+                namespace: &a.namespace,
+                name: &a.name,
+                claims: &a.claims,
+            })
+            .collect(),
+        users: claims
+            .users
+            .iter()
+            .map(|u| crate::explain::UserClaims {
+                namespace: &u.namespace,
+                name: &u.name,
+                claims: &u.claims,
+            })
+            .collect(),
+    };
+    explain(&world, &args.user, &action, subject).map_err(|e| NoAnswer::Question(e.to_string()))
+}
+
+/// The claims explain works on: rendered when keys are at hand, else rebuilt from the lock's
+/// public keys, so a repository without keys can be asked too. Issue times do not matter to
+/// permissions, so the epoch is fixed; nothing is written (not even the lock).
+fn claims(input: &InputArgs) -> Result<Preview, Failure> {
+    let loaded = input.load()?;
+    let preview = if loaded.has_keys() {
+        let keys = KeySources {
+            secrets: &loaded.inputs.secrets,
+            seed_root: loaded.seed_root.as_ref(),
+        };
+        crate::render::render(&loaded.inputs, keys, &loaded.lock, 0, &loaded.options)
+            .map(Preview::from)
+    } else {
+        crate::render::preview(&loaded.inputs, &loaded.lock, 0, &loaded.options)
+    };
+    let preview = preview.map_err(|mut errors| {
+        errors.extend(loaded.warnings.iter().cloned());
+        Failure::Invalid(errors)
+    })?;
+    for w in loaded.warnings.iter().chain(&preview.warnings) {
+        eprintln!("{w}");
+    }
+    Ok(preview)
+}
