@@ -50,6 +50,42 @@ struct Side<'a> {
     source: String,
 }
 
+impl Side<'_> {
+    /// The verdict once the allow list admitted the subject through `hit` (`None`: there is no
+    /// allow list) and `deny` is the deny entry that matches, if any: a deny always wins.
+    fn verdict(&self, hit: Option<&Entry>, deny: Option<&Entry>) -> (bool, Option<Rule>, String) {
+        match (deny, hit) {
+            (Some(deny), Some(hit)) => (
+                false,
+                Some(deny.rule()),
+                format!(
+                    "denied by {}, which wins over {}",
+                    deny.quoted(),
+                    hit.quoted()
+                ),
+            ),
+            (Some(deny), None) => (
+                false,
+                Some(deny.rule()),
+                format!("denied by {}", deny.quoted()),
+            ),
+            (None, Some(hit)) => (
+                true,
+                Some(hit.rule()),
+                format!("allowed by {}", hit.quoted()),
+            ),
+            (None, None) => (
+                true,
+                None,
+                format!(
+                    "{}.allow is empty (everything allowed) and no entry of {}.deny matches",
+                    self.source, self.source
+                ),
+            ),
+        }
+    }
+}
+
 /// The permissions nats-server applies to a user's connection, with their origin.
 pub(super) struct Effective<'a> {
     /// `None` when the connection has no permissions at all.
@@ -143,60 +179,34 @@ impl<'a> Effective<'a> {
         let Some((Some(side), _)) = &self.sides else {
             return check(true, None, self.unrestricted("publish"));
         };
-        if let Some(allow) = &side.allow {
-            let Some(hit) = allow.iter().find(|e| subject::matches(e.subject, subject)) else {
-                let reason = if allow.is_empty() {
-                    format!(
-                        "{}.allow is empty but resp is set: nats-server then allows publishing \
-                         only to reply subjects of requests the user received",
-                        side.source
-                    )
-                } else {
-                    format!(
-                        "no entry of {}.allow matches ({})",
-                        side.source,
-                        list(allow)
-                    )
-                };
-                return check(false, None, reason);
-            };
-            if let Some(deny) = side
-                .deny
-                .iter()
-                .find(|e| subject::matches(e.subject, subject))
-            {
-                let reason = format!(
-                    "denied by {}, which wins over {}",
-                    deny.quoted(),
-                    hit.quoted()
-                );
-                return check(false, Some(deny.rule()), reason);
-            }
-            return check(
-                true,
-                Some(hit.rule()),
-                format!("allowed by {}", hit.quoted()),
-            );
-        }
-        match side
+        let hit = match &side.allow {
+            None => None,
+            Some(allow) => match allow.iter().find(|e| subject::matches(e.subject, subject)) {
+                Some(hit) => Some(hit),
+                None => {
+                    let reason = if allow.is_empty() {
+                        format!(
+                            "{}.allow is empty but resp is set: nats-server then allows \
+                             publishing only to reply subjects of requests the user received",
+                            side.source
+                        )
+                    } else {
+                        format!(
+                            "no entry of {}.allow matches ({})",
+                            side.source,
+                            list(allow)
+                        )
+                    };
+                    return check(false, None, reason);
+                }
+            },
+        };
+        let deny = side
             .deny
             .iter()
-            .find(|e| subject::matches(e.subject, subject))
-        {
-            Some(deny) => check(
-                false,
-                Some(deny.rule()),
-                format!("denied by {}", deny.quoted()),
-            ),
-            None => check(
-                true,
-                None,
-                format!(
-                    "{}.allow is empty (everything allowed) and no entry of {}.deny matches",
-                    side.source, side.source
-                ),
-            ),
-        }
+            .find(|e| subject::matches(e.subject, subject));
+        let (allowed, rule, reason) = side.verdict(hit, deny);
+        check(allowed, rule, reason)
     }
 
     /// nats-server's subscribe check for `subject` (wildcards allowed) and an optional queue.
@@ -271,32 +281,8 @@ impl<'a> Effective<'a> {
             (Some(_), Some(q)) => queue_matches(q, e),
             (Some(_), None) => false,
         });
-        if let Some(deny) = deny {
-            let reason = match decided_by {
-                Some(hit) => format!(
-                    "denied by {}, which wins over {}",
-                    deny.quoted(),
-                    hit.quoted()
-                ),
-                None => format!("denied by {}", deny.quoted()),
-            };
-            return check(false, Some(deny.rule()), reason);
-        }
-        match decided_by {
-            Some(hit) => check(
-                true,
-                Some(hit.rule()),
-                format!("allowed by {}", hit.quoted()),
-            ),
-            None => check(
-                true,
-                None,
-                format!(
-                    "{}.allow is empty (everything allowed) and no entry of {}.deny matches",
-                    side.source, side.source
-                ),
-            ),
-        }
+        let (allowed, rule, reason) = side.verdict(decided_by, deny.copied());
+        check(allowed, rule, reason)
     }
 
     /// Deny entries that a (wildcard or queue) subscription to `subject` overlaps without

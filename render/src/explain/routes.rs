@@ -180,36 +180,26 @@ pub(super) fn publish(world: &World, account: &AccountClaims, subject: &str) -> 
             continue;
         }
         let delivered = translate(&ends.local, &ends.remote, subject);
-        let route = match resolve(world, import, &ends) {
+        let described = describe_import(import, &ends);
+        let found = match resolve(world, import, &ends) {
             Ok((exporter, export)) => {
                 let users = listeners(world, exporter, |p| p.subscribe(&delivered, None).allowed);
                 let reason = format!(
-                    "{} from Account {} (export {:?}, service): delivered to {} as {delivered}; {}",
-                    describe_import(import, &ends),
+                    "{described} from Account {} (export {:?}, service): delivered to {} as \
+                     {delivered}; {}",
                     exporter.key(),
                     export.subject,
                     exporter.key(),
                     who("may subscribe there", &users)
                 );
-                Route::new(
-                    import,
-                    &ends,
-                    exporter.key(),
-                    Some(export),
-                    delivered,
-                    users,
-                    reason,
-                )
+                Found::Active(exporter.key(), export, users, reason)
             }
             Err((other, problem)) => {
-                let reason = format!(
-                    "{} from Account {other}: {problem}",
-                    describe_import(import, &ends)
-                );
-                Route::new(import, &ends, other, None, delivered, Vec::new(), reason)
+                let reason = format!("{described} from Account {other}: {problem}");
+                Found::Inactive(other, reason)
             }
         };
-        routes.push(route);
+        routes.push(Route::new(import, &ends, delivered, found));
     }
     // Stream imports of other accounts that take this account's subject.
     for other in &world.accounts {
@@ -222,45 +212,24 @@ pub(super) fn publish(world: &World, account: &AccountClaims, subject: &str) -> 
                 continue;
             }
             let delivered = translate(&ends.remote, &ends.local, subject);
-            let route = match resolve(world, import, &ends) {
+            let lead = format!(
+                "Account {} takes it with {}",
+                other.key(),
+                describe_import(import, &ends)
+            );
+            let found = match resolve(world, import, &ends) {
                 Ok((_, export)) => {
                     let users = listeners(world, other, |p| p.subscribe(&delivered, None).allowed);
                     let reason = format!(
-                        "Account {} takes it with {} (export {:?}, stream): delivered there as \
-                         {delivered}; {}",
-                        other.key(),
-                        describe_import(import, &ends),
+                        "{lead} (export {:?}, stream): delivered there as {delivered}; {}",
                         export.subject,
                         who("may subscribe there", &users)
                     );
-                    Route::new(
-                        import,
-                        &ends,
-                        other.key(),
-                        Some(export),
-                        delivered,
-                        users,
-                        reason,
-                    )
+                    Found::Active(other.key(), export, users, reason)
                 }
-                Err((_, problem)) => {
-                    let reason = format!(
-                        "Account {} takes it with {}: {problem}",
-                        other.key(),
-                        describe_import(import, &ends)
-                    );
-                    Route::new(
-                        import,
-                        &ends,
-                        other.key(),
-                        None,
-                        delivered,
-                        Vec::new(),
-                        reason,
-                    )
-                }
+                Err((_, problem)) => Found::Inactive(other.key(), format!("{lead}: {problem}")),
             };
-            routes.push(route);
+            routes.push(Route::new(import, &ends, delivered, found));
         }
     }
     routes
@@ -282,43 +251,31 @@ pub(super) fn subscribe(world: &World, account: &AccountClaims, subject: &str) -
         } else {
             ends.remote.clone()
         };
-        let route = match resolve(world, import, &ends) {
+        let described = describe_import(import, &ends);
+        let found = match resolve(world, import, &ends) {
             Ok((exporter, export)) => {
-                let users = if subject::has_wildcards(&source) {
-                    Vec::new()
-                } else {
-                    listeners(world, exporter, |p| p.publish(&source).allowed)
-                };
                 let mut reason = format!(
-                    "{} from Account {} (export {:?}, stream): receives what is published in {} \
-                     to {source}",
-                    describe_import(import, &ends),
+                    "{described} from Account {} (export {:?}, stream): receives what is \
+                     published in {} to {source}",
                     exporter.key(),
                     export.subject,
                     exporter.key(),
                 );
-                if !subject::has_wildcards(&source) {
+                let users = if subject::has_wildcards(&source) {
+                    Vec::new()
+                } else {
+                    let users = listeners(world, exporter, |p| p.publish(&source).allowed);
                     reason = format!("{reason}; {}", who("may publish there", &users));
-                }
-                Route::new(
-                    import,
-                    &ends,
-                    exporter.key(),
-                    Some(export),
-                    source,
-                    users,
-                    reason,
-                )
+                    users
+                };
+                Found::Active(exporter.key(), export, users, reason)
             }
-            Err((other, problem)) => {
-                let reason = format!(
-                    "{} from Account {other}: {problem}",
-                    describe_import(import, &ends)
-                );
-                Route::new(import, &ends, other, None, source, Vec::new(), reason)
-            }
+            Err((other, problem)) => Found::Inactive(
+                other.clone(),
+                format!("{described} from Account {other}: {problem}"),
+            ),
         };
-        routes.push(route);
+        routes.push(Route::new(import, &ends, source, found));
     }
     // Service imports of other accounts whose requests arrive on this account's subject.
     for other in &world.accounts {
@@ -331,7 +288,12 @@ pub(super) fn subscribe(world: &World, account: &AccountClaims, subject: &str) -
                 continue;
             }
             let local = ends.local.clone();
-            let route = match resolve(world, import, &ends) {
+            let lead = format!(
+                "Account {} calls it with {}",
+                other.key(),
+                describe_import(import, &ends)
+            );
+            let found = match resolve(world, import, &ends) {
                 Ok((_, export)) => {
                     let users = if subject::has_wildcards(&local) {
                         Vec::new()
@@ -339,47 +301,33 @@ pub(super) fn subscribe(world: &World, account: &AccountClaims, subject: &str) -
                         listeners(world, other, |p| p.publish(&local).allowed)
                     };
                     let reason = format!(
-                        "Account {} calls it with {} (export {:?}, service): requests published \
-                         there to {local} arrive here",
-                        other.key(),
-                        describe_import(import, &ends),
+                        "{lead} (export {:?}, service): requests published there to {local} \
+                         arrive here",
                         export.subject,
                     );
-                    Route::new(
-                        import,
-                        &ends,
-                        other.key(),
-                        Some(export),
-                        local,
-                        users,
-                        reason,
-                    )
+                    Found::Active(other.key(), export, users, reason)
                 }
-                Err((_, problem)) => {
-                    let reason = format!(
-                        "Account {} calls it with {}: {problem}",
-                        other.key(),
-                        describe_import(import, &ends)
-                    );
-                    Route::new(import, &ends, other.key(), None, local, Vec::new(), reason)
-                }
+                Err((_, problem)) => Found::Inactive(other.key(), format!("{lead}: {problem}")),
             };
-            routes.push(route);
+            routes.push(Route::new(import, &ends, local, found));
         }
     }
     routes
 }
 
+/// What an import leads to: the other account, and the export it relies on with the users
+/// at the other end, or only why it does not work; each with the reason to show.
+enum Found<'w> {
+    Active(String, &'w jwt::Export, Vec<String>, String),
+    Inactive(String, String),
+}
+
 impl Route {
-    fn new(
-        import: &jwt::Import,
-        ends: &Ends,
-        account: String,
-        export: Option<&jwt::Export>,
-        subject: String,
-        users: Vec<String>,
-        reason: String,
-    ) -> Route {
+    fn new(import: &jwt::Import, ends: &Ends, subject: String, found: Found) -> Route {
+        let (account, export, users, reason) = match found {
+            Found::Active(account, export, users, reason) => (account, Some(export), users, reason),
+            Found::Inactive(account, reason) => (account, None, Vec::new(), reason),
+        };
         Route {
             kind: import.import_type.to_string(),
             import: import.subject.clone(),
