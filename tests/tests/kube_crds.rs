@@ -24,8 +24,9 @@ fn conformance_examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/nauth-examples")
 }
 
-fn repo_examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+/// The quickstart's manifests (`examples/` also holds a CI workflow, which is no object).
+fn quickstart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
 }
 
 /// A client plus a fresh namespace, with our CRDs installed and Established.
@@ -106,10 +107,7 @@ async fn every_example_is_stored_as_written() {
     let client = cluster::client().await;
     cluster::install_crds().await;
     let mut manifests = manifests::load_dir(&conformance_examples_dir());
-    let repo_examples = repo_examples_dir();
-    if repo_examples.is_dir() {
-        manifests.extend(manifests::load_dir(&repo_examples));
-    }
+    manifests.extend(manifests::load_dir(&quickstart_dir()));
     // Each namespace the examples use becomes a fresh one, so their cross-references still hold
     // while equal names in different examples (two `example-account`s) do not collide.
     let mut namespaces = BTreeMap::<String, String>::new();
