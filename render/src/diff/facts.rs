@@ -46,7 +46,8 @@ pub fn user(
 
 fn to_value<T: ClaimBody>(claims: &jwt::Claims<T>) -> Value {
     let mut prepared = claims.clone();
-    // Sorted as encoding sorts them; a render's claims already are, decoded ones may not be.
+    // Exports and imports sorted as encoding sorts them (a preview's claims are not encoded).
+    // Preparing fails only for claims whose hash a render could not take, so none get here.
     let _ = prepared.nats.prepare();
     serde_json::to_value(&prepared).expect("claims serialize")
 }

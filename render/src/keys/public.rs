@@ -15,12 +15,19 @@ pub(super) fn account(
     account: &Object<api::Account>,
     expected_id: Option<&str>,
 ) -> Result<AccountKeys, String> {
-    let id = lock
+    let locked = lock
         .accounts
         .get(&account.key())
-        .map(|e| e.public_key.as_str())
+        .map(|e| e.public_key.as_str());
+    let id = locked
         .or(expected_id)
         .ok_or_else(|| missing("this account"))?;
+    if let Some(expected) = expected_id.filter(|e| *e != id) {
+        return Err(format!(
+            "the lock records account ID {id}, but the account ID is {expected}; refusing to \
+             change an account's identity"
+        ));
+    }
     Ok(AccountKeys {
         root: public(id)?,
         sign: recorded(

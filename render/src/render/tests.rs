@@ -394,3 +394,33 @@ fn a_preview_names_what_the_lock_does_not_record() {
         ]
     );
 }
+
+#[test]
+fn a_preview_refuses_an_id_label_the_lock_disagrees_with() {
+    let mut docs = tree();
+    let lock = run(&docs, &Lock::new(), EPOCH).unwrap().lock;
+    let other = KeyPair::new_from_raw(KeyPairType::Account, [9; 32]).unwrap();
+    docs[1] = docs[1].replace(
+        "metadata: {name: a, namespace: team}",
+        &format!(
+            "metadata: {{name: a, namespace: team, labels: {{account.nauth.io/id: {}}}}}",
+            other.public_key()
+        ),
+    );
+    let errors = preview(
+        &inputs_without_secrets(&docs),
+        &lock,
+        EPOCH,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        format!(
+            "f1.yaml: Account team/a: the lock records account ID {}, but the account ID is {}; \
+             refusing to change an account's identity",
+            lock.accounts["team/a"].public_key,
+            other.public_key()
+        )
+    );
+}
