@@ -6,4 +6,5 @@
 
 pub mod cluster;
 pub mod manifests;
+pub mod nats;
 pub mod testenv;

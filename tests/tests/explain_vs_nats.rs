@@ -10,14 +10,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use async_nats::{ConnectOptions, Event, ServerError};
 use futures_util::StreamExt;
 use nauth_render::explain::{AccountClaims, Action, UserClaims, World, explain};
-use nauth_render::input::{Contents, Inputs};
-use nauth_render::keys::{KeySources, SeedRoot};
-use nauth_render::lock::Lock;
-use nauth_render::render::{Options, Rendered, render};
-use nauth_tests::testenv;
+use nauth_render::render::Rendered;
+use nauth_tests::{nats, testenv};
 use tokio::sync::mpsc;
 
 const DEFAULT_SEED: u64 = 0x6e61_7574_6821;
@@ -381,37 +377,13 @@ fn edges(ns: &str) -> Round {
 
 fn render_round(round: &Round) -> Rendered {
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart");
-    let mut inputs = Inputs::default();
     let cluster = std::fs::read_to_string(quickstart.join("nats-cluster.yaml")).unwrap();
-    assert_eq!(
-        inputs.add_yaml("nats-cluster.yaml", &cluster, Contents::Everything),
-        []
-    );
-    let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
-    let operator = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
-         stringData: {{default: {}}}\n",
-        seed.trim()
-    );
-    assert_eq!(
-        inputs.add_yaml("operator.yaml", &operator, Contents::Everything),
-        []
-    );
-    let problems = inputs.add_yaml("round.yaml", &round.yaml, Contents::Everything);
-    assert!(problems.is_empty(), "{problems:?}\n{}", round.yaml);
-    let root = SeedRoot::new(b"explain-vs-nats-seed-root-0123456789abcdef").unwrap();
-    let keys = KeySources {
-        secrets: &inputs.secrets,
-        seed_root: Some(&root),
-    };
-    render(
-        &inputs,
-        keys,
-        &Lock::new(),
-        1_764_288_000,
-        &Options::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}\n{}", round.yaml))
+    let files = [
+        ("nats-cluster.yaml", cluster),
+        ("round.yaml", round.yaml.clone()),
+    ];
+    nats::render_with_operator(&files, b"explain-vs-nats-seed-root-0123456789abcdef")
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", round.yaml))
 }
 
 fn world(rendered: &Rendered) -> World<'_> {
@@ -437,35 +409,9 @@ fn world(rendered: &Rendered) -> World<'_> {
     }
 }
 
-fn creds(rendered: &Rendered, key: &str) -> String {
-    rendered
-        .users
-        .iter()
-        .find(|u| format!("{}/{}", u.namespace, u.name) == key)
-        .unwrap()
-        .creds
-        .clone()
-}
-
-/// Connects; the server's `-ERR` texts arrive on the receiver.
+/// Connects with the short request timeout the probes use.
 async fn connect(creds: &str) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let client = ConnectOptions::with_credentials(creds)
-        .unwrap()
-        .max_reconnects(1)
-        .request_timeout(Some(Duration::from_millis(200)))
-        .event_callback(move |event| {
-            let tx = tx.clone();
-            async move {
-                if let Event::ServerError(ServerError::Other(message)) = event {
-                    let _ = tx.send(message);
-                }
-            }
-        })
-        .connect(testenv::var("NATS_URL"))
-        .await
-        .unwrap();
-    (client, rx)
+    nats::connect(creds, Duration::from_millis(200)).await
 }
 
 /// Everything that arrived so far, after letting the server settle.
@@ -478,17 +424,11 @@ async fn drain<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> Vec<T> {
     out
 }
 
+/// Pushes the round's accounts; the server must accept each (the exporter sorts first, so the
+/// importer finds it).
 async fn push_accounts(rendered: &Rendered) {
-    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
-    let (system, _) = connect(&creds).await;
-    // The exporter first ("exp" sorts before "imp"), so the importer finds it.
-    for account in &rendered.accounts {
-        let reply = system
-            .request("$SYS.REQ.CLAIMS.UPDATE", account.jwt.clone().into())
-            .await
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
-        assert_eq!(body["data"]["code"], 200, "{}: {body}", account.name);
+    for (name, data) in nats::push_accounts(rendered).await {
+        assert_eq!(data["code"], 200, "{name}: {data}");
     }
 }
 
@@ -559,7 +499,7 @@ async fn probe(
     async_nats::Client,
     mpsc::UnboundedReceiver<(String, String)>,
 ) {
-    let (client, _) = connect(&creds(rendered, key)).await;
+    let (client, _) = connect(&nats::creds(rendered, key)).await;
     let mut sub = client.subscribe(">").await.unwrap();
     client.flush().await.unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -617,7 +557,7 @@ async fn explain_agrees_with_nats_server() {
         let mut publishers = round.users.clone();
         publishers.push((format!("{ns}/probe-exp"), "exp", Lists::default()));
         for (user, account, lists) in &publishers {
-            let (client, mut errors) = connect(&creds(&rendered, user)).await;
+            let (client, mut errors) = connect(&nats::creds(&rendered, user)).await;
             let pub_entries: Vec<String> = [&lists.pub_allow, &lists.pub_deny, &round.hot]
                 .into_iter()
                 .flatten()
@@ -721,7 +661,7 @@ async fn explain_agrees_with_nats_server() {
             // Requests, each on a fresh connection: the client subscribes its reply inbox on
             // the first request, as every NATS client does.
             for (subject, explained, js) in requests {
-                let (client, mut errors) = connect(&creds(&rendered, user)).await;
+                let (client, mut errors) = connect(&nats::creds(&rendered, user)).await;
                 let reply = client.request(subject.clone(), "request".into()).await;
                 if let (Some(js), Ok(reply)) = (js, &reply) {
                     // The JetStream API answers with an `error` object where it is not enabled.

@@ -2,17 +2,13 @@
 //! resolver: pushed account JWTs are accepted, and the rendered creds connect with exactly the
 //! permissions, imports and JetStream access the custom resources describe.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use async_nats::{ConnectOptions, Event, ServerError};
+use async_nats::ConnectOptions;
 use futures_util::StreamExt;
-use nauth_render::input::{Contents, Inputs};
-use nauth_render::keys::{KeySources, SeedRoot};
-use nauth_render::lock::Lock;
-use nauth_render::render::{Options, Rendered, render};
-use nauth_tests::testenv;
+use nauth_render::render::Rendered;
+use nauth_tests::{nats, testenv};
 use tokio::sync::mpsc;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,71 +35,28 @@ spec: {accountName: streams}
 /// from `seed_root` and signed by the test environment's operator.
 fn render_quickstart(seed_root: &[u8], extra: &str) -> Rendered {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart");
-    let mut inputs = Inputs::default();
-    for file in [
+    let mut files: Vec<(&str, String)> = [
         "nats-cluster.yaml",
         "accounts.yaml",
         "exports-imports.yaml",
         "users.yaml",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        assert_eq!(inputs.add_yaml(file, &text, Contents::Everything), []);
-    }
-    let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
-    let operator = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
-         stringData: {{default: {}}}\n---\n{extra}",
-        seed.trim()
-    );
-    assert_eq!(
-        inputs.add_yaml("e2e.yaml", &operator, Contents::Everything),
-        []
-    );
-    let root = SeedRoot::new(seed_root).unwrap();
-    let keys = KeySources {
-        secrets: &inputs.secrets,
-        seed_root: Some(&root),
-    };
-    render(
-        &inputs,
-        keys,
-        &Lock::new(),
-        1_764_288_000,
-        &Options::default(),
-    )
-    .unwrap()
+    ]
+    .into_iter()
+    .map(|file| (file, std::fs::read_to_string(dir.join(file)).unwrap()))
+    .collect();
+    files.push(("e2e.yaml", extra.to_string()));
+    nats::render_with_operator(&files, seed_root).unwrap()
 }
 
 const SEED_ROOT: &[u8] = b"nats-e2e-test-seed-root-0123456789abcdef";
 
+/// The creds of a quickstart User.
 fn creds(rendered: &Rendered, user: &str) -> String {
-    rendered
-        .users
-        .iter()
-        .find(|u| u.name == user)
-        .unwrap()
-        .creds
-        .clone()
+    nats::creds(rendered, &format!("shop/{user}"))
 }
 
-/// Connects with `creds`; server errors (permission violations) arrive on the receiver.
 async fn connect(creds: &str) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let client = ConnectOptions::with_credentials(creds)
-        .unwrap()
-        .max_reconnects(1)
-        .event_callback(move |event| {
-            let tx = tx.clone();
-            async move {
-                if let Event::ServerError(ServerError::Other(message)) = event {
-                    let _ = tx.send(message);
-                }
-            }
-        })
-        .connect(testenv::var("NATS_URL"))
-        .await
-        .unwrap();
-    (client, rx)
+    nats::connect(creds, TIMEOUT).await
 }
 
 async fn next_error(errors: &mut mpsc::UnboundedReceiver<String>) -> String {
@@ -152,28 +105,12 @@ async fn publish_until_received(
     panic!("{subject}: nothing arrived through the stream import after 5 s");
 }
 
-/// Pushes every rendered account JWT and returns each server reply's `data`.
-async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::Value> {
-    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
-    let (system, _) = connect(&creds).await;
-    let mut replies = BTreeMap::new();
-    for account in &rendered.accounts {
-        let reply = system
-            .request("$SYS.REQ.CLAIMS.UPDATE", account.jwt.clone().into())
-            .await
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
-        replies.insert(account.name.clone(), body["data"].clone());
-    }
-    replies
-}
-
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
     testenv::require();
     let rendered = render_quickstart(SEED_ROOT, JETSTREAM_PROBES);
-    for (name, data) in push_accounts(&rendered).await {
+    for (name, data) in nats::push_accounts(&rendered).await {
         assert_eq!(data["code"], 200, "{name}: {data}");
         assert_eq!(data["message"], "jwt updated", "{name}");
     }

@@ -1,0 +1,101 @@
+//! The test environment's nats-server: rendering with its operator, pushing account JWTs to its
+//! resolver, connecting as rendered users.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_nats::{ConnectOptions, Event, ServerError};
+use nauth_render::diagnostic::Diagnostic;
+use nauth_render::input::{Contents, Inputs};
+use nauth_render::keys::{KeySources, SeedRoot};
+use nauth_render::lock::Lock;
+use nauth_render::render::{Options, Rendered, render};
+use tokio::sync::mpsc;
+
+use crate::testenv;
+
+/// Renders `files` (name, YAML) with keys derived from `seed_root`, signed by the test
+/// environment's operator: its signing key is added as the Secret `nats/operator-signing-key`,
+/// the one the quickstart's NatsCluster names. Input problems panic; render errors come back.
+pub fn render_with_operator(
+    files: &[(&str, String)],
+    seed_root: &[u8],
+) -> Result<Rendered, Vec<Diagnostic>> {
+    let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
+    let operator = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
+         stringData: {{default: {}}}\n",
+        seed.trim()
+    );
+    let mut inputs = Inputs::default();
+    for (name, text) in files.iter().chain([&("operator.yaml", operator)]) {
+        let problems = inputs.add_yaml(name, text, Contents::Everything);
+        assert!(problems.is_empty(), "{name}: {problems:?}\n{text}");
+    }
+    let root = SeedRoot::new(seed_root).unwrap();
+    let keys = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    render(
+        &inputs,
+        keys,
+        &Lock::new(),
+        1_764_288_000,
+        &Options::default(),
+    )
+}
+
+/// The creds of the User `namespace/name`.
+pub fn creds(rendered: &Rendered, user: &str) -> String {
+    let found = rendered
+        .users
+        .iter()
+        .find(|u| format!("{}/{}", u.namespace, u.name) == user);
+    found
+        .unwrap_or_else(|| panic!("no User {user}"))
+        .creds
+        .clone()
+}
+
+/// Connects with `creds`; the server's error texts (permission violations) arrive on the
+/// receiver.
+pub async fn connect(
+    creds: &str,
+    request_timeout: Duration,
+) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = ConnectOptions::with_credentials(creds)
+        .unwrap()
+        .max_reconnects(1)
+        .request_timeout(Some(request_timeout))
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                if let Event::ServerError(ServerError::Other(message)) = event {
+                    let _ = tx.send(message);
+                }
+            }
+        })
+        .connect(testenv::var("NATS_URL"))
+        .await
+        .unwrap();
+    (client, rx)
+}
+
+/// Pushes every rendered account JWT to the resolver (`$SYS.REQ.CLAIMS.UPDATE`, as the system
+/// user), in the render's order; returns each reply's `data` by account name.
+pub async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::Value> {
+    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let (system, _) = connect(&creds, Duration::from_secs(5)).await;
+    let mut replies = BTreeMap::new();
+    for account in &rendered.accounts {
+        let reply = system
+            .request("$SYS.REQ.CLAIMS.UPDATE", account.jwt.clone().into())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        replies.insert(account.name.clone(), body["data"].clone());
+    }
+    replies
+}
