@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use nauth_render::explain::{AccountClaims, Action, UserClaims, World, explain};
-use nauth_render::render::Rendered;
+use nauth_render::explain::{Action, explain};
+use nauth_render::render::{Preview, Rendered};
 use nauth_tests::{nats, testenv};
 use tokio::sync::mpsc;
 
@@ -386,29 +386,6 @@ fn render_round(round: &Round) -> Rendered {
         .unwrap_or_else(|e| panic!("{e:?}\n{}", round.yaml))
 }
 
-fn world(rendered: &Rendered) -> World<'_> {
-    World {
-        accounts: rendered
-            .accounts
-            .iter()
-            .map(|a| AccountClaims {
-                namespace: &a.namespace,
-                name: &a.name,
-                claims: &a.claims,
-            })
-            .collect(),
-        users: rendered
-            .users
-            .iter()
-            .map(|u| UserClaims {
-                namespace: &u.namespace,
-                name: &u.name,
-                claims: &u.claims,
-            })
-            .collect(),
-    }
-}
-
 /// Connects with the short request timeout the probes use.
 async fn connect(creds: &str) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
     nats::connect(creds, Duration::from_millis(200)).await
@@ -548,7 +525,7 @@ async fn explain_agrees_with_nats_server() {
             generate(&mut rng, &ns)
         };
         let rendered = render_round(&round);
-        let world = world(&rendered);
+        let world = Preview::from(rendered.clone());
         push_accounts(&rendered).await;
         let (_exp_probe, mut exp_seen) = probe(&rendered, &format!("{ns}/probe-exp")).await;
         let (_imp_probe, mut imp_seen) = probe(&rendered, &format!("{ns}/probe-imp")).await;

@@ -9,7 +9,7 @@ use clap::{ArgGroup, Args as ClapArgs, ValueEnum};
 
 use super::inputs::InputArgs;
 use super::{Failure, fail};
-use crate::explain::{Action, Explanation, World, explain};
+use crate::explain::{Action, Explanation, explain};
 use crate::keys::KeySources;
 use crate::render::Preview;
 
@@ -108,27 +108,7 @@ fn answer(args: &Args) -> Result<Explanation, NoAnswer> {
         )));
     }
     let claims = claims(&args.input).map_err(NoAnswer::Input)?;
-    let world = World {
-        accounts: claims
-            .accounts
-            .iter()
-            .map(|a| crate::explain::AccountClaims {
-                namespace: &a.namespace,
-                name: &a.name,
-                claims: &a.claims,
-            })
-            .collect(),
-        users: claims
-            .users
-            .iter()
-            .map(|u| crate::explain::UserClaims {
-                namespace: &u.namespace,
-                name: &u.name,
-                claims: &u.claims,
-            })
-            .collect(),
-    };
-    explain(&world, &args.user, &action, subject).map_err(|e| NoAnswer::Question(e.to_string()))
+    explain(&claims, &args.user, &action, subject).map_err(|e| NoAnswer::Question(e.to_string()))
 }
 
 /// The claims explain works on: rendered when keys are at hand, else rebuilt from the lock's

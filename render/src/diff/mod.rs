@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::jwt;
 use crate::lock::Lock;
-use crate::render::{Preview, Previewed};
+use crate::render::Preview;
 pub use facts::{Facts, PRESENT};
 pub use format::{Style, json, markdown, text};
 
@@ -104,7 +104,7 @@ pub fn diff(base: Side, head: Side) -> Vec<ObjectDiff> {
     let mut out = Vec::new();
     let accounts = |side: Side| -> BTreeMap<String, Facts> {
         (side.preview.accounts.iter())
-            .map(|a| (key(a), facts::account(&a.claims, &names)))
+            .map(|a| (a.key(), facts::account(&a.claims, &names)))
             .collect()
     };
     compare("Account", accounts(base), accounts(head), &mut out);
@@ -113,16 +113,12 @@ pub fn diff(base: Side, head: Side) -> Vec<ObjectDiff> {
         (side.preview.users.iter())
             .map(|u| {
                 let scope = scopes.get(&u.claims.data.iss).copied();
-                (key(u), facts::user(&u.claims, scope, &names))
+                (u.key(), facts::user(&u.claims, scope, &names))
             })
             .collect()
     };
     compare("User", users(base), users(head), &mut out);
     out
-}
-
-fn key<T: jwt::ClaimBody>(p: &Previewed<T>) -> String {
-    format!("{}/{}", p.namespace, p.name)
 }
 
 /// Scoped signing keys of every account, by public key.

@@ -22,54 +22,9 @@ mod text;
 use serde::Serialize;
 
 use crate::jwt::{self, subject};
+use crate::render::{Preview, Previewed};
 
 use permissions::{Effective, Origin};
-
-/// A rendered account: where it comes from and its claims.
-#[derive(Clone, Copy, Debug)]
-pub struct AccountClaims<'a> {
-    /// The Account's namespace.
-    pub namespace: &'a str,
-    /// The Account's name.
-    pub name: &'a str,
-    /// Its JWT claims.
-    pub claims: &'a jwt::Claims<jwt::Account>,
-}
-
-/// A rendered user: where it comes from and its claims.
-#[derive(Clone, Copy, Debug)]
-pub struct UserClaims<'a> {
-    /// The User's namespace.
-    pub namespace: &'a str,
-    /// The User's name.
-    pub name: &'a str,
-    /// Its JWT claims.
-    pub claims: &'a jwt::Claims<jwt::User>,
-}
-
-impl AccountClaims<'_> {
-    /// `namespace/name`, as reasons show it.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
-
-impl UserClaims<'_> {
-    /// `namespace/name`, as reasons show it.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-}
-
-/// Everything `explain` looks at: all accounts (for imports and exports) and all users (to say
-/// who could be listening on the other side).
-#[derive(Clone, Debug, Default)]
-pub struct World<'a> {
-    /// Rendered accounts.
-    pub accounts: Vec<AccountClaims<'a>>,
-    /// Rendered users.
-    pub users: Vec<UserClaims<'a>>,
-}
 
 /// What the user wants to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,9 +156,11 @@ const REQUEST_INBOX_SHOWN: &str = "_INBOX.<random>.*";
 /// Subjects of nats-server's Raft groups, closed to clients whatever their permissions.
 const RAFT_PREFIX: &str = "$NRG.";
 
-/// Explains whether the user `user` (`namespace/name`) may do `action` on `subject`.
+/// Explains whether the user `user` (`namespace/name`) may do `action` on `subject`, given the
+/// claims of every account (for imports and exports) and user (to say who could be listening on
+/// the other side) — a render's or a keyless preview's.
 pub fn explain(
-    world: &World,
+    world: &Preview,
     user: &str,
     action: &Action,
     subject: &str,
@@ -288,7 +245,10 @@ pub fn explain(
     })
 }
 
-fn account_of<'w>(world: &'w World, u: &UserClaims) -> Result<&'w AccountClaims<'w>, ExplainError> {
+fn account_of<'w>(
+    world: &'w Preview,
+    u: &Previewed<jwt::User>,
+) -> Result<&'w Previewed<jwt::Account>, ExplainError> {
     let key = if u.claims.nats.issuer_account.is_empty() {
         &u.claims.data.iss
     } else {
@@ -335,8 +295,8 @@ fn check_subject(s: &str, action: &Action) -> Result<(), ExplainError> {
 /// The permissions nats-server gives the user's connection: a scoped signing key's template,
 /// else the user's own, else the account's defaults, else none.
 fn effective<'a>(
-    u: &UserClaims<'a>,
-    account: &AccountClaims<'a>,
+    u: &'a Previewed<jwt::User>,
+    account: &'a Previewed<jwt::Account>,
 ) -> Result<Effective<'a>, ExplainError> {
     let body = &account.claims.nats;
     let scope = body
@@ -411,8 +371,8 @@ fn resp_note(resp: &jwt::ResponsePermission) -> String {
 /// For a subject of the JetStream API: whether JetStream answers in the account the request
 /// reaches (through a service import, or the user's own account).
 fn jetstream_note(
-    world: &World,
-    account: &AccountClaims,
+    world: &Preview,
+    account: &Previewed<jwt::Account>,
     routes: &[Route],
     s: &str,
 ) -> Option<String> {

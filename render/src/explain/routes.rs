@@ -13,7 +13,8 @@
 
 use crate::jwt::{self, ExportType, subject};
 
-use super::{AccountClaims, Route, World};
+use super::Route;
+use crate::render::{Preview, Previewed};
 
 /// The two ends of an import: the pattern in the importing account and in the exporting one.
 struct Ends {
@@ -146,10 +147,10 @@ fn describe_import(import: &jwt::Import, ends: &Ends) -> String {
 /// The exporting account of `import` and the export it relies on, or the other account's name
 /// (its key when it is not in the input) and why the import does not work.
 fn resolve<'w>(
-    world: &'w World,
+    world: &'w Preview,
     import: &jwt::Import,
     ends: &Ends,
-) -> Result<(&'w AccountClaims<'w>, &'w jwt::Export), (String, String)> {
+) -> Result<(&'w Previewed<jwt::Account>, &'w jwt::Export), (String, String)> {
     let exporter = world
         .accounts
         .iter()
@@ -169,7 +170,11 @@ fn resolve<'w>(
 }
 
 /// Where a publish of `subject` (a literal) by a user of `account` goes beyond the account.
-pub(super) fn publish(world: &World, account: &AccountClaims, subject: &str) -> Vec<Route> {
+pub(super) fn publish(
+    world: &Preview,
+    account: &Previewed<jwt::Account>,
+    subject: &str,
+) -> Vec<Route> {
     let mut routes = Vec::new();
     // Service imports of the publisher's account that listen on the subject.
     for import in &account.claims.nats.imports {
@@ -237,7 +242,11 @@ pub(super) fn publish(world: &World, account: &AccountClaims, subject: &str) -> 
 
 /// Where messages for a subscription to `subject` (wildcards allowed) in `account` come from
 /// beyond the account.
-pub(super) fn subscribe(world: &World, account: &AccountClaims, subject: &str) -> Vec<Route> {
+pub(super) fn subscribe(
+    world: &Preview,
+    account: &Previewed<jwt::Account>,
+    subject: &str,
+) -> Vec<Route> {
     let mut routes = Vec::new();
     // Stream imports of the subscriber's account whose local subject overlaps the subscription.
     for import in &account.claims.nats.imports {
@@ -344,8 +353,8 @@ impl Route {
 
 /// Users of `account` for whom `allowed` holds on their effective permissions.
 fn listeners(
-    world: &World,
-    account: &AccountClaims,
+    world: &Preview,
+    account: &Previewed<jwt::Account>,
     allowed: impl Fn(&super::permissions::Effective) -> bool,
 ) -> Vec<String> {
     world

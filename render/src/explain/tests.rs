@@ -89,26 +89,20 @@ impl Fixture {
         }
     }
 
-    fn world(&self) -> World<'_> {
-        World {
-            accounts: self
-                .accounts
-                .iter()
-                .map(|(name, claims)| AccountClaims {
-                    namespace: "shop",
-                    name,
-                    claims,
+    fn world(&self) -> Preview {
+        fn shop<T: jwt::ClaimBody>(objects: &[(String, jwt::Claims<T>)]) -> Vec<Previewed<T>> {
+            (objects.iter())
+                .map(|(name, claims)| Previewed {
+                    namespace: "shop".into(),
+                    name: name.clone(),
+                    claims: claims.clone(),
                 })
-                .collect(),
-            users: self
-                .users
-                .iter()
-                .map(|(name, claims)| UserClaims {
-                    namespace: "shop",
-                    name,
-                    claims,
-                })
-                .collect(),
+                .collect()
+        }
+        Preview {
+            accounts: shop(&self.accounts),
+            users: shop(&self.users),
+            ..Preview::default()
         }
     }
 

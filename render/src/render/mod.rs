@@ -144,6 +144,13 @@ pub struct Previewed<T: ClaimBody> {
     pub claims: jwt::Claims<T>,
 }
 
+impl<T: ClaimBody> Previewed<T> {
+    /// `namespace/name`, as messages name the object.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
 /// What [`preview`] produces. Lists are sorted by namespace and name.
 #[derive(Clone, Debug, Default)]
 pub struct Preview {
