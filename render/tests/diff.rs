@@ -2,30 +2,14 @@
 //! two directories, and `check` of a lock against the resources.
 
 mod common;
+mod quickstart;
 
 use common::{nauth_render, text};
+use quickstart::copy_manifests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn quickstart() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
-}
-
-/// A copy of the quickstart's manifests and lock in `dir`, without its keys (the repository of
-/// a team that keeps keys out of git).
-fn copy_manifests(dir: &Path) {
-    for file in [
-        "accounts.yaml",
-        "exports-imports.yaml",
-        "nats-cluster.yaml",
-        "users.yaml",
-        "nauth.lock",
-    ] {
-        fs::copy(quickstart().join(file), dir.join(file)).unwrap();
-    }
-}
 
 /// Edits a copy, then re-renders its lock with the quickstart's keys, as the author of a pull
 /// request does.
@@ -38,12 +22,12 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
         &[
             "render",
             dir.to_str().unwrap(),
-            quickstart()
+            quickstart::dir()
                 .join("operator-signing-key.yaml")
                 .to_str()
                 .unwrap(),
             "--seed-root",
-            quickstart().join("seed-root").to_str().unwrap(),
+            quickstart::dir().join("seed-root").to_str().unwrap(),
             "--lock",
             dir.join("nauth.lock").to_str().unwrap(),
             "--issued-at",
@@ -133,18 +117,14 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
     );
     assert_eq!(same.status.code(), Some(0));
 
-    let md = nauth_render(
-        &[
-            "diff",
-            "HEAD~1",
-            "HEAD",
-            "-C",
-            dir.to_str().unwrap(),
-            "--format",
-            "markdown",
-        ],
-        "",
-    );
+    let formatted = |format| {
+        let dir = dir.to_str().unwrap();
+        nauth_render(
+            &["diff", "HEAD~1", "HEAD", "-C", dir, "--format", format],
+            "",
+        )
+    };
+    let md = formatted("markdown");
     assert_eq!(
         text(&md.stdout),
         "### NATS authorization changes\n\n1 account and 1 user changed.\n\n\
@@ -155,18 +135,7 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
          - sub.allow[\"_INBOX.>\"]\n```\n"
     );
 
-    let json = nauth_render(
-        &[
-            "diff",
-            "HEAD~1",
-            "HEAD",
-            "-C",
-            dir.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        "",
-    );
+    let json = formatted("json");
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["changed"], true);
     assert_eq!(
@@ -183,7 +152,7 @@ fn two_directories_compare_the_same_way_and_a_terminal_gets_colors_only_when_ask
     copy_manifests(head.path());
     change(head.path());
     // Keys lying next to the manifests are not read, and never shown.
-    let key = quickstart().join("operator-signing-key.yaml");
+    let key = quickstart::dir().join("operator-signing-key.yaml");
     fs::copy(&key, head.path().join("operator-signing-key.yaml")).unwrap();
     let seed = fs::read_to_string(&key).unwrap();
     let seed = seed.split("default: ").nth(1).unwrap().trim().to_string();

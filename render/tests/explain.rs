@@ -2,19 +2,15 @@
 //! error messages.
 
 mod common;
+mod quickstart;
 
 use common::{nauth_render, text};
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn quickstart() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
-}
 
 /// `explain` on the quickstart (its seed root and committed lock) with `args` after it.
 fn explain(args: &[&str]) -> Output {
-    let q = quickstart();
+    let q = quickstart::dir();
     let mut all = vec![
         "explain".to_string(),
         q.display().to_string(),
@@ -211,7 +207,7 @@ fn bad_input_exits_2_and_seeds_are_never_printed() {
         "{}",
         text(&out.stderr)
     );
-    let seed_root = std::fs::read_to_string(quickstart().join("seed-root")).unwrap();
+    let seed_root = std::fs::read_to_string(quickstart::dir().join("seed-root")).unwrap();
     let out = explain(&[
         "--user",
         "shop/invoicer",
@@ -230,15 +226,7 @@ fn bad_input_exits_2_and_seeds_are_never_printed() {
 #[test]
 fn without_keys_the_locks_public_keys_give_the_same_answer() {
     let dir = tempfile::tempdir().unwrap();
-    for file in [
-        "accounts.yaml",
-        "exports-imports.yaml",
-        "nats-cluster.yaml",
-        "users.yaml",
-        "nauth.lock",
-    ] {
-        std::fs::copy(quickstart().join(file), dir.path().join(file)).unwrap();
-    }
+    quickstart::copy_manifests(dir.path());
     let question = [
         "--user",
         "shop/invoicer",
