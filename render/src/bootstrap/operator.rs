@@ -25,6 +25,20 @@ pub struct NewKeys {
     pub system_user: KeyPair,
 }
 
+impl NewKeys {
+    /// Five fresh random keys. The only place keys are made for a bootstrap; a render never
+    /// makes keys.
+    pub fn random() -> Self {
+        NewKeys {
+            operator: KeyPair::new_operator(),
+            operator_signing: KeyPair::new_operator(),
+            system_account: KeyPair::new_account(),
+            system_account_signing: KeyPair::new_account(),
+            system_user: KeyPair::new_user(),
+        }
+    }
+}
+
 /// Signs the operator, system account and system user JWTs, all with `iat`.
 ///
 /// The system account is signed by the operator signing key and the system user by the system

@@ -4,7 +4,6 @@ use std::fs;
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use nkeys::KeyPair;
 
 use super::Failure;
 use super::inputs::io;
@@ -52,13 +51,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(dir) => bootstrap::nsc::import(dir, args.nsc_operator.as_deref())
             .map_err(|e| Failure::Changed(format!("error: --from-nsc: {e}")))?,
         None => {
-            let keys = NewKeys {
-                operator: KeyPair::new_operator(),
-                operator_signing: KeyPair::new_operator(),
-                system_account: KeyPair::new_account(),
-                system_account_signing: KeyPair::new_account(),
-                system_user: KeyPair::new_user(),
-            };
+            let keys = NewKeys::random();
             let iat = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|e| Failure::Io(format!("system clock: {e}")))?

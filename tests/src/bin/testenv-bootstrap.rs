@@ -14,7 +14,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use nauth_render::bootstrap::{self, NewKeys};
-use nkeys::KeyPair;
 
 /// Command line of the bootstrap binary.
 #[derive(Parser)]
@@ -50,13 +49,7 @@ fn bootstrap(out: &Path) -> Result<(), String> {
         .duration_since(UNIX_EPOCH)
         .map_err(|e| format!("system clock before 1970: {e}"))?
         .as_secs() as i64;
-    let keys = NewKeys {
-        operator: KeyPair::new_operator(),
-        operator_signing: KeyPair::new_operator(),
-        system_account: KeyPair::new_account(),
-        system_account_signing: KeyPair::new_account(),
-        system_user: KeyPair::new_user(),
-    };
+    let keys = NewKeys::random();
     let identity = bootstrap::create(&keys, "nauth-testenv", iat)
         .map_err(|e| format!("signing the trust chain: {e}"))?;
     fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
