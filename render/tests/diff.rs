@@ -229,7 +229,7 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
     // Kinds nauth-render does not read are left out with a warning, as in `render`.
     fs::write(
         &users,
-        "apiVersion: nauth.io/v1alpha1\nkind: Gadget\nmetadata: {name: x}\n",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: x}\n",
     )
     .unwrap();
     let empty = tempfile::tempdir().unwrap();
