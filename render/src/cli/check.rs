@@ -1,19 +1,27 @@
-//! `nauth-render check`: the pull-request gate. Renders in memory and fails (exit 1) with a
-//! readable diff when the committed lock, or the committed output directory, is stale.
-//! Secret data is never shown: a changed creds Secret shows its changed annotations (public key,
-//! claims hash, iat) and `<redacted>` in place of the data.
+//! `nauth-render check`: the pull-request gate. Compares the committed lock, and the committed
+//! output directory, with what a render would write. Without `--out-dir` nothing is signed: the
+//! claims are built with the keys at hand (a seed root, key Secrets) and, for every key those
+//! do not hold, the lock's public keys, so a job without any key (a pull request from a fork)
+//! runs it. Secret data is never shown: a changed creds Secret shows its changed annotations
+//! (public key, claims hash, iat) and `<redacted>` in place of the data.
+//!
+//! Exit codes, so CI tells "run render" from "fix the input": 0 up to date, 1 stale (the lock or
+//! output differs, or an object is not in the lock yet), 2 the input cannot be checked (invalid
+//! input, a key neither a source nor the lock holds, I/O).
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
 use similar::TextDiff;
 
-use super::Failure;
-use super::inputs::{InputArgs, Loaded, io};
+use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
 use super::render::{IssuedAt, epoch, render_loaded, stale_files};
+use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
+use crate::keys::{KeySources, UNRECORDED};
 use crate::lock::Lock;
 use crate::output::{self, Manifest};
 
@@ -24,22 +32,51 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     issued_at: IssuedAt,
-    /// Also compare the committed output of `render --out-dir DIR`.
+    #[command(flatten)]
+    allow_empty: AllowEmpty,
+    /// Also compare the committed output of `render --out-dir DIR` (signs, so needs the keys).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 }
 
-/// Runs `check`.
-pub fn run(args: Args) -> Result<(), Failure> {
+/// How a stale report ends.
+const RUN_RENDER: &str = "error: the committed lock or output is out of date; run `nauth-render \
+                          render` with the same arguments and commit the result";
+
+/// Runs `check` and returns its exit code: 0 up to date, 1 stale, 2 not checkable.
+pub fn run(args: Args) -> ExitCode {
+    match compare(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Changed(report)) => {
+            eprintln!("{report}");
+            ExitCode::from(1)
+        }
+        Err(failure) => {
+            fail(failure, "nothing was checked");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Nothing when the committed lock and output are up to date; else `Failure::Changed` with the
+/// report, or why they cannot be checked.
+fn compare(args: &Args) -> Result<(), Failure> {
     let loaded = args.input.load()?;
-    let (lock, rendered) = if loaded.has_keys() {
-        let rendered = render_loaded(&loaded, args.issued_at)?;
-        (rendered.lock.clone(), Some(rendered))
-    } else {
-        (checked_without_keys(&loaded, &args)?, None)
+    (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
+    let (lock, rendered) = match &args.out_dir {
+        Some(_) if !loaded.has_keys() => {
+            return Err(Failure::Invalid(vec![Diagnostic::error(
+                "--out-dir compares signed output, which needs keys: pass --seed-root or --keys",
+            )]));
+        }
+        Some(_) => {
+            let rendered = render_loaded(&loaded, args.issued_at)?;
+            (rendered.lock.clone(), Some(rendered))
+        }
+        None => (previewed(&loaded, args)?, None),
     };
     let mut report = String::new();
-    let lock_path = &args.input.lock;
+    let lock_path = &loaded.lock_path;
     let committed = match fs::read_to_string(lock_path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -78,27 +115,35 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if report.is_empty() {
         return Ok(());
     }
-    Err(Failure::Changed(format!(
-        "{report}error: the committed lock or output is out of date; run `nauth-render render` \
-         with the same arguments and commit the result"
-    )))
+    Err(Failure::Changed(format!("{report}{RUN_RENDER}")))
 }
 
-/// The lock a render would write, built from the committed lock's public keys: a pull request
-/// without access to keys can still be checked, and a missing entry is named.
-fn checked_without_keys(loaded: &Loaded, args: &Args) -> Result<Lock, Failure> {
-    if args.out_dir.is_some() {
-        return Err(Failure::Invalid(vec![Diagnostic::error(
-            "--out-dir compares signed output, which needs keys: pass --seed-root or --keys",
-        )]));
-    }
+/// The lock a render would write, from claims built without signing: keys from the sources
+/// where they hold them, else the lock's public keys. An object the lock does not record and no
+/// source has a key for is new since the last render: the lock is stale, and that is the report.
+fn previewed(loaded: &Loaded, args: &Args) -> Result<Lock, Failure> {
     let epoch = epoch(args.issued_at.secs)?;
-    let preview = crate::render::preview(&loaded.inputs, &loaded.lock, epoch, &loaded.options)
-        .map_err(Failure::Invalid)?;
-    for w in loaded.warnings.iter().chain(&preview.warnings) {
-        eprintln!("{w}");
+    let keys = KeySources {
+        secrets: &loaded.inputs.secrets,
+        seed_root: loaded.seed_root.as_ref(),
+    };
+    let inputs = &loaded.inputs;
+    match crate::render::preview_with_keys(inputs, keys, &loaded.lock, epoch, &loaded.options) {
+        Ok(preview) => {
+            for w in loaded.warnings.iter().chain(&preview.warnings) {
+                eprintln!("{w}");
+            }
+            Ok(preview.lock)
+        }
+        Err(errors) if errors.iter().all(|d| d.message.starts_with(UNRECORDED)) => {
+            let report: String = errors.iter().map(|d| format!("{d}\n")).collect();
+            Err(Failure::Changed(format!("{report}{RUN_RENDER}")))
+        }
+        Err(mut errors) => {
+            errors.extend(loaded.warnings.iter().cloned());
+            Err(Failure::Invalid(errors))
+        }
     }
-    Ok(preview.lock)
 }
 
 /// A unified diff of `old` → `new` under `name`, or nothing when they are equal.

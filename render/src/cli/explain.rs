@@ -111,25 +111,22 @@ fn answer(args: &Args) -> Result<Explanation, NoAnswer> {
     explain(&claims, &args.user, &action, subject).map_err(|e| NoAnswer::Question(e.to_string()))
 }
 
-/// The claims explain works on: rendered when keys are at hand, else rebuilt from the lock's
-/// public keys, so a repository without keys can be asked too. Issue times do not matter to
-/// permissions, so the epoch is fixed; nothing is written (not even the lock).
+/// The claims explain works on, built without signing: keys from the sources where they hold
+/// them, else the lock's public keys, so a repository without keys can be asked too. Issue
+/// times do not matter to permissions, so the epoch is fixed; nothing is written (not even the
+/// lock).
 fn claims(input: &InputArgs) -> Result<Preview, Failure> {
     let loaded = input.load()?;
-    let preview = if loaded.has_keys() {
-        let keys = KeySources {
-            secrets: &loaded.inputs.secrets,
-            seed_root: loaded.seed_root.as_ref(),
-        };
-        crate::render::render(&loaded.inputs, keys, &loaded.lock, 0, &loaded.options)
-            .map(Preview::from)
-    } else {
-        crate::render::preview(&loaded.inputs, &loaded.lock, 0, &loaded.options)
+    let keys = KeySources {
+        secrets: &loaded.inputs.secrets,
+        seed_root: loaded.seed_root.as_ref(),
     };
-    let preview = preview.map_err(|mut errors| {
-        errors.extend(loaded.warnings.iter().cloned());
-        Failure::Invalid(errors)
-    })?;
+    let preview =
+        crate::render::preview_with_keys(&loaded.inputs, keys, &loaded.lock, 0, &loaded.options)
+            .map_err(|mut errors| {
+                errors.extend(loaded.warnings.iter().cloned());
+                Failure::Invalid(errors)
+            })?;
     for w in loaded.warnings.iter().chain(&preview.warnings) {
         eprintln!("{w}");
     }

@@ -28,9 +28,11 @@ pub struct InputArgs {
     /// account, signing and user keys are derived when no Secret holds them.
     #[arg(long, value_name = "FILE", env = "NAUTH_SEED_ROOT")]
     pub seed_root: Option<PathBuf>,
-    /// The lock file: public keys, claims hashes and issue times of the last render.
-    #[arg(long, value_name = "FILE", default_value = "nauth.lock")]
-    pub lock: PathBuf,
+    /// The lock file: public keys, claims hashes and issue times of the last render. Default:
+    /// `nauth.lock` in the input directory when PATH is one directory, else in the current
+    /// directory.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// NatsCluster `NAMESPACE/NAME` for Accounts without `spec.natsClusterRef`.
     #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
     pub nats_cluster: Option<String>,
@@ -44,6 +46,8 @@ pub struct Loaded {
     /// The lock, or an empty one when the file does not exist yet.
     pub lock: Lock,
     pub lock_exists: bool,
+    /// Where the lock was read from, and is written to.
+    pub lock_path: PathBuf,
     pub options: Options,
 }
 
@@ -84,17 +88,18 @@ impl InputArgs {
                 })?)
             }
         };
-        let (lock, lock_exists) = match fs::read_to_string(&self.lock) {
+        let lock_path = self.lock_path();
+        let (lock, lock_exists) = match fs::read_to_string(&lock_path) {
             Ok(text) => (
                 Lock::parse(&text).map_err(|e| {
                     Failure::Invalid(vec![
-                        Diagnostic::error(e.to_string()).in_file(self.lock.display().to_string()),
+                        Diagnostic::error(e.to_string()).in_file(lock_path.display().to_string()),
                     ])
                 })?,
                 true,
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Lock::new(), false),
-            Err(e) => return Err(io(&self.lock, e)),
+            Err(e) => return Err(io(&lock_path, e)),
         };
         Ok(Loaded {
             inputs,
@@ -102,8 +107,70 @@ impl InputArgs {
             seed_root,
             lock,
             lock_exists,
+            lock_path,
             options: options(self.nats_cluster.as_deref())?,
         })
+    }
+
+    /// `--lock`, else `nauth.lock` next to the resources when PATH is one directory (as `diff`
+    /// finds each side's lock), else `nauth.lock` in the current directory: a tree rendered from
+    /// elsewhere keeps its own lock instead of starting a new one where the command runs.
+    pub fn lock_path(&self) -> PathBuf {
+        match (&self.lock, self.paths.as_slice()) {
+            (Some(lock), _) => lock.clone(),
+            (None, [dir]) if dir.is_dir() => dir.join(LOCK_FILE),
+            (None, _) => PathBuf::from(LOCK_FILE),
+        }
+    }
+}
+
+/// The lock's file name, where no `--lock` names another.
+const LOCK_FILE: &str = "nauth.lock";
+
+/// `--allow-empty`, for the commands that write or check a lock.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct AllowEmpty {
+    /// Accept inputs without any NAuth object although the lock has entries: every Account and
+    /// User of the lock is removed. Without it that is an error, as a wrong or empty path would
+    /// otherwise wipe the lock and the rendered output.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+impl AllowEmpty {
+    /// Refuses inputs that hold no NAuth object while the lock has entries, naming the entries
+    /// that would be removed, unless `--allow-empty` was passed.
+    pub fn check(self, loaded: &Loaded) -> Result<(), Diagnostic> {
+        let i = &loaded.inputs;
+        let empty = i.accounts.is_empty()
+            && i.users.is_empty()
+            && i.exports.is_empty()
+            && i.imports.is_empty()
+            && i.signing_keys.is_empty()
+            && i.clusters.is_empty();
+        let lock = &loaded.lock;
+        let entries: Vec<String> = (lock.accounts.keys().map(|k| format!("Account {k}")))
+            .chain(lock.users.keys().map(|k| format!("User {k}")))
+            .collect();
+        if self.allow_empty || !empty || entries.is_empty() {
+            return Ok(());
+        }
+        const SHOWN: usize = 20;
+        let mut named = entries
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if entries.len() > SHOWN {
+            named.push_str(&format!(" and {} more", entries.len() - SHOWN));
+        }
+        Err(Diagnostic::error(format!(
+            "the inputs hold no NAuth object, so every entry of the lock would be removed ({}): \
+             {named}; check the paths, or pass --allow-empty to remove them on purpose",
+            entries.len()
+        ))
+        .in_file(loaded.lock_path.display().to_string()))
     }
 }
 

@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::inputs::InputArgs;
+use super::inputs::{AllowEmpty, InputArgs};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::input::Contents;
 use crate::keys::KeySources;
@@ -21,6 +21,8 @@ use crate::output;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    allow_empty: AllowEmpty,
 }
 
 const PATH_ANNOTATIONS: [&str; 2] = [
@@ -81,6 +83,10 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
                 .filter(|d| d.is_error()),
         );
     }
+    problems.extend(loaded.inputs.encrypted.iter().cloned());
+    if !problems.iter().any(Diagnostic::is_error) {
+        problems.extend(args.allow_empty.check(&loaded).err());
+    }
     let mut out_items = items;
     if !problems.iter().any(Diagnostic::is_error) {
         // A changed lock is an error here, so the epoch never reaches the output.
@@ -95,7 +101,7 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
                 problems.extend(rendered.warnings);
                 problems.push(Diagnostic::error(format!(
                     "{} is out of date: run `nauth-render render` and commit the lock",
-                    args.input.lock.display()
+                    loaded.lock_path.display()
                 )));
             }
             Ok(rendered) => {

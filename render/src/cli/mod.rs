@@ -1,7 +1,8 @@
 //! The `nauth-render` command line. The binary only calls [`main`].
 //!
 //! Exit codes: 0 success; 1 invalid input, or a lock that `--locked` forbids changing;
-//! 2 I/O or internal error. Output objects go to stdout, everything else to stderr, so stdout
+//! 2 I/O or internal error. `check`, `diff` and `explain` answer a question with 0 and 1 and
+//! keep 2 for "no answer" (invalid input included), so scripts can tell the answers apart. Output objects go to stdout, everything else to stderr, so stdout
 //! can feed `kubectl apply -f -` or an Argo CD plugin directly.
 
 mod bootstrap;
@@ -33,7 +34,8 @@ struct Cli {
 enum Command {
     /// Render account JWT ConfigMaps and user creds Secrets (multi-document YAML on stdout).
     Render(render::Args),
-    /// Exit 1 with a readable diff when the committed lock (or --out-dir output) is stale.
+    /// Exit 1 with a readable diff when the committed lock (or --out-dir output) is stale, 2 when
+    /// the input cannot be checked.
     Check(check::Args),
     /// Show what changes between two trees in who may do what (exit 0 same, 1 changed, 2 error).
     Diff(diff::Args),
@@ -70,7 +72,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => render::run(args),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => return check::run(args),
         Command::Krm(args) => krm::run(args),
         Command::Crds => {
             print!("{}", crate::api::crds_yaml());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args as ClapArgs;
 
 use super::Failure;
-use super::inputs::{InputArgs, Loaded, io};
+use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
 use crate::keys::KeySources;
 use crate::output::{self, Manifest};
 use crate::render::Rendered;
@@ -18,6 +18,8 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     issued_at: IssuedAt,
+    #[command(flatten)]
+    allow_empty: AllowEmpty,
     /// Fail (exit 1) instead of changing the lock file, like `cargo --locked`.
     #[arg(long)]
     locked: bool,
@@ -38,8 +40,10 @@ pub struct IssuedAt {
 
 /// Runs `render`.
 pub fn run(args: Args) -> Result<(), Failure> {
-    let (loaded, rendered) = render_in_memory(&args.input, args.issued_at)?;
-    let lock_path = &args.input.lock;
+    let loaded = args.input.load()?;
+    (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
+    let rendered = render_loaded(&loaded, args.issued_at)?;
+    let lock_path = &loaded.lock_path;
     if rendered.lock != loaded.lock || !loaded.lock_exists {
         if args.locked {
             return Err(Failure::Changed(format!(
@@ -49,6 +53,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
             )));
         }
         fs::write(lock_path, rendered.lock.to_yaml()).map_err(|e| io(lock_path, e))?;
+        if !loaded.lock_exists {
+            eprintln!(
+                "note: created the lock file {}; commit it next to the resources",
+                lock_path.display()
+            );
+        }
     }
     let manifests = output::manifests(&rendered);
     match &args.out_dir {
@@ -56,16 +66,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(dir) => write_dir(dir, &manifests)?,
     }
     Ok(())
-}
-
-/// Loads the inputs and renders them, printing warnings to stderr; writes nothing.
-pub(super) fn render_in_memory(
-    input: &InputArgs,
-    issued_at: IssuedAt,
-) -> Result<(Loaded, Rendered), Failure> {
-    let loaded = input.load()?;
-    let rendered = render_loaded(&loaded, issued_at)?;
-    Ok((loaded, rendered))
 }
 
 /// Renders what [`InputArgs::load`] read, printing warnings to stderr.
@@ -79,10 +79,14 @@ pub(super) fn render_loaded(loaded: &Loaded, issued_at: IssuedAt) -> Result<Rend
         crate::render::render(&loaded.inputs, keys, &loaded.lock, epoch, &loaded.options).map_err(
             |mut errors| {
                 errors.extend(loaded.warnings.iter().cloned());
+                errors.extend(loaded.inputs.encrypted.iter().cloned());
                 Failure::Invalid(errors)
             },
         )?;
-    for w in loaded.warnings.iter().chain(&rendered.warnings) {
+    for w in (loaded.warnings.iter())
+        .chain(&loaded.inputs.encrypted)
+        .chain(&rendered.warnings)
+    {
         eprintln!("{w}");
     }
     Ok(rendered)

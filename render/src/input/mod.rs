@@ -5,6 +5,7 @@
 //! a mistake is reported with its file, object and field instead of surfacing later as a
 //! different JWT.
 
+pub mod names;
 pub mod structural;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,6 +127,9 @@ pub struct Inputs {
     pub clusters: Vec<Object<api::NatsCluster>>,
     /// Secrets: the key material (account seeds, signing keys, existing user creds).
     pub secrets: Vec<Object<Secret>>,
+    /// Documents left out because they are encrypted with SOPS, as warnings: commands that sign
+    /// show them (a key they hold is not used), commands that need no key ignore them.
+    pub encrypted: Vec<Diagnostic>,
 }
 
 /// What a file may contribute.
@@ -213,6 +217,17 @@ impl Inputs {
                 Diagnostic::error("expected a Kubernetes object (a mapping)").in_file(file),
             );
         }
+        if is_sops_encrypted(&doc) {
+            // Only SOPS can read it (its values, often its name too, are ciphertext).
+            self.encrypted.push(
+                Diagnostic::warning(
+                    "ignored: encrypted with SOPS, so keys in it are not used; pass the output of \
+                     `sops -d` with --keys",
+                )
+                .in_file(file),
+            );
+            return Ok(Vec::new());
+        }
         if name.is_empty() {
             return Err(Diagnostic::error("metadata.name is required")
                 .in_file(file)
@@ -246,11 +261,33 @@ impl Inputs {
             .in_file(file)
             .in_object(described.clone())
         };
-        let Some(kind) =
-            Kind::from_type(&api_version, &kind).filter(|_| contents == Contents::Everything)
-        else {
+        if contents == Contents::SecretsOnly {
             return Err(ignored());
+        }
+        let Some(kind) = Kind::from_type(&api_version, &kind) else {
+            // Dropping an object of NAuth's group would drop its lock entries and so its JWTs:
+            // a typo in its type must not read as "no such object".
+            return Err(match not_nauth(&api_version, &kind) {
+                None => ignored(),
+                Some((field, rule)) => Diagnostic::error(rule)
+                    .in_file(file)
+                    .in_object(described.clone())
+                    .at_field(field),
+            });
         };
+        let namespace = doc["metadata"]["namespace"].as_str().unwrap_or_default();
+        let bad_names: Vec<Diagnostic> = names::problems(kind, namespace, &name)
+            .into_iter()
+            .map(|(field, rule)| {
+                Diagnostic::error(rule)
+                    .in_file(file)
+                    .in_object(format!("{kind} {namespace}/{name}"))
+                    .at_field(field)
+            })
+            .collect();
+        if !bad_names.is_empty() {
+            return Ok(bad_names);
+        }
         // `spec` itself is optional in the CRDs; its required fields are reported inside it.
         if doc.get("spec").is_none_or(Value::is_null) {
             doc["spec"] = Value::Object(Default::default());
@@ -315,6 +352,39 @@ impl Inputs {
         duplicates_of(&self.secrets, &mut problems);
         problems
     }
+}
+
+/// Whether a document was encrypted by SOPS, which adds a top-level `sops` block with its MAC.
+pub fn is_sops_encrypted(doc: &Value) -> bool {
+    doc.get("sops").is_some_and(|s| s.get("mac").is_some())
+}
+
+/// Why a document that is not one of the six kinds still claims to be NAuth's: `(field, rule)`
+/// when its `apiVersion` is in the `nauth.io` group, `None` for anything else.
+fn not_nauth(api_version: &str, kind: &str) -> Option<(&'static str, String)> {
+    let (group, version) = api_version.split_once('/').unwrap_or((api_version, ""));
+    if group != api::GROUP {
+        return None;
+    }
+    Some(if version != api::VERSION {
+        (
+            "apiVersion",
+            format!(
+                "{api_version} is not served: the {} kinds are {}",
+                api::GROUP,
+                api::API_VERSION
+            ),
+        )
+    } else {
+        let known: Vec<&str> = api::KINDS.iter().map(|k| k.as_str()).collect();
+        (
+            "kind",
+            format!(
+                "{api_version} has no kind {kind:?}; its kinds are {}",
+                known.join(", ")
+            ),
+        )
+    })
 }
 
 /// The items of a `v1 List`, or the document itself.

@@ -163,3 +163,88 @@ fn unknown_fields_are_warned_about_because_the_api_server_would_drop_them() {
     );
     assert_eq!(inputs.users.len(), 1, "the object is still read");
 }
+
+#[test]
+fn other_versions_and_unknown_kinds_of_the_nauth_group_are_errors() {
+    let (inputs, problems) = load(
+        "apiVersion: nauth.io/v1beta1\nkind: User\nmetadata: {name: u, namespace: shop}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: Usr\nmetadata: {name: v, namespace: shop}\n---\n\
+         apiVersion: example.com/v1\nkind: Usr\nmetadata: {name: w, namespace: shop}\n",
+    );
+    assert!(inputs.users.is_empty());
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "in.yaml: User u: apiVersion: nauth.io/v1beta1 is not served: the nauth.io kinds are \
+             nauth.io/v1alpha1",
+            "in.yaml: Usr v: kind: nauth.io/v1alpha1 has no kind \"Usr\"; its kinds are Account, \
+             AccountExport, AccountImport, AccountSigningKey, NatsCluster, User",
+            "warning: in.yaml: Usr w: ignored: example.com/v1 Usr is not an input of nauth-render",
+        ]
+    );
+    // In --keys files only Secrets count; anything else is ignored whatever its group.
+    let mut keys = Inputs::default();
+    let problems = keys.add_yaml(
+        "keys.yaml",
+        "apiVersion: nauth.io/v1beta1\nkind: User\nmetadata: {name: u}\n",
+        Contents::SecretsOnly,
+    );
+    assert_eq!(problems[0].severity, Severity::Warning);
+}
+
+#[test]
+fn names_the_api_server_would_refuse_are_errors_naming_the_field() {
+    let long = "u".repeat(238);
+    let (inputs, problems) = load(&format!(
+        "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: Invoicer, namespace: shop}}\n\
+         spec: {{accountName: a}}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: ok, namespace: Shop}}\n\
+         spec: {{accountName: a}}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {{name: {long}, namespace: shop}}\n\
+         spec: {{accountName: a}}\n"
+    ));
+    assert!(inputs.users.is_empty());
+    let located: Vec<_> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.object.clone().unwrap(),
+                p.field.clone().unwrap(),
+                p.is_error(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        located,
+        [
+            ("User shop/Invoicer".into(), "metadata.name".into(), true),
+            ("User Shop/ok".into(), "metadata.namespace".into(), true),
+            (format!("User shop/{long}"), "metadata.name".into(), true),
+        ]
+    );
+    assert!(
+        problems[2].message.contains("creds Secret name"),
+        "{}",
+        problems[2]
+    );
+}
+
+#[test]
+fn documents_encrypted_with_sops_are_left_out_with_a_warning_aside() {
+    let (inputs, problems) = load(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: op, namespace: nats}\n\
+         data: {default: 'ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]'}\n\
+         sops: {mac: 'ENC[AES256_GCM,data:DDDD,type:str]', version: 3.9.0}\n---\n\
+         apiVersion: 'ENC[AES256_GCM,data:EEEE,type:str]'\nkind: 'ENC[AES256_GCM,data:FFFF,type:str]'\n\
+         sops: {mac: 'ENC[AES256_GCM,data:GGGG,type:str]'}\n",
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(inputs.secrets.is_empty());
+    assert_eq!(inputs.encrypted.len(), 2);
+    assert_eq!(
+        inputs.encrypted[0].to_string(),
+        "warning: in.yaml: ignored: encrypted with SOPS, so keys in it are not used; pass the \
+         output of `sops -d` with --keys"
+    );
+}

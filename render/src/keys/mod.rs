@@ -28,12 +28,29 @@ pub enum Keys<'a> {
     Seeds(KeySources<'a>),
     /// Only the public keys a lock recorded: claims can be built and compared, nothing signed.
     Public(&'a Lock),
+    /// Each key from the sources when they hold it, else the public key the lock recorded;
+    /// nothing signed. Questions about claims (`check`, `explain`) use whatever keys are at hand:
+    /// a new User's key from the seed root, an Account without a seed from the lock.
+    Preview(KeySources<'a>, &'a Lock),
 }
+
+/// How every message about a key the lock does not record begins: such an object is new since
+/// the last render, which `check` reports as a stale lock rather than as broken input.
+pub const UNRECORDED: &str = "the lock has no public key for";
 
 impl Keys<'_> {
     /// Whether these keys can sign.
     pub fn can_sign(&self) -> bool {
         matches!(self, Keys::Seeds(_))
+    }
+
+    /// The sources' key, else the lock's (see [`Keys::Preview`]): when both fail, the lock's
+    /// reason, which names what a render would record.
+    fn either<T>(
+        seeds: Result<T, String>,
+        public: impl FnOnce() -> Result<T, String>,
+    ) -> Result<T, String> {
+        seeds.or_else(|_| public())
     }
 
     /// See [`KeySources::account`].
@@ -45,6 +62,9 @@ impl Keys<'_> {
         match self {
             Keys::Seeds(s) => s.account(account, expected_id),
             Keys::Public(lock) => public::account(lock, account, expected_id),
+            Keys::Preview(s, lock) => Self::either(s.account(account, expected_id), || {
+                public::account(lock, account, expected_id)
+            }),
         }
     }
 
@@ -53,6 +73,9 @@ impl Keys<'_> {
         match self {
             Keys::Seeds(s) => s.signing_key(ask),
             Keys::Public(lock) => public::signing_key(lock, ask),
+            Keys::Preview(s, lock) => {
+                Self::either(s.signing_key(ask), || public::signing_key(lock, ask))
+            }
         }
     }
 
@@ -64,6 +87,9 @@ impl Keys<'_> {
         match self {
             Keys::Seeds(s) => s.operator_signing_key(cluster),
             Keys::Public(lock) => public::operator_signing_key(lock, cluster),
+            Keys::Preview(s, lock) => Self::either(s.operator_signing_key(cluster), || {
+                public::operator_signing_key(lock, cluster)
+            }),
         }
     }
 
@@ -72,6 +98,7 @@ impl Keys<'_> {
         match self {
             Keys::Seeds(s) => s.user(user),
             Keys::Public(lock) => public::user(lock, user),
+            Keys::Preview(s, lock) => Self::either(s.user(user), || public::user(lock, user)),
         }
     }
 }

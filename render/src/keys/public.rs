@@ -1,5 +1,6 @@
-//! Public keys recorded in the lock, standing in for keys when claims are built without any seed
-//! (`diff`, `explain`). Such key pairs can say their public key but cannot sign.
+//! Public keys recorded in the lock, standing in for keys when claims are built without a seed
+//! (`diff`; `check` and `explain` for keys no source holds). Such key pairs can say their public
+//! key but cannot sign.
 
 use nkeys::KeyPair;
 
@@ -83,6 +84,7 @@ fn public(key: &str) -> Result<KeyPair, String> {
 
 fn missing(what: &str) -> String {
     format!(
-        "the lock has no public key for {what}; run `nauth-render render` with the keys to record it"
+        "{} {what}; run `nauth-render render` with the keys to record it",
+        super::UNRECORDED
     )
 }

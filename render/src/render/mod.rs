@@ -133,6 +133,26 @@ pub fn preview(
     Ok(Preview::from(rendered))
 }
 
+/// Like [`preview`], with seeds where `keys` hold them and the lock's public keys elsewhere: a
+/// new User's key comes from the seed root, an Account whose seed is not at hand from the lock.
+/// Nothing is signed, so answering a question about claims costs no signature.
+pub fn preview_with_keys(
+    inputs: &Inputs,
+    keys: KeySources,
+    lock: &Lock,
+    epoch: i64,
+    options: &Options,
+) -> Result<Preview, Vec<Diagnostic>> {
+    let rendered = run(Context {
+        inputs,
+        keys: Keys::Preview(keys, lock),
+        lock,
+        epoch,
+        options,
+    })?;
+    Ok(Preview::from(rendered))
+}
+
 /// Unsigned claims of one Account or User.
 #[derive(Clone, Debug)]
 pub struct Previewed<T: ClaimBody> {

@@ -424,3 +424,59 @@ fn a_preview_refuses_an_id_label_the_lock_disagrees_with() {
         )
     );
 }
+
+#[test]
+fn a_preview_with_keys_signs_nothing_and_builds_the_claims_a_render_signs() {
+    let docs = tree_with_scoped_key();
+    let mut inputs = Inputs::default();
+    for (i, doc) in docs.iter().enumerate() {
+        inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
+    }
+    let root = SeedRoot::new(&[3; 32]).unwrap();
+    let keys = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: Some(&root),
+    };
+    let signed = render(&inputs, keys, &Lock::new(), EPOCH, &Options::default()).unwrap();
+    // With an empty lock every key must come from the sources: a new User is previewed too.
+    let previewed = super::run(Context {
+        inputs: &inputs,
+        keys: Keys::Preview(keys, &Lock::new()),
+        lock: &Lock::new(),
+        epoch: EPOCH,
+        options: &Options::default(),
+    })
+    .unwrap();
+    assert!(
+        previewed.accounts.iter().all(|a| a.jwt.is_empty()),
+        "no JWT signed"
+    );
+    assert!(
+        previewed.users.iter().all(|u| u.creds.is_empty()),
+        "no creds"
+    );
+    assert_eq!(
+        previewed.lock, signed.lock,
+        "the same lock, without a signature"
+    );
+}
+
+#[test]
+fn a_preview_with_keys_takes_the_lock_for_keys_no_source_holds() {
+    let docs = tree_with_scoped_key();
+    let rendered = run(&docs, &Lock::new(), EPOCH).unwrap();
+    // The operator signing key Secret is at hand, account and user seeds are not.
+    let mut inputs = Inputs::default();
+    for (i, doc) in docs.iter().enumerate() {
+        inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
+    }
+    assert_eq!(inputs.secrets.len(), 1);
+    let keys = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    let preview =
+        preview_with_keys(&inputs, keys, &rendered.lock, EPOCH, &Options::default()).unwrap();
+    assert_eq!(preview.lock, rendered.lock);
+    assert_eq!(preview.users.len(), 3);
+}

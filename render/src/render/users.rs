@@ -80,11 +80,11 @@ fn render_one(
     let (claims, claims_hash, token) = cx
         .sign(built, &signer, previous, floor)
         .map_err(|e| u.error(None, e))?;
-    // A preview's keys are public only: no token, no seed, no creds.
-    let creds = user_key
-        .seed()
-        .map(|seed| jwt::creds::format_user_creds(&token, &seed))
-        .unwrap_or_default();
+    // A preview signs nothing: no token, so no creds, even where a seed is at hand.
+    let creds = match user_key.seed() {
+        Ok(seed) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
+        _ => String::new(),
+    };
     Ok(RenderedUser {
         namespace: u.namespace().to_string(),
         name: u.name().to_string(),

@@ -1,0 +1,270 @@
+//! Mistakes that used to drop objects, lock entries and rendered output without a word: an empty
+//! or wrong input path, a misspelt kind or version of the `nauth.io` group, a name the API server
+//! refuses, a lock looked for in the wrong directory. Each is an error (or a note) and nothing is
+//! written.
+
+mod common;
+mod quickstart;
+
+use common::{nauth_render, text};
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The quickstart's manifests, operator key Secret and lock in `to`; its seed root stays put.
+fn copy_tree(to: &Path) {
+    quickstart::copy_manifests(to);
+    let key = "operator-signing-key.yaml";
+    fs::copy(quickstart::dir().join(key), to.join(key)).unwrap();
+}
+
+fn seed_root() -> String {
+    quickstart::dir().join("seed-root").display().to_string()
+}
+
+/// `nauth-render ARGS` run in `cwd`.
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("NAUTH_SEED_ROOT")
+        .env_remove("NATS_CLUSTER_REF")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn inputs_without_any_nauth_object_never_empty_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    fs::copy(quickstart::dir().join("nauth.lock"), &lock).unwrap();
+    let committed = fs::read_to_string(&lock).unwrap();
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let out_dir = dir.path().join("rendered");
+    let (empty, lock_arg) = (empty.to_str().unwrap(), lock.to_str().unwrap());
+    let named = "the inputs hold no NAuth object, so every entry of the lock would be removed (4): \
+                 Account shop/billing, Account shop/orders, User shop/invoicer, User \
+                 shop/orders-service; check the paths, or pass --allow-empty to remove them on \
+                 purpose";
+
+    let render = nauth_render(
+        &[
+            "render",
+            empty,
+            "--lock",
+            lock_arg,
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(render.status.code(), Some(1));
+    assert_eq!(
+        text(&render.stderr),
+        format!("{lock_arg}: {named}\nerror: 1 problem(s) in the input; nothing was rendered\n")
+    );
+    let check = nauth_render(&["check", empty, "--lock", lock_arg], "");
+    assert_eq!(check.status.code(), Some(2), "not checkable, not stale");
+    assert!(
+        text(&check.stderr).contains(named),
+        "{}",
+        text(&check.stderr)
+    );
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
+    let krm = nauth_render(&["krm", "--lock", lock_arg], list);
+    assert_eq!(krm.status.code(), Some(1));
+    assert!(text(&krm.stdout).contains(named), "{}", text(&krm.stdout));
+    assert_eq!(fs::read_to_string(&lock).unwrap(), committed);
+    assert!(!out_dir.exists());
+
+    // On purpose, the whole tree goes.
+    let allowed = nauth_render(&["render", empty, "--lock", lock_arg, "--allow-empty"], "");
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    let emptied = fs::read_to_string(&lock).unwrap();
+    assert!(!emptied.contains("shop/"), "{emptied}");
+}
+
+#[test]
+fn removing_some_objects_from_a_tree_removes_their_lock_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(dir.path());
+    let users = dir.path().join("users.yaml");
+    let yaml = fs::read_to_string(&users).unwrap();
+    let kept = yaml.split("\n---\n").next().unwrap();
+    assert!(kept.contains("name: orders-service"), "{kept}");
+    fs::write(&users, kept).unwrap();
+    let out = nauth_render(
+        &[
+            "render",
+            dir.path().to_str().unwrap(),
+            "--seed-root",
+            &seed_root(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
+    assert!(lock.contains("shop/orders-service:"));
+    assert!(!lock.contains("shop/invoicer:"), "{lock}");
+}
+
+#[test]
+fn a_misspelt_kind_or_version_of_the_nauth_group_is_an_error_and_nothing_is_written() {
+    for (from, to, message) in [
+        (
+            "kind: User",
+            "kind: Usr",
+            "kind: nauth.io/v1alpha1 has no kind \"Usr\"",
+        ),
+        (
+            "apiVersion: nauth.io/v1alpha1\nkind: User",
+            "apiVersion: nauth.io/v1\nkind: User",
+            "apiVersion: nauth.io/v1 is not served",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(dir.path());
+        let users = dir.path().join("users.yaml");
+        let yaml = fs::read_to_string(&users).unwrap();
+        assert!(yaml.contains(from));
+        fs::write(&users, yaml.replacen(from, to, 1)).unwrap();
+        let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
+        let out = nauth_render(
+            &[
+                "render",
+                dir.path().to_str().unwrap(),
+                "--seed-root",
+                &seed_root(),
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.stdout, b"");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}: ", users.display())) && stderr.contains(message),
+            "{stderr}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("nauth.lock")).unwrap(),
+            lock
+        );
+    }
+}
+
+#[test]
+fn names_the_api_server_would_refuse_are_errors_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(dir.path());
+    let long = "i".repeat(240);
+    let users = dir.path().join("users.yaml");
+    let yaml = fs::read_to_string(&users).unwrap();
+    fs::write(
+        &users,
+        yaml.replacen("name: invoicer", &format!("name: {long}"), 1),
+    )
+    .unwrap();
+    let accounts = dir.path().join("accounts.yaml");
+    let yaml = fs::read_to_string(&accounts).unwrap();
+    fs::write(
+        &accounts,
+        yaml.replacen("namespace: shop", "namespace: Shop", 1),
+    )
+    .unwrap();
+    let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = nauth_render(
+        &[
+            "render",
+            dir.path().to_str().unwrap(),
+            "--seed-root",
+            &seed_root(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: Account Shop/orders: metadata.namespace: namespace \"Shop\" is not a DNS-1123 label",
+            accounts.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: User shop/{long}: metadata.name: the creds Secret name \"{long}-nats-user-creds\" \
+             would be 256 characters, more than the 253 the API server accepts",
+            users.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out_dir.exists());
+    assert_eq!(
+        fs::read_to_string(dir.path().join("nauth.lock")).unwrap(),
+        lock
+    );
+}
+
+#[test]
+fn without_lock_the_input_directorys_lock_is_used_and_a_new_one_is_announced() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(dir.path());
+    let tree = dir.path().to_str().unwrap();
+    let locked = run_in(
+        elsewhere.path(),
+        &["render", tree, "--seed-root", &seed_root(), "--locked"],
+    );
+    assert_eq!(locked.status.code(), Some(0), "{}", text(&locked.stderr));
+    assert_eq!(text(&locked.stderr), "");
+
+    fs::remove_file(dir.path().join("nauth.lock")).unwrap();
+    let fresh = run_in(
+        elsewhere.path(),
+        &[
+            "render",
+            tree,
+            "--seed-root",
+            &seed_root(),
+            "--issued-at",
+            "1800000000",
+        ],
+    );
+    assert_eq!(fresh.status.code(), Some(0), "{}", text(&fresh.stderr));
+    let lock = dir.path().join("nauth.lock");
+    assert_eq!(
+        text(&fresh.stderr),
+        format!(
+            "note: created the lock file {}; commit it next to the resources\n",
+            lock.display()
+        )
+    );
+    assert!(lock.exists());
+    assert!(!elsewhere.path().join("nauth.lock").exists());
+
+    // Several paths have no one directory: the lock is ./nauth.lock.
+    let more = tempfile::tempdir().unwrap();
+    let two = run_in(
+        elsewhere.path(),
+        &[
+            "render",
+            more.path().to_str().unwrap(),
+            tree,
+            "--seed-root",
+            &seed_root(),
+            "--locked",
+        ],
+    );
+    assert_eq!(two.status.code(), Some(1));
+    assert!(
+        text(&two.stderr).contains("nauth.lock needs to be updated but --locked was passed"),
+        "{}",
+        text(&two.stderr)
+    );
+}
