@@ -80,7 +80,7 @@ impl Connection {
         let (jwt, key) = config.system_creds.parts();
         let key = Arc::new(key);
         let stale = Arc::new(AtomicBool::new(true));
-        let on_event = stale.clone();
+        let (on_event, disconnected) = (stale.clone(), Arc::new(AtomicBool::new(false)));
         let options = ConnectOptions::with_jwt(jwt, move |nonce| {
             let key = key.clone();
             async move { key.sign(&nonce).map_err(async_nats::AuthError::new) }
@@ -90,11 +90,16 @@ impl Connection {
         .request_timeout(Some(config.timeouts.reply))
         .max_reconnects(None)
         .event_callback(move |event| {
-            let stale = on_event.clone();
+            let (stale, disconnected) = (on_event.clone(), disconnected.clone());
             async move {
-                // After a reconnect the servers may be other processes (new ids, new config).
-                if matches!(event, Event::Connected) {
-                    stale.store(true, Ordering::SeqCst);
+                // After a reconnect the servers may be other processes (new ids, new config);
+                // the first `Connected` is the initial connection, which changes nothing.
+                match event {
+                    Event::Disconnected => disconnected.store(true, Ordering::SeqCst),
+                    Event::Connected if disconnected.swap(false, Ordering::SeqCst) => {
+                        stale.store(true, Ordering::SeqCst);
+                    }
+                    _ => {}
                 }
             }
         });
