@@ -87,7 +87,6 @@ impl Connection {
         })
         .name(&config.name)
         .connection_timeout(config.timeouts.connect)
-        .request_timeout(Some(config.timeouts.reply))
         .max_reconnects(None)
         .event_callback(move |event| {
             let (stale, disconnected) = (on_event.clone(), disconnected.clone());

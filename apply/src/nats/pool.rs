@@ -24,7 +24,8 @@ impl Connections {
 
     /// The connection of the cluster `key` (e.g. the NatsCluster's namespace/name), opened with
     /// `config`. An open connection with the same config is reused; one with another config
-    /// (new URL or creds) is replaced.
+    /// (new URL or creds) is replaced. Connecting holds the set's lock, so calls for other
+    /// clusters wait at most [`Timeouts::connect`](super::Timeouts::connect) meanwhile.
     pub async fn get(
         &self,
         key: &str,
