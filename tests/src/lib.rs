@@ -7,4 +7,5 @@
 pub mod cluster;
 pub mod manifests;
 pub mod nats;
+pub mod nats_servers;
 pub mod testenv;

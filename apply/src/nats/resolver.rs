@@ -1,0 +1,213 @@
+//! The resolver requests: push, lookup, list and delete account JWTs, each answered by every
+//! resolver server of the cluster and gathered until all of them have answered.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nauth_render::jwt::{Account, AnyClaims, Claims, Generic, decode, encode};
+use nkeys::KeyPair;
+
+use super::connection::{
+    CLAIMS_LIST, Connection, Membership, NO_RESOLVER, distinct_senders, parsed, unix_now,
+};
+use super::error::NatsError;
+use super::reply::{ListResponse, Outcome, ServerId, ServerReply};
+use super::trust::check_account_id;
+
+const CLAIMS_UPDATE: &str = "$SYS.REQ.CLAIMS.UPDATE";
+const CLAIMS_DELETE: &str = "$SYS.REQ.CLAIMS.DELETE";
+
+/// Every resolver accepted a push or delete request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// One accepted reply per resolver server, sorted by server name.
+    pub replies: Vec<ServerReply>,
+}
+
+/// The JWT the resolvers hold for one account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// The newest JWT (highest `iat`) among the servers' answers, as stored.
+    pub jwt: String,
+    /// Its verified claims.
+    pub claims: Claims<Account>,
+    /// How many servers hold exactly this JWT.
+    pub holders: usize,
+    /// How many servers answered; the others hold nothing or an older JWT.
+    pub answered: usize,
+}
+
+/// The account ids each resolver server stores.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Per server, sorted by server name.
+    pub servers: BTreeMap<String, (ServerId, BTreeSet<String>)>,
+}
+
+impl Listing {
+    /// Accounts stored on at least one server.
+    pub fn union(&self) -> BTreeSet<&str> {
+        let ids = self.servers.values().flat_map(|(_, ids)| ids.iter());
+        ids.map(String::as_str).collect()
+    }
+}
+
+impl Connection {
+    /// Pushes an account JWT to every resolver (`$SYS.REQ.CLAIMS.UPDATE`) after checking that
+    /// every server trusts its issuer. Succeeds only when every resolver answered 200; any error
+    /// reply, or a resolver that stays silent, fails the push.
+    pub async fn push(&self, account_jwt: &str) -> Result<Accepted, NatsError> {
+        let membership = self.membership().await?;
+        let claims = membership.trust.verify_account(account_jwt, unix_now())?;
+        let operation = format!("push of account {}", claims.data.sub);
+        let payload = account_jwt.as_bytes().to_vec();
+        self.update(&membership, &operation, CLAIMS_UPDATE, payload)
+            .await
+    }
+
+    /// Removes accounts from every resolver (`$SYS.REQ.CLAIMS.DELETE`, needs `allow_delete` in
+    /// the servers' resolver config) with a request self-signed by an operator key every server
+    /// trusts: its identity or one of its signing keys.
+    pub async fn delete(
+        &self,
+        account_ids: &[&str],
+        operator_key: &KeyPair,
+    ) -> Result<Accepted, NatsError> {
+        for id in account_ids {
+            check_account_id(id)?;
+        }
+        let membership = self.membership().await?;
+        let signer = operator_key.public_key();
+        membership.trust.check_delete_signer(&signer)?;
+        let mut request = Claims::new(
+            signer,
+            Generic::delete_accounts(account_ids.iter().copied()),
+        );
+        let token = encode(&mut request, operator_key, unix_now())
+            .map_err(|e| NatsError::Invalid(format!("signing the delete request: {e}")))?;
+        let operation = format!("delete of account(s) {}", account_ids.join(", "));
+        self.update(&membership, &operation, CLAIMS_DELETE, token.into_bytes())
+            .await
+    }
+
+    /// Reads the JWT the resolvers hold for `account_id`
+    /// (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`; no seed needed). `None` when every resolver
+    /// answered that it has none.
+    pub async fn lookup(&self, account_id: &str) -> Result<Option<Found>, NatsError> {
+        check_account_id(account_id)?;
+        let membership = self.membership().await?;
+        let expected = membership.resolvers.len();
+        let subject = format!("$SYS.REQ.ACCOUNT.{account_id}.CLAIMS.LOOKUP");
+        // Lookup replies are the bare JWT, without the sender: count them.
+        let gathered = self
+            .gather(&subject, Vec::new(), NO_RESOLVER, |r| r.len() >= expected)
+            .await?;
+        let operation = format!("lookup of account {account_id}");
+        let mut found: Vec<(String, Claims<Account>)> = Vec::new();
+        for message in gathered.messages.iter().filter(|m| !m.payload.is_empty()) {
+            let jwt = String::from_utf8_lossy(&message.payload).into_owned();
+            let malformed = |reason: String| NatsError::Malformed {
+                operation: operation.clone(),
+                server: "a server".into(),
+                reason,
+            };
+            let claims = match decode(&jwt).map(|d| d.claims) {
+                Ok(AnyClaims::Account(c)) if c.data.sub == account_id => c,
+                Ok(_) => return Err(malformed("not this account's JWT".into())),
+                Err(e) => return Err(malformed(e.to_string())),
+            };
+            found.push((jwt, claims));
+        }
+        let newest = found.iter().max_by_key(|(_, c)| c.data.iat).cloned();
+        match newest {
+            Some((jwt, claims)) => Ok(Some(Found {
+                holders: found.iter().filter(|(j, _)| *j == jwt).count(),
+                answered: gathered.messages.len(),
+                jwt,
+                claims,
+            })),
+            // Absence is only known once every resolver has said so.
+            None if gathered.complete => Ok(None),
+            None => Err(self.timeout(&operation, &gathered, expected, Vec::new())),
+        }
+    }
+
+    /// The account ids each resolver stores (`$SYS.REQ.CLAIMS.LIST`).
+    pub async fn list(&self) -> Result<Listing, NatsError> {
+        let membership = self.membership().await?;
+        let gathered = self
+            .gather(CLAIMS_LIST, Vec::new(), NO_RESOLVER, |r| {
+                membership.all_resolvers_in(&distinct_senders(r))
+            })
+            .await?;
+        let operation = "listing of accounts";
+        let replies = parsed::<ListResponse>(&gathered, operation)?;
+        self.note_strangers(&membership, replies.iter().map(|r| &r.server));
+        if !gathered.complete {
+            let missing = membership.missing(&distinct_senders(&gathered.messages));
+            return Err(self.timeout(operation, &gathered, membership.resolvers.len(), missing));
+        }
+        let servers = replies
+            .into_iter()
+            .map(|r| {
+                (
+                    r.server.to_string(),
+                    (r.server, r.data.into_iter().collect()),
+                )
+            })
+            .collect();
+        Ok(Listing { servers })
+    }
+
+    /// Sends an update-style request and requires a 200 from every resolver.
+    async fn update(
+        &self,
+        membership: &Membership,
+        operation: &str,
+        subject: &str,
+        payload: Vec<u8>,
+    ) -> Result<Accepted, NatsError> {
+        let gathered = self
+            .gather(subject, payload, NO_RESOLVER, |r| {
+                membership.all_resolvers_in(&distinct_senders(r))
+            })
+            .await?;
+        let mut replies = Vec::new();
+        for message in &gathered.messages {
+            let reply =
+                ServerReply::parse(&message.payload).map_err(|reason| NatsError::Malformed {
+                    operation: operation.to_string(),
+                    server: "a server".into(),
+                    reason,
+                })?;
+            replies.push(reply);
+        }
+        replies.sort_by(|a, b| (&a.server.name, &a.server.id).cmp(&(&b.server.name, &b.server.id)));
+        self.note_strangers(membership, replies.iter().map(|r| &r.server));
+        if replies
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Rejected { .. }))
+        {
+            return Err(NatsError::Rejected {
+                operation: operation.to_string(),
+                replies,
+            });
+        }
+        if !gathered.complete {
+            let missing = membership.missing(&distinct_senders(&gathered.messages));
+            return Err(self.timeout(operation, &gathered, membership.resolvers.len(), missing));
+        }
+        Ok(Accepted { replies })
+    }
+
+    /// A reply from a server discovery did not see means the cluster changed: rediscover next
+    /// time, so the following requests wait for the right servers.
+    fn note_strangers<'a>(
+        &self,
+        membership: &Membership,
+        servers: impl IntoIterator<Item = &'a ServerId>,
+    ) {
+        if servers.into_iter().any(|s| membership.is_stranger(&s.id)) {
+            self.invalidate_membership();
+        }
+    }
+}
