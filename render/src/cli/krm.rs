@@ -49,7 +49,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 /// The output `ResourceList` for an input, and whether it carries errors.
 fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
-    let mut list: Value = serde_saphyr::from_str(text).map_err(|e| {
+    // Never with a snippet: items can be Secrets, and the text around an error their keys.
+    let options = serde_saphyr::options! { with_snippet: false };
+    let mut list: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         Failure::Invalid(vec![
             Diagnostic::error(format!("not a ResourceList: {e}")).in_file("-"),
         ])
