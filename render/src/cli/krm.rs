@@ -35,10 +35,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .read_to_string(&mut text)
         .map_err(|e| Failure::Io(format!("standard input: {e}")))?;
     let (list, failed) = process(&args, &text)?;
-    print!(
-        "{}",
-        serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?
-    );
+    super::stdout::print(&serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?)?;
     if failed {
         return Err(Failure::Changed(
             "error: the ResourceList's results name the problems".into(),
