@@ -203,6 +203,14 @@ impl Inputs {
                 Diagnostic::error("expected a Kubernetes object (a mapping)").in_file(file),
             );
         }
+        if is_sops_encrypted(&doc) {
+            return Err(Diagnostic::warning(
+                "ignored: SOPS-encrypted; to use its keys, pass the output of `sops --decrypt` \
+                 with --keys",
+            )
+            .in_file(file)
+            .in_object(described));
+        }
         if name.is_empty() {
             return Err(Diagnostic::error("metadata.name is required")
                 .in_file(file)
