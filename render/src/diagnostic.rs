@@ -35,14 +35,16 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// An error with only a message; locate it with the builder methods.
+    /// An error with only a message; locate it with the builder methods. Message, object and
+    /// field pass through [`redact`]: some quote input (a parser's message, a key of a broken
+    /// mapping), and input can hold keys.
     pub fn error(message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             file: None,
             object: None,
             field: None,
-            message: message.into(),
+            message: redact(&message.into()),
         }
     }
 
@@ -62,13 +64,13 @@ impl Diagnostic {
 
     /// Names the object (`Kind namespace/name`) the problem is in.
     pub fn in_object(mut self, object: impl Into<String>) -> Self {
-        self.object = Some(object.into());
+        self.object = Some(redact(&object.into()));
         self
     }
 
     /// Names the field the problem is in.
     pub fn at_field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.field = Some(redact(&field.into()));
         self
     }
 
@@ -76,6 +78,52 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// `text` with every word that may be key material replaced: nkey seeds (`S` and a key type
+/// letter, then base32, whole or truncated) and base64 runs (mixed case and digits, such as an
+/// encoded seed or seed root). Public keys, names, subjects and hex hashes pass unchanged.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_like_seed(word) {
+            out.push_str(&word[..2]);
+            out.push_str("…(seed not shown)");
+        } else if looks_like_base64(word) {
+            out.push_str("…(not shown)");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || "+/=_-".contains(c) {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// `S`, a key type letter and base32: the shape of every nkey seed, or of a cut one.
+pub fn looks_like_seed(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 20
+        && b[0] == b'S'
+        && b"OAUNCXP".contains(&b[1])
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c))
+}
+
+fn looks_like_base64(word: &str) -> bool {
+    word.len() >= 20
+        && word.bytes().any(|c| c.is_ascii_lowercase())
+        && word.bytes().any(|c| c.is_ascii_uppercase())
+        && word.bytes().any(|c| c.is_ascii_digit())
 }
 
 impl fmt::Display for Diagnostic {

@@ -91,6 +91,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         fs::set_permissions(&keys_dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| io(&keys_dir, e))?;
     }
+    let mut written = String::new();
     for file in &files {
         let path = args.out.join(&file.path);
         if file.secret {
@@ -98,14 +99,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
         } else {
             fs::write(&path, &file.contents).map_err(|e| io(&path, e))?;
         }
-        println!(
-            "wrote {}{}",
+        written.push_str(&format!(
+            "wrote {}{}\n",
             path.display(),
             if file.secret { " (mode 0600)" } else { "" }
-        );
+        ));
     }
-    println!("operator:       {}", identity.operator.data.sub);
-    println!("system account: {}", identity.operator.nats.system_account);
+    super::stdout::print(&format!(
+        "{written}operator:       {}\nsystem account: {}\n",
+        identity.operator.data.sub, identity.operator.nats.system_account
+    ))?;
     eprintln!(
         "move {} offline: the cluster needs only the Secrets and nats-server.conf",
         keys_dir.display()

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
+use serde_json::Value;
 use similar::TextDiff;
 
 use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
@@ -98,7 +99,13 @@ fn compare(args: &Args) -> Result<(), Failure> {
                 continue;
             }
             let name = path.display().to_string();
-            match diff(&name, &shown(m, &old), &shown(m, &m.yaml)) {
+            let (old_shown, new_shown) = (shown(m, &old), shown(m, &m.yaml));
+            // A SOPS-encrypted Secret is up to date when its plaintext public parts (the
+            // annotations that determine the creds) are.
+            if old_shown == new_shown && crate::input::is_sops_encrypted_text(&old) {
+                continue;
+            }
+            match diff(&name, &old_shown, &new_shown) {
                 d if d.is_empty() => {
                     report.push_str(&format!("{name}: Secret data differs (not shown)\n"))
                 }
@@ -161,25 +168,42 @@ fn diff(name: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// The text of an output file as `check` may show it: Secrets with their data redacted.
+/// The text of an output file as `check` may show it. A Secret is parsed and written back
+/// with every value of `data` and `stringData` replaced by `<redacted>`, whatever its YAML style
+/// (block scalars, multi-line quoted, flow), and without its SOPS block; a Secret that cannot be
+/// parsed is not shown at all.
 fn shown(m: &Manifest, text: &str) -> String {
     if m.kind != "Secret" {
         return text.to_string();
     }
-    let mut in_data = false;
-    text.lines()
-        .map(|line| {
-            if !line.starts_with(' ') {
-                in_data = line == "data:" || line == "stringData:";
-                return format!("{line}\n");
-            }
-            match line.split_once(": ") {
-                Some((key, _)) if in_data => format!("{key}: <redacted>\n"),
-                _ if in_data => String::new(),
-                _ => format!("{line}\n"),
-            }
+    let Ok(docs) = crate::input::documents(text) else {
+        return "<not valid YAML; not shown>\n".to_string();
+    };
+    docs.into_iter()
+        .map(|doc| {
+            let redacted = redact_secret(doc);
+            serde_saphyr::to_string(&redacted).unwrap_or_else(|_| "<not shown>\n".to_string())
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// A Secret document with its values replaced by `<redacted>`; anything but a mapping is
+/// replaced whole.
+fn redact_secret(doc: Value) -> Value {
+    let redacted = || Value::from("<redacted>");
+    let Value::Object(mut map) = doc else {
+        return redacted();
+    };
+    map.remove("sops");
+    for section in ["data", "stringData"] {
+        match map.get_mut(section) {
+            Some(Value::Object(values)) => values.values_mut().for_each(|v| *v = redacted()),
+            Some(value) => *value = redacted(),
+            None => {}
+        }
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]
@@ -187,17 +211,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_data_is_redacted_everywhere_else_is_kept() {
+    fn secret_values_are_redacted_whole_in_every_yaml_style() {
         let m = Manifest {
             kind: "Secret",
             namespace: "n".into(),
             name: "s".into(),
             yaml: String::new(),
         };
-        let text = "apiVersion: v1\ndata:\n  user.creds: U0VDUkVU\n  other: |-\n    line\nmetadata:\n  name: s\n";
+        let seed = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
+        for text in [
+            format!("apiVersion: v1\ndata:\n  user.creds: {seed}\nkind: Secret\n"),
+            format!(
+                "kind: Secret\nstringData:\n  user.creds: |\n    -----BEGIN-----\n\n    {seed}\n"
+            ),
+            format!("kind: Secret\nstringData:\n  user.creds: \"a\n\n    {seed}\"\n"),
+            format!("kind: Secret\nstringData: {{user.creds: '{seed}', other: x}}\n"),
+            format!("kind: Secret\nstringData: [{seed}]\n"),
+            format!("- {seed}\n"),
+            format!("kind: Secret\nstringData:\n  a: >\n    x\n\n    {seed}\n  b: 'y"),
+            format!("kind: Secret\ndata:\n  k: {seed}\nsops:\n  mac: ENC[x]\n"),
+        ] {
+            let shown = shown(&m, &text);
+            assert!(!shown.contains(seed), "{text:?} shown as {shown:?}");
+        }
         assert_eq!(
-            shown(&m, text),
-            "apiVersion: v1\ndata:\n  user.creds: <redacted>\n  other: <redacted>\nmetadata:\n  name: s\n"
+            shown(
+                &m,
+                "apiVersion: v1\ndata:\n  user.creds: U0VDUkVU\n  other: |-\n    line\nmetadata:\n  name: s\n"
+            ),
+            "apiVersion: v1\ndata:\n  other: <redacted>\n  user.creds: <redacted>\nmetadata:\n  name: s\n"
         );
     }
 

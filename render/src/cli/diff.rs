@@ -59,6 +59,7 @@ pub fn run(args: Args) -> ExitCode {
     match compare(&args) {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
+        Err(Failure::Closed) => ExitCode::SUCCESS,
         Err(failure) => {
             fail(failure, "nothing was compared");
             ExitCode::from(2)
@@ -94,9 +95,7 @@ fn compare(args: &Args) -> Result<bool, Failure> {
         Format::Markdown => diff::markdown(&diffs),
         Format::Json => diff::json(&diffs),
     };
-    std::io::stdout()
-        .write_all(out.as_bytes())
-        .map_err(|e| Failure::Io(format!("stdout: {e}")))?;
+    super::stdout::print(&out)?;
     Ok(!diffs.is_empty())
 }
 

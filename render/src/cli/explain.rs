@@ -52,13 +52,16 @@ enum Format {
 pub fn run(args: Args) -> ExitCode {
     match answer(&args) {
         Ok(explanation) => {
-            match args.output {
-                Format::Text => print!("{}", explanation.to_text()),
-                Format::Json => println!(
-                    "{}",
+            let text = match args.output {
+                Format::Text => explanation.to_text(),
+                Format::Json => format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&explanation)
                         .expect("explanations serialize to JSON")
                 ),
+            };
+            if let Err(failure) = super::stdout::print(&text) {
+                return fail(failure, "");
             }
             if explanation.allowed {
                 ExitCode::SUCCESS

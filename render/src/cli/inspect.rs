@@ -59,16 +59,20 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let items = inspect::inspect(&found, &trust, now);
     match args.output {
         Format::Yaml => {
+            let mut yaml = String::new();
             for item in &items {
-                let yaml = serde_saphyr::to_string(item)
-                    .map_err(|e| Failure::Io(format!("YAML output: {e}")))?;
-                print!("---\n{yaml}");
+                yaml.push_str("---\n");
+                yaml.push_str(
+                    &serde_saphyr::to_string(item)
+                        .map_err(|e| Failure::Io(format!("YAML output: {e}")))?,
+                );
             }
+            super::stdout::print(&yaml)?;
         }
         Format::Json => {
             let json = serde_json::to_string_pretty(&items)
                 .map_err(|e| Failure::Io(format!("JSON output: {e}")))?;
-            println!("{json}");
+            super::stdout::print(&format!("{json}\n"))?;
         }
     }
     let problems: Vec<String> = items

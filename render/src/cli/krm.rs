@@ -37,10 +37,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .read_to_string(&mut text)
         .map_err(|e| Failure::Io(format!("standard input: {e}")))?;
     let (list, failed) = process(&args, &text)?;
-    print!(
-        "{}",
-        serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?
-    );
+    super::stdout::print(&serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?)?;
     if failed {
         return Err(Failure::Changed(
             "error: the ResourceList's results name the problems".into(),
@@ -51,7 +48,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 /// The output `ResourceList` for an input, and whether it carries errors.
 fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
-    let mut list: Value = serde_saphyr::from_str(text).map_err(|e| {
+    // Never with a snippet: items can be Secrets, and the text around an error their keys.
+    let options = serde_saphyr::options! { with_snippet: false };
+    let mut list: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         Failure::Invalid(vec![
             Diagnostic::error(format!("not a ResourceList: {e}")).in_file("-"),
         ])

@@ -9,12 +9,14 @@ mod bootstrap;
 mod check;
 mod diff;
 mod explain;
+mod files;
 mod inputs;
 mod inspect;
 mod keygen;
 mod krm;
 mod progress;
 mod render;
+mod stdout;
 
 use std::process::ExitCode;
 
@@ -65,6 +67,9 @@ pub enum Failure {
     Changed(String),
     /// Reading or writing failed, or a bug (exit 2).
     Io(String),
+    /// Whoever read standard output stopped early (`| head`): the command stops quietly,
+    /// exit 0, without recording anything (no lock) after the output it could not deliver.
+    Closed,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -74,10 +79,7 @@ pub fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Check(args) => return check::run(args),
         Command::Krm(args) => krm::run(args),
-        Command::Crds => {
-            print!("{}", crate::api::crds_yaml());
-            Ok(())
-        }
+        Command::Crds => stdout::print(&crate::api::crds_yaml()),
         Command::Explain(args) => return explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Bootstrap(args) => bootstrap::run(args),
@@ -110,5 +112,6 @@ fn fail(failure: Failure, outcome: &str) -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Failure::Closed => ExitCode::SUCCESS,
     }
 }

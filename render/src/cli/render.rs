@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
 
-use super::Failure;
+use super::files::{self, Access};
 use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
+use super::{Failure, stdout};
+use crate::diagnostic::Diagnostic;
 use crate::keys::KeySources;
 use crate::output::{self, Manifest};
 use crate::render::Rendered;
@@ -38,32 +40,38 @@ pub struct IssuedAt {
     pub(super) secs: Option<i64>,
 }
 
-/// Runs `render`.
+/// Runs `render`. The output is written first and the lock last, only once the output has
+/// arrived: a lock never records JWTs that were not delivered.
 pub fn run(args: Args) -> Result<(), Failure> {
     let loaded = args.input.load()?;
     (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
     let rendered = render_loaded(&loaded, args.issued_at)?;
     let lock_path = &loaded.lock_path;
-    if rendered.lock != loaded.lock || !loaded.lock_exists {
-        if args.locked {
-            return Err(Failure::Changed(format!(
-                "error: {} needs to be updated but --locked was passed (claims changed for: {})",
-                lock_path.display(),
-                changed_entries(&loaded.lock, &rendered.lock).join(", ")
-            )));
-        }
-        fs::write(lock_path, rendered.lock.to_yaml()).map_err(|e| io(lock_path, e))?;
+    let lock_changed = rendered.lock != loaded.lock || !loaded.lock_exists;
+    if lock_changed && args.locked {
+        return Err(Failure::Changed(format!(
+            "error: {} needs to be updated but --locked was passed (claims changed for: {})",
+            lock_path.display(),
+            changed_entries(&loaded.lock, &rendered.lock).join(", ")
+        )));
+    }
+    let manifests = output::manifests(&rendered);
+    match &args.out_dir {
+        None => stdout::print(&output::stream(&manifests))?,
+        Some(dir) => write_dir(dir, &manifests)?,
+    }
+    if lock_changed {
+        files::replace(
+            lock_path,
+            rendered.lock.to_yaml().as_bytes(),
+            Access::Everyone,
+        )?;
         if !loaded.lock_exists {
             eprintln!(
                 "note: created the lock file {}; commit it next to the resources",
                 lock_path.display()
             );
         }
-    }
-    let manifests = output::manifests(&rendered);
-    match &args.out_dir {
-        None => print!("{}", output::stream(&manifests)),
-        Some(dir) => write_dir(dir, &manifests)?,
     }
     Ok(())
 }
@@ -130,18 +138,53 @@ pub(super) fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) 
     changed
 }
 
+/// Writes one file per object into `dir`: every file is staged first and renamed into place
+/// only when all were written, so an error leaves the directory as it was; creds Secrets get
+/// mode 0600. Committed SOPS-encrypted files are never replaced by plaintext.
 fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
     let wanted: std::collections::BTreeSet<PathBuf> =
         manifests.iter().map(|m| dir.join(m.path())).collect();
-    remove_stale(dir, &wanted)?;
+    refuse_encrypted(&wanted)?;
+    let mut staged = Vec::with_capacity(manifests.len());
     for m in manifests {
         let path = dir.join(m.path());
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
-        fs::write(&path, &m.yaml).map_err(|e| io(&path, e))?;
+        let access = match m.kind {
+            "Secret" => Access::Owner,
+            _ => Access::Everyone,
+        };
+        staged.push(files::stage(&path, m.yaml.as_bytes(), access)?);
     }
-    Ok(())
+    for file in staged {
+        file.commit()?;
+    }
+    remove_stale(dir, &wanted)
+}
+
+/// Fails, naming them, when files a render would replace are SOPS-encrypted: replacing them
+/// would commit the plaintext creds they protect.
+fn refuse_encrypted(paths: &std::collections::BTreeSet<PathBuf>) -> Result<(), Failure> {
+    let encrypted: Vec<Diagnostic> = paths
+        .iter()
+        .filter(|path| {
+            fs::read_to_string(path).is_ok_and(|text| crate::input::is_sops_encrypted_text(&text))
+        })
+        .map(|path| {
+            Diagnostic::error(
+                "SOPS-encrypted; render would replace it with plaintext. Render into a \
+                 directory outside git (or to stdout) and encrypt each Secret with `sops \
+                 --encrypt` into the committed directory (see the README, Flux and SOPS)",
+            )
+            .in_file(path.display().to_string())
+        })
+        .collect();
+    if encrypted.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(encrypted))
+    }
 }
 
 /// Removes files this command wrote earlier that the current render no longer produces (a

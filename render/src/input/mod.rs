@@ -162,17 +162,7 @@ impl Inputs {
     /// Adds the documents of one YAML file (multi-document streams and `v1 List`s included).
     /// Returns its problems; objects with errors are left out.
     pub fn add_yaml(&mut self, file: &str, text: &str, contents: Contents) -> Vec<Diagnostic> {
-        // The parser's default budget (1,024 documents, 250,000 nodes per file) guards against
-        // hostile input; manifests of a large tenant tree are trusted and legitimately bigger
-        // (`helm template` of thousands of Users is one file). Alias limits, the defence
-        // against expansion bombs, stay at their defaults.
-        let mut budget = serde_saphyr::Budget::default();
-        budget.max_documents = 1 << 22;
-        budget.max_nodes = 1 << 28;
-        budget.max_events = 1 << 30;
-        budget.max_total_scalar_bytes = 1 << 32;
-        let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget) };
-        let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(text, options) {
+        let docs = match documents(text) {
             Ok(docs) => docs,
             Err(e) => {
                 return vec![Diagnostic::error(format!("not valid YAML: {e}")).in_file(file)];
@@ -354,11 +344,6 @@ impl Inputs {
     }
 }
 
-/// Whether a document was encrypted by SOPS, which adds a top-level `sops` block with its MAC.
-pub fn is_sops_encrypted(doc: &Value) -> bool {
-    doc.get("sops").is_some_and(|s| s.get("mac").is_some())
-}
-
 /// Why a document that is not one of the six kinds still claims to be NAuth's: `(field, rule)`
 /// when its `apiVersion` is in the `nauth.io` group, `None` for anything else.
 fn not_nauth(api_version: &str, kind: &str) -> Option<(&'static str, String)> {
@@ -385,6 +370,33 @@ fn not_nauth(api_version: &str, kind: &str) -> Option<(&'static str, String)> {
             ),
         )
     })
+}
+
+/// The documents of a YAML stream. Errors never quote the text (it may hold keys).
+pub fn documents(text: &str) -> Result<Vec<Value>, serde_saphyr::Error> {
+    // The parser's default budget (1,024 documents, 250,000 nodes per file) guards against
+    // hostile input; manifests of a large tenant tree are trusted and legitimately bigger
+    // (`helm template` of thousands of Users is one file). Alias limits, the defence
+    // against expansion bombs, stay at their defaults.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1 << 22;
+    budget.max_nodes = 1 << 28;
+    budget.max_events = 1 << 30;
+    budget.max_total_scalar_bytes = 1 << 32;
+    let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget) };
+    serde_saphyr::from_multiple_with_options(text, options)
+}
+
+/// Whether a document is SOPS-encrypted: SOPS adds a top-level `sops` mapping (its keys and
+/// MAC) and replaces values with `ENC[...]`, which only `sops --decrypt` can read.
+pub fn is_sops_encrypted(doc: &Value) -> bool {
+    doc.get("sops").is_some_and(Value::is_object)
+}
+
+/// Whether any document of a YAML or JSON file is SOPS-encrypted.
+pub fn is_sops_encrypted_text(text: &str) -> bool {
+    // Most files are not: spare them the parse.
+    text.contains("sops") && documents(text).is_ok_and(|docs| docs.iter().any(is_sops_encrypted))
 }
 
 /// The items of a `v1 List`, or the document itself.

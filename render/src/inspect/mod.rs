@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::jwt::{self, Account, AnyClaims, Claims, Operator};
 pub use chain::{account_link, user_account, user_link};
-pub use source::{Content, Found, read, redact_seeds};
+pub use source::{Content, Found, read};
 pub use time::{annotate, rfc3339};
 
 /// The operator and account the user vouches for (`--operator`, `--account`), already checked
@@ -198,7 +198,11 @@ pub fn inspect(found: &[Found], trust: &Trust, now: i64) -> Vec<Item> {
         .iter()
         .map(|f| context.item(f, now))
         .map(|mut item| {
-            item.problems = item.problems.iter().map(|p| redact_seeds(p)).collect();
+            item.problems = item
+                .problems
+                .iter()
+                .map(|p| crate::diagnostic::redact(p))
+                .collect();
             item
         })
         .collect()

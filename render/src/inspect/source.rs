@@ -5,6 +5,7 @@ use data_encoding::BASE64;
 use nkeys::KeyPair;
 use serde_json::Value;
 
+use crate::diagnostic::redact;
 use crate::jwt::creds::parse_creds;
 
 /// One thing found in an input.
@@ -48,7 +49,7 @@ pub fn read(source: &str, text: &str) -> Result<Vec<Found>, String> {
         serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
             format!(
                 "not a JWT, creds file, seed or YAML: {}",
-                redact_seeds(&e.to_string())
+                redact(&e.to_string())
             )
         })?;
     let mut found = Vec::new();
@@ -157,31 +158,6 @@ fn looks_like_seed(t: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
 }
 
-/// `text` with every seed-shaped word replaced, for messages that may echo input.
-pub fn redact_seeds(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if looks_like_seed(word) {
-            out.push_str(&word[..2]);
-            out.push_str("…(seed not shown)");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +213,7 @@ mod tests {
             panic!("expected unreadable");
         };
         assert!(!why.contains(&broken[2..]));
-        let redacted = redact_seeds(&format!("at line 1: '{broken}' is odd"));
+        let redacted = redact(&format!("at line 1: '{broken}' is odd"));
         assert_eq!(redacted, "at line 1: 'SU…(seed not shown)' is odd");
     }
 }

@@ -1,0 +1,433 @@
+//! How the binary writes: whole files with creds readable by their owner only, nothing on
+//! error, the lock only after the output, quiet stops when the reader goes away, SOPS-encrypted
+//! files never replaced by plaintext, and committed Secrets never shown by `check`.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{nauth_render, text};
+
+fn quickstart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
+}
+
+/// `COMMAND quickstart --seed-root … --lock LOCK EXTRA…` (the lock is not created here).
+fn with_quickstart(command: &str, lock: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        command.to_string(),
+        quickstart().display().to_string(),
+        "--seed-root".into(),
+        quickstart().join("seed-root").display().to_string(),
+        "--lock".into(),
+        lock.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run(args: &[String]) -> Output {
+    nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")
+}
+
+/// A directory holding a copy of the quickstart's lock and its rendered `out/`.
+fn rendered_out_dir() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    fs::copy(quickstart().join("nauth.lock"), &lock).unwrap();
+    let out = dir.path().join("out");
+    let r = run(&with_quickstart(
+        "render",
+        &lock,
+        &["--locked", "--out-dir", out.to_str().unwrap()],
+    ));
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    (dir, lock, out)
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = fs::read(&path).unwrap();
+                files.push((path, bytes));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn out_dir_writes_creds_for_their_owner_only_and_no_temporary_files() {
+    let (_dir, _lock, out) = rendered_out_dir();
+    let files = snapshot(&out);
+    assert_eq!(files.len(), 4, "{files:?}");
+    for (path, _) in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "temporary file left: {name}");
+        if name.starts_with("secret-") {
+            assert_eq!(mode(path), 0o600, "{name}");
+        } else {
+            assert_ne!(mode(path) & 0o044, 0, "{name} stays readable");
+        }
+    }
+    // A creds file left world-readable by an older version is tightened.
+    let secret = out.join("shop/secret-invoicer-nats-user-creds.yaml");
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
+    let lock = _dir.path().join("nauth.lock");
+    let again = run(&with_quickstart(
+        "render",
+        &lock,
+        &["--locked", "--out-dir", out.to_str().unwrap()],
+    ));
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(mode(&secret), 0o600);
+}
+
+#[test]
+fn a_failed_out_dir_render_leaves_the_directory_and_the_lock_as_they_were() {
+    let (dir, _, out) = rendered_out_dir();
+    // The last file cannot be written: a directory stands in its place.
+    let blocked = out.join("shop/secret-orders-service-nats-user-creds.yaml");
+    fs::remove_file(&blocked).unwrap();
+    fs::create_dir(&blocked).unwrap();
+    // A changed epoch-free input: a fresh lock makes every JWT new, so every file changes.
+    let lock = dir.path().join("fresh.lock");
+    let before = snapshot(&out);
+    let failed = run(&with_quickstart(
+        "render",
+        &lock,
+        &[
+            "--issued-at",
+            "1900000000",
+            "--out-dir",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    assert!(
+        text(&failed.stderr).contains("secret-orders-service-nats-user-creds.yaml"),
+        "{}",
+        text(&failed.stderr)
+    );
+    assert_eq!(snapshot(&out), before, "no file changed, none left behind");
+    assert!(!lock.exists(), "no lock after a failed output");
+}
+
+/// Runs the binary with its stdout going to `stdout`.
+fn run_into(args: &[&str], stdin: &str, stdout: Stdio) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("NAUTH_SEED_ROOT")
+        .env_remove("NATS_CLUSTER_REF")
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Standard output whose reader is already gone, as after `| head -1` stopped reading.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer.into()
+}
+
+#[test]
+fn commands_stop_quietly_when_their_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let quick = quickstart().display().to_string();
+    let ql = quickstart().join("nauth.lock").display().to_string();
+    let seed_root = quickstart().join("seed-root").display().to_string();
+    let lock_s = lock.display().to_string();
+    let render = with_quickstart("render", &lock, &[]);
+    let runs: Vec<Vec<&str>> = vec![
+        render.iter().map(String::as_str).collect(),
+        vec!["crds"],
+        vec!["inspect", &ql],
+        vec!["diff", &quick, &quick, "--format", "json"],
+        vec![
+            "explain",
+            &quick,
+            "--lock",
+            &ql,
+            "--user",
+            "shop/invoicer",
+            "--pub",
+            "orders.lookup.1",
+        ],
+        vec!["inspect", "--output", "json", "-"],
+    ];
+    for args in runs {
+        let stdin = if args.last() == Some(&"-") {
+            "-----BEGIN NATS USER JWT-----\n"
+        } else {
+            ""
+        };
+        let out = run_into(&args, stdin, closed_pipe());
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked");
+        assert!(
+            !text(&out.stderr).contains("panicked") && !text(&out.stderr).contains("Broken pipe"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !lock.exists(),
+        "render writes no lock for output nobody read ({lock_s}, {seed_root})"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_stdout_is_exit_2_and_no_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let full = || -> Stdio {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+            .into()
+    };
+    let render = with_quickstart("render", &lock, &[]);
+    let out = run_into(
+        &render.iter().map(String::as_str).collect::<Vec<_>>(),
+        "",
+        full(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: standard output: "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !lock.exists(),
+        "the lock follows the output, never precedes it"
+    );
+    let crds = run_into(&["crds"], "", full());
+    assert_eq!(crds.status.code(), Some(2), "{}", text(&crds.stderr));
+}
+
+/// A committed creds Secret as SOPS leaves it with `--encrypted-regex '^(data|stringData)$'`:
+/// metadata in clear, values encrypted, a `sops` block.
+fn encrypt_like_sops(plain: &str) -> String {
+    let mut out = String::new();
+    let mut in_data = false;
+    for line in plain.lines() {
+        if !line.starts_with(' ') {
+            in_data = line == "data:";
+            out.push_str(line);
+        } else if in_data {
+            // The key line; the lines of its folded value go.
+            match line.split_once(':') {
+                Some((key, _)) if !key.starts_with("   ") => out.push_str(&format!(
+                    "{key}: ENC[AES256_GCM,data:Zm9v,iv:YmFy,tag:YmF6,type:str]"
+                )),
+                _ => continue,
+            }
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "sops:\n  age:\n    - recipient: age1qqqq\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n  encrypted_regex: ^(data|stringData)$\n  version: 3.11.0\n",
+    );
+    out
+}
+
+#[test]
+fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
+    let (dir, lock, out) = rendered_out_dir();
+    let secret = out.join("shop/secret-invoicer-nats-user-creds.yaml");
+    let encrypted = encrypt_like_sops(&fs::read_to_string(&secret).unwrap());
+    fs::write(&secret, &encrypted).unwrap();
+    let lock_before = fs::read(&lock).unwrap();
+    let before = snapshot(&out);
+
+    let refused = run(&with_quickstart(
+        "render",
+        &lock,
+        &[
+            "--issued-at",
+            "1900000000",
+            "--out-dir",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("secret-invoicer-nats-user-creds.yaml: SOPS-encrypted")
+            && stderr.contains("sops --encrypt"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&out), before, "nothing written");
+    assert_eq!(fs::read(&lock).unwrap(), lock_before);
+
+    // Its public parts in clear are what check compares: up to date.
+    let checked = run(&with_quickstart(
+        "check",
+        &lock,
+        &["--out-dir", out.to_str().unwrap()],
+    ));
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+
+    // An encrypted Secret among the inputs is recognised and passed over.
+    let tree = dir.path().join("tree");
+    fs::create_dir(&tree).unwrap();
+    for f in fs::read_dir(quickstart()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "yaml") {
+            fs::copy(&f, tree.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    fs::write(tree.join("encrypted.yaml"), &encrypted).unwrap();
+    let args = [
+        "render".to_string(),
+        tree.display().to_string(),
+        "--seed-root".into(),
+        quickstart().join("seed-root").display().to_string(),
+        "--lock".into(),
+        lock.display().to_string(),
+        "--locked".into(),
+    ];
+    let with_encrypted_input = run(&args);
+    assert!(
+        with_encrypted_input.status.success(),
+        "{}",
+        text(&with_encrypted_input.stderr)
+    );
+    assert!(
+        text(&with_encrypted_input.stderr)
+            .contains("Secret invoicer-nats-user-creds: ignored: SOPS-encrypted"),
+        "{}",
+        text(&with_encrypted_input.stderr)
+    );
+}
+
+#[test]
+fn check_never_shows_a_committed_secret_value_whatever_its_yaml_style() {
+    let (_dir, lock, out) = rendered_out_dir();
+    let secret = out.join("shop/secret-invoicer-nats-user-creds.yaml");
+    let seed = "SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4";
+    let committed = fs::read_to_string(&secret).unwrap();
+    let (head, tail) = committed.split_once("data:\n").unwrap();
+    let tail = tail.split_once("\nmetadata:").unwrap().1;
+    for style in [
+        format!("stringData:\n  user.creds: |\n    -----BEGIN NATS USER JWT-----\n\n    {seed}\n"),
+        format!("stringData:\n  user.creds: \"first\n\n    {seed}\"\n"),
+        format!("stringData: {{user.creds: '{seed}'}}\n"),
+        format!("data:\n  user.creds: >-\n    a\n\n    {seed}\n"),
+    ] {
+        fs::write(&secret, format!("{head}{style}metadata:{tail}")).unwrap();
+        let checked = run(&with_quickstart(
+            "check",
+            &lock,
+            &["--out-dir", out.to_str().unwrap()],
+        ));
+        assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stderr));
+        let stderr = text(&checked.stderr);
+        assert!(!stderr.contains(&seed[2..20]), "{stderr}");
+        assert!(
+            stderr.contains("secret-invoicer-nats-user-creds.yaml"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The Flux + SOPS flow of the README, with the real `sops` that `tests/testenv.sh` installs:
+/// render outside git, encrypt each Secret into the committed directory, check it, and find
+/// that a render over it refuses instead of committing plaintext.
+#[test]
+#[ignore = "needs sops: run through tests/testenv.sh"]
+fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
+    let sops = std::env::var("NAUTH_SOPS").expect("tests/testenv.sh exports NAUTH_SOPS");
+    // A throwaway age key of this test only.
+    let identity = "AGE-SECRET-KEY-1QP5ZF0MWDNQENGU6PYNYWE252GU5GM5VUVGV8LKAAX5SE702949QMLH25A";
+    let recipient = "age1l8q4uxqwe76zzu3a9em8n4fl546u2wqfasdeh96fyg2533lfau6sxgcz7e";
+    let (dir, lock, scratch) = rendered_out_dir();
+    let committed = dir.path().join("rendered");
+    for (path, bytes) in snapshot(&scratch) {
+        let dest = committed.join(path.strip_prefix(&scratch).unwrap());
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("secret-") {
+            fs::write(&dest, bytes).unwrap();
+            continue;
+        }
+        let encrypted = Command::new(&sops)
+            .args(["--encrypt", "--age", recipient])
+            .args(["--encrypted-regex", "^(data|stringData)$"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(encrypted.status.success(), "{}", text(&encrypted.stderr));
+        assert!(
+            text(&encrypted.stdout).contains("user.creds: ENC[AES256_GCM,"),
+            "values encrypted"
+        );
+        fs::write(&dest, &encrypted.stdout).unwrap();
+        let decrypted = Command::new(&sops)
+            .env("SOPS_AGE_KEY", identity)
+            .arg("--decrypt")
+            .arg(&dest)
+            .output()
+            .unwrap();
+        assert!(decrypted.status.success(), "{}", text(&decrypted.stderr));
+        let parse = |t: &[u8]| serde_saphyr::from_str::<serde_json::Value>(&text(t)).unwrap();
+        assert_eq!(
+            parse(&decrypted.stdout),
+            parse(&bytes),
+            "{name} round-trips"
+        );
+    }
+
+    let out = committed.to_str().unwrap();
+    let checked = run(&with_quickstart("check", &lock, &["--out-dir", out]));
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+
+    let before = snapshot(&committed);
+    let refused = run(&with_quickstart(
+        "render",
+        &lock,
+        &["--issued-at", "1900000000", "--out-dir", out],
+    ));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("SOPS-encrypted"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(snapshot(&committed), before, "nothing written");
+}
