@@ -36,6 +36,7 @@ pub(super) fn account(
             &account.key(),
             "this account's signing key",
         )?,
+        rotated_from: None,
     })
 }
 
