@@ -437,7 +437,8 @@ fn krm_results_name_a_secret_by_api_version_kind_namespace_and_name() {
 
 #[test]
 fn krm_refuses_paths_instead_of_ignoring_them() {
-    let out = nauth_render(&["krm", "examples/quickstart"], &resource_list(&[]));
+    // No stdin: the arguments are refused before it would be read.
+    let out = nauth_render(&["krm", "examples/quickstart"], "");
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert_eq!(text(&out.stdout), "");
     assert!(
