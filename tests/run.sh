@@ -4,6 +4,9 @@
 # installs them, pinned, outside the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# NAuth's conformance data (NAUTH_CONFORMANCE_DIR, default ../shared/conformance) is optional for
+# a plain `cargo test`, which skips the tests that need it; here its absence fails them.
+export NAUTH_CONFORMANCE_REQUIRED=1
 
 if command -v rustup >/dev/null; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true

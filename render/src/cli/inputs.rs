@@ -89,9 +89,9 @@ impl InputArgs {
             }
         };
         let lock_path = self.lock_path();
-        let (lock, lock_exists) = match fs::read_to_string(&lock_path) {
-            Ok(text) => (
-                Lock::parse(&text).map_err(|e| {
+        let (lock, lock_exists) = match fs::read(&lock_path) {
+            Ok(bytes) => (
+                Lock::parse(&utf8(&lock_path.display().to_string(), bytes)?).map_err(|e| {
                     Failure::Invalid(vec![
                         Diagnostic::error(e.to_string()).in_file(lock_path.display().to_string()),
                     ])
@@ -198,31 +198,50 @@ pub fn options(nats_cluster: Option<&str>) -> Result<Options, Failure> {
 /// `(name, text)` of every manifest file at `path`, in a fixed order.
 pub fn read_path(path: &Path) -> Result<Vec<(String, String)>, Failure> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| io(path, e))?;
-        return Ok(vec![("-".to_string(), text)]);
+        return Ok(vec![("-".to_string(), utf8("-", bytes)?)]);
     }
     let meta = fs::metadata(path).map_err(|e| io(path, e))?;
     if meta.is_file() {
-        return Ok(vec![(
-            path.display().to_string(),
-            fs::read_to_string(path).map_err(|e| io(path, e))?,
-        )]);
+        return Ok(vec![(path.display().to_string(), read_text(path)?)]);
     }
     let mut files = Vec::new();
     walk(path, &mut files)?;
     files.sort();
     files
         .into_iter()
-        .map(|f| {
-            Ok((
-                f.display().to_string(),
-                fs::read_to_string(&f).map_err(|e| io(&f, e))?,
-            ))
-        })
+        .map(|f| Ok((f.display().to_string(), read_text(&f)?)))
         .collect()
+}
+
+/// A file's text; see [`utf8`].
+fn read_text(path: &Path) -> Result<String, Failure> {
+    let bytes = fs::read(path).map_err(|e| io(path, e))?;
+    utf8(&path.display().to_string(), bytes)
+}
+
+/// `bytes` read from `file` as text. Anything but UTF-8 is invalid input (exit 1), located by
+/// line and column of the first bad byte; the bytes themselves are never shown.
+pub fn utf8(file: &str, bytes: Vec<u8>) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+        Failure::Invalid(vec![
+            Diagnostic::error(format!(
+                "not UTF-8 text (line {line}, byte {} of the line); save it as UTF-8",
+                column + 1
+            ))
+            .in_file(file),
+        ])
+    })
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Failure> {

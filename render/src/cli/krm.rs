@@ -10,14 +10,22 @@ use clap::Args as ClapArgs;
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::inputs::{AllowEmpty, InputArgs};
+use super::inputs::{AllowEmpty, InputArgs, utf8};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::input::Contents;
+use crate::input::{Contents, DEFAULT_NAMESPACE};
 use crate::keys::KeySources;
 use crate::output;
 
-/// Options of `krm`.
+/// Options of `krm`: those of `render` without PATH, since the items come from the
+/// `ResourceList`. A PATH given anyway is refused (it would otherwise be silently ignored).
 #[derive(ClapArgs, Debug)]
+#[command(mut_arg("paths", |a| a
+    .default_value(None::<&str>)
+    .hide(true)
+    .value_parser(|_: &str| Err::<std::path::PathBuf, _>(
+        "krm takes no PATH: kustomize passes the resources on standard input, as a \
+         ResourceList (use `nauth-render render PATH` for files)"
+    ))))]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -32,10 +40,11 @@ const PATH_ANNOTATIONS: [&str; 2] = [
 
 /// Runs `krm`: always writes a `ResourceList`; exits 1 when it carries errors.
 pub fn run(args: Args) -> Result<(), Failure> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|e| Failure::Io(format!("standard input: {e}")))?;
+    let text = utf8("-", bytes)?;
     let (list, failed) = process(&args, &text)?;
     super::stdout::print(&serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?)?;
     if failed {
@@ -52,7 +61,11 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
     let options = serde_saphyr::options! { with_snippet: false };
     let mut list: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         Failure::Invalid(vec![
-            Diagnostic::error(format!("not a ResourceList: {e}")).in_file("-"),
+            Diagnostic::error(format!(
+                "not a ResourceList: {}",
+                crate::input::yaml_error::message(&e)
+            ))
+            .in_file("-"),
         ])
     })?;
     if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
@@ -65,7 +78,7 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut loaded = args.input_without_paths().load()?;
+    let mut loaded = args.input.load()?;
     let mut problems = loaded.warnings.clone();
     for item in &items {
         let file = PATH_ANNOTATIONS
@@ -86,7 +99,7 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
     if !problems.iter().any(Diagnostic::is_error) {
         problems.extend(args.allow_empty.check(&loaded).err());
     }
-    let mut out_items = items;
+    let mut out_items = items.clone();
     if !problems.iter().any(Diagnostic::is_error) {
         // A changed lock is an error here, so the epoch never reaches the output.
         let epoch = 0;
@@ -115,29 +128,27 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
     }
     let failed = problems.iter().any(Diagnostic::is_error);
     list["items"] = Value::Array(out_items);
-    list["results"] = Value::Array(problems.iter().map(result).collect());
+    list["results"] = Value::Array(problems.iter().map(|d| result(d, &items)).collect());
     Ok((list, failed))
 }
 
-impl Args {
-    /// The shared options, minus paths: the items come from the `ResourceList`.
-    fn input_without_paths(&self) -> InputArgs {
-        InputArgs {
-            paths: Vec::new(),
-            ..self.input.clone()
-        }
-    }
-}
-
-/// A KRM function result for a diagnostic.
-fn result(d: &Diagnostic) -> Value {
+/// A KRM function result for a diagnostic; `items` (the input's) tell the apiVersion of the
+/// object it names.
+fn result(d: &Diagnostic, items: &[Value]) -> Value {
     let mut r = json!({
         "message": d.message,
         "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
     });
     if let Some((kind, key)) = d.object.as_deref().and_then(|o| o.split_once(' ')) {
         let (namespace, name) = key.split_once('/').unwrap_or(("", key));
-        r["resourceRef"] = json!({ "kind": kind, "namespace": namespace, "name": name });
+        r["resourceRef"] = json!({
+            "apiVersion": api_version(items, kind, namespace, name),
+            "kind": kind,
+            "name": name,
+        });
+        if !namespace.is_empty() {
+            r["resourceRef"]["namespace"] = json!(namespace);
+        }
     }
     if let Some(field) = &d.field {
         r["field"] = json!({ "path": field });
@@ -146,4 +157,27 @@ fn result(d: &Diagnostic) -> Value {
         r["file"] = json!({ "path": file });
     }
     r
+}
+
+/// The apiVersion of the item `kind namespace/name` (a missing namespace is `default`, as
+/// everywhere in nauth-render); objects not among the items are Secrets from `--keys` or
+/// NAuth's own kinds.
+fn api_version<'a>(items: &'a [Value], kind: &str, namespace: &str, name: &str) -> &'a str {
+    let named = |item: &&Value| {
+        item["kind"] == kind
+            && item["metadata"]["name"] == name
+            && (item["metadata"]["namespace"].as_str())
+                .filter(|n| !n.is_empty())
+                .unwrap_or(DEFAULT_NAMESPACE)
+                == namespace
+    };
+    match items
+        .iter()
+        .find(named)
+        .and_then(|i| i["apiVersion"].as_str())
+    {
+        Some(api_version) => api_version,
+        None if kind == "Secret" => "v1",
+        None => crate::api::API_VERSION,
+    }
 }

@@ -4,18 +4,59 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Names;
 use crate::inspect::rfc3339;
 use crate::jwt::{self, ClaimBody};
 
-/// Leaf path → displayed value. A rule, set member or map entry also has a fact of its own
-/// (value [`PRESENT`]) so additions and removals can be shown as one line.
-pub type Facts = BTreeMap<String, String>;
+/// Leaf path → value. A rule, set member or map entry also has a fact of its own
+/// ([`Fact::Present`]) so additions and removals can be shown as one line.
+pub type Facts = BTreeMap<String, Fact>;
 
-/// The value of a fact that only says "this rule exists".
-pub const PRESENT: &str = "";
+/// The value of one fact, typed as in the claims: JSON shows it as such, text as people read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// A rule, set member or map entry exists (JSON `true`).
+    Present,
+    /// A claim value: a string, number or boolean.
+    Value(Value),
+    /// A time in Unix seconds (shown as RFC 3339).
+    Time(i64),
+    /// A public key (shown with the account, user or key owner it belongs to).
+    Key {
+        /// The public key.
+        key: String,
+        /// What text shows: `Account shop/billing (AA5E73QD…)`.
+        label: String,
+    },
+}
+
+impl Fact {
+    /// The value as text and markdown show it.
+    pub fn shown(&self) -> String {
+        match self {
+            Fact::Present => String::new(),
+            Fact::Value(Value::String(s)) => quoted(s),
+            Fact::Value(Value::Number(n)) if n.as_i64() == Some(-1) => "-1 (unlimited)".into(),
+            Fact::Value(v) => v.to_string(),
+            Fact::Time(t) => rfc3339(*t),
+            Fact::Key { label, .. } => label.clone(),
+        }
+    }
+}
+
+impl Serialize for Fact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fact::Present => serializer.serialize_bool(true),
+            Fact::Value(v) => v.serialize(serializer),
+            Fact::Time(t) => serializer.serialize_i64(*t),
+            Fact::Key { key, .. } => serializer.serialize_str(key),
+        }
+    }
+}
 
 /// Claim fields that change with every signature or never carry meaning for a reviewer.
 const SKIPPED: [&str; 4] = ["iat", "jti", "nats.type", "nats.version"];
@@ -37,7 +78,7 @@ pub fn user(
     let mut facts = Facts::new();
     flatten(&to_value(claims), "", names, &mut facts);
     if let Some(scope) = scope {
-        facts.insert("scope.role".into(), quoted(&scope.role));
+        facts.insert("scope.role".into(), Fact::Value(scope.role.clone().into()));
         let template = serde_json::to_value(&scope.template).expect("templates serialize");
         flatten(&template, "", names, &mut facts);
     }
@@ -63,11 +104,11 @@ fn flatten(value: &Value, path: &str, names: &Names, facts: &mut Facts) {
                 let child = display_path(&child);
                 match (key.as_str(), v) {
                     ("exp" | "nbf", Value::Number(n)) => {
-                        facts.insert(child, rfc3339(n.as_i64().unwrap_or_default()));
+                        facts.insert(child, Fact::Time(n.as_i64().unwrap_or_default()));
                     }
                     ("revocations", Value::Object(times)) => {
                         for (k, t) in times {
-                            let at = rfc3339(t.as_i64().unwrap_or_default());
+                            let at = Fact::Time(t.as_i64().unwrap_or_default());
                             facts.insert(format!("{child}[{}]", names.label(k)), at);
                         }
                     }
@@ -79,7 +120,7 @@ fn flatten(value: &Value, path: &str, names: &Names, facts: &mut Facts) {
             for item in items {
                 let (identity, rest) = element(path, item, names);
                 let at = format!("{path}[{identity}]");
-                facts.insert(at.clone(), PRESENT.into());
+                facts.insert(at.clone(), Fact::Present);
                 if let Some(rest) = rest {
                     flatten(&rest, &at, names, facts);
                 }
@@ -127,14 +168,15 @@ fn element(path: &str, item: &Value, names: &Names) -> (String, Option<Value>) {
     }
 }
 
-fn scalar(path: &str, value: &Value, names: &Names) -> String {
+fn scalar(path: &str, value: &Value, names: &Names) -> Fact {
     match value {
         Value::String(s) if matches!(path, "public_key" | "issuer" | "issuer_account") => {
-            names.label(s)
+            Fact::Key {
+                key: s.clone(),
+                label: names.label(s),
+            }
         }
-        Value::String(s) => quoted(s),
-        Value::Number(n) if n.as_i64() == Some(-1) => "-1 (unlimited)".into(),
-        other => other.to_string(),
+        other => Fact::Value(other.clone()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The three ways a diff is shown: text for a terminal, markdown for a pull-request comment, JSON
 //! for tools. Text and markdown fold a rule that was added or removed into one line.
 
-use super::facts::{PRESENT, is_within};
+use super::facts::{Fact, is_within};
 use super::{Change, ObjectDiff, Status};
 
 /// How text output looks.
@@ -120,13 +120,14 @@ fn lines(changes: &[Change]) -> Vec<Line> {
         match (&c.old, &c.new) {
             (Some(old), Some(new)) => out.push(Line::Changed {
                 path: c.path.clone(),
-                old: old.clone(),
-                new: new.clone(),
+                old: old.shown(),
+                new: new.shown(),
             }),
             (None, Some(value)) | (Some(value), None) => {
                 let added = c.old.is_none();
+                let present = *value == Fact::Present;
                 let mut fields = Vec::new();
-                if value == PRESENT {
+                if present {
                     while let Some(inner) = changes.get(i).filter(|n| {
                         is_within(&n.path, &c.path)
                             && n.old.is_none() == added
@@ -134,18 +135,18 @@ fn lines(changes: &[Change]) -> Vec<Line> {
                     }) {
                         let rest = inner.path[c.path.len()..].trim_start_matches('.');
                         let v = inner.new.as_ref().or(inner.old.as_ref()).expect("one side");
-                        fields.push(if v == PRESENT {
+                        fields.push(if *v == Fact::Present {
                             rest.to_string()
                         } else {
-                            format!("{rest}={v}")
+                            format!("{rest}={}", v.shown())
                         });
                         i += 1;
                     }
                 }
-                let text = match (value == PRESENT, fields.is_empty()) {
+                let text = match (present, fields.is_empty()) {
                     (true, true) => c.path.clone(),
                     (true, false) => format!("{}: {}", c.path, fields.join(", ")),
-                    (false, _) => format!("{}: {value}", c.path),
+                    (false, _) => format!("{}: {}", c.path, value.shown()),
                 };
                 out.push(if added {
                     Line::Added(text)

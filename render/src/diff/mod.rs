@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::jwt;
 use crate::lock::Lock;
 use crate::render::Preview;
-pub use facts::{Facts, PRESENT};
+pub use facts::{Fact, Facts};
 pub use format::{Style, json, markdown, text};
 
 /// One side of a comparison.
@@ -36,17 +36,15 @@ pub enum Status {
     Changed,
 }
 
-/// One fact that differs: `old` is absent for an addition, `new` for a removal.
+/// One fact that differs: `old` is absent (JSON `null`) for an addition, `new` for a removal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
     /// Where in the claims, with rules named by identity: `exports[service "orders.>"]`.
     pub path: String,
     /// The value before.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old: Option<String>,
+    pub old: Option<Fact>,
     /// The value after.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<String>,
+    pub new: Option<Fact>,
 }
 
 /// The changes of one Account or User.

@@ -173,3 +173,59 @@ fn added_and_removed_users_list_their_facts_and_markdown_pairs_old_with_new() {
     assert_eq!(removed[1].status, Status::Removed);
     assert!(removed[1].changes.iter().all(|c| c.new.is_none()));
 }
+
+#[test]
+fn json_has_typed_values_and_null_for_a_missing_side() {
+    let second = "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: batch, namespace: shop}\n\
+                  spec: {accountName: billing, expiresAt: '2030-01-01T00:00:00Z'}\n";
+    let base = tree(IMPORT, "", "");
+    let head = tree(
+        "  accountLimits: {conn: 10}\n  exports: [{name: api, subject: 'orders.api.>', type: service}]\n",
+        "",
+        second,
+    );
+    let (old, old_lock) = side(&base, &Lock::new());
+    let (new, new_lock) = side(&head, &old_lock);
+    let diffs = diff(
+        Side {
+            preview: &old,
+            lock: &old_lock,
+        },
+        Side {
+            preview: &new,
+            lock: &new_lock,
+        },
+    );
+    let v: serde_json::Value = serde_json::from_str(&json(&diffs)).unwrap();
+    let change = |object: &str, path: &str| {
+        let o = (v["objects"].as_array().unwrap().iter())
+            .find(|o| o["object"] == object)
+            .unwrap_or_else(|| panic!("{object} in {v}"));
+        (o["changes"].as_array().unwrap().iter())
+            .find(|c| c["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in {o}"))
+            .clone()
+    };
+    assert_eq!(
+        change("shop/orders", "limits.conn"),
+        serde_json::json!({"path": "limits.conn", "old": -1, "new": 10})
+    );
+    let export = r#"exports[service "orders.api.>"]"#;
+    assert_eq!(
+        change("shop/orders", export),
+        serde_json::json!({"path": export, "old": null, "new": true})
+    );
+    assert_eq!(
+        change("shop/orders", &format!("{export}.name")),
+        serde_json::json!({"path": format!("{export}.name"), "old": null, "new": "api"})
+    );
+    let batch = new.users.iter().find(|u| u.name == "batch").unwrap();
+    assert_eq!(
+        change("shop/batch", "exp"),
+        serde_json::json!({"path": "exp", "old": null, "new": 1_893_456_000})
+    );
+    assert_eq!(
+        change("shop/batch", "public_key"),
+        serde_json::json!({"path": "public_key", "old": null, "new": batch.claims.data.sub})
+    );
+}

@@ -7,8 +7,10 @@
 
 pub mod names;
 pub mod structural;
+pub(crate) mod yaml_error;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::LazyLock;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -165,7 +167,10 @@ impl Inputs {
         let docs = match documents(text) {
             Ok(docs) => docs,
             Err(e) => {
-                return vec![Diagnostic::error(format!("not valid YAML: {e}")).in_file(file)];
+                return vec![
+                    Diagnostic::error(format!("not valid YAML: {}", yaml_error::message(&e)))
+                        .in_file(file),
+                ];
             }
         };
         docs.into_iter()
@@ -230,6 +235,10 @@ impl Inputs {
         {
             doc["metadata"]["namespace"] = Value::from(DEFAULT_NAMESPACE);
         }
+        let described = format!(
+            "{kind} {}/{name}",
+            doc["metadata"]["namespace"].as_str().unwrap_or_default()
+        );
         if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
             // A Secret's parse error could quote its data: say where, never what.
             let secret = serde_path_to_error::deserialize(doc).map_err(|e| {
@@ -451,10 +460,19 @@ fn duplicates_of<T: Resource<DynamicType = ()>>(
     objects: &[Object<T>],
     problems: &mut Vec<Diagnostic>,
 ) {
-    let mut seen = BTreeSet::new();
+    let mut first_in = BTreeMap::new();
     for o in objects {
-        if !seen.insert(o.key()) {
-            problems.push(o.error(None, "defined more than once in the input"));
+        match first_in.entry(o.key()) {
+            Entry::Vacant(v) => {
+                v.insert(&o.file);
+            }
+            Entry::Occupied(first) => problems.push(o.error(
+                None,
+                format!(
+                    "defined more than once in the input: also in {}",
+                    first.get()
+                ),
+            )),
         }
     }
 }

@@ -72,7 +72,7 @@ fn other_kinds_are_ignored_with_a_warning_and_lists_are_flattened() {
     assert_eq!(problems[0].severity, Severity::Warning);
     assert_eq!(
         problems[0].to_string(),
-        "warning: in.yaml: ConfigMap cm: ignored: v1 ConfigMap is not an input of nauth-render"
+        "warning: in.yaml: ConfigMap default/cm: ignored: v1 ConfigMap is not an input of nauth-render"
     );
 }
 
@@ -83,7 +83,10 @@ fn secret_errors_never_quote_the_secret() {
          stringData: [SAAPQGHCXP3M5THZ4JIJ2X6DJPXIBDX4DHVEI2ODY37NKI7R7YTIHNSTW4]\n",
     );
     let text = problems[0].to_string();
-    assert_eq!(text, "in.yaml: Secret s: stringData: not a valid Secret");
+    assert_eq!(
+        text,
+        "in.yaml: Secret default/s: stringData: not a valid Secret"
+    );
 }
 
 #[test]
@@ -104,11 +107,17 @@ fn broken_yaml_and_missing_names_are_errors() {
 #[test]
 fn duplicates_are_reported() {
     let doc = "apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata: {name: a}\n";
-    let (inputs, _) = load(&format!("{doc}---\n{doc}"));
-    let dups = inputs.duplicates();
+    let mut inputs = Inputs::default();
+    for file in ["a.yaml", "b.yaml", "c.yaml"] {
+        assert_eq!(inputs.add_yaml(file, doc, Contents::Everything), []);
+    }
+    let dups: Vec<String> = inputs.duplicates().iter().map(|d| d.to_string()).collect();
     assert_eq!(
-        dups[0].to_string(),
-        "in.yaml: Account default/a: defined more than once in the input"
+        dups,
+        [
+            "b.yaml: Account default/a: defined more than once in the input: also in a.yaml",
+            "c.yaml: Account default/a: defined more than once in the input: also in a.yaml",
+        ]
     );
 }
 

@@ -15,11 +15,16 @@ use crate::api;
 use crate::input::Object;
 use crate::jwt;
 use crate::lock::Lock;
+use crate::render::ACCOUNT_ID_LABEL;
 pub use seed_root::{Role, SeedRoot};
 
 /// Annotation holding the generation counter of seed-root derivation; raising it rotates the
 /// object's key.
 pub const KEY_GENERATION_ANNOTATION: &str = "nauth.io/key-generation";
+
+/// How many generations back a rotation looks for the ID the lock recorded (a rotation raises
+/// the generation by one; this leaves room for several at once without unbounded work).
+const MAX_ROTATION_STEPS: usize = 64;
 
 /// Where a render takes its keys from.
 #[derive(Clone, Copy, Debug)]
@@ -118,13 +123,17 @@ pub struct AccountKeys {
     pub root: KeyPair,
     /// The implicit signing key, which signs users without a `signingKeyRef`.
     pub sign: KeyPair,
+    /// The account ID these keys replace, when a raised `nauth.io/key-generation` rotates them.
+    pub rotated_from: Option<String>,
 }
 
 impl<'a> KeySources<'a> {
     /// The keys of an Account, by NAuth's lookup order (Secrets labelled with the account ID,
     /// Secrets labelled with the account name, the legacy names `<account>-ac-root` and
     /// `<account>-ac-sign`), then the seed root. `expected_id` (from the `account.nauth.io/id`
-    /// label or the lock) must match the root key found.
+    /// label or the lock) must match the root key found, except for a deliberate rotation: a
+    /// seed-root key whose raised `nauth.io/key-generation` replaces the ID the lock recorded,
+    /// which an earlier generation of the same root must give (so a wrong root still fails).
     pub fn account(
         &self,
         account: &Object<api::Account>,
@@ -134,6 +143,7 @@ impl<'a> KeySources<'a> {
             Some((root, sign)) => AccountKeys {
                 root: seed(root, "default", KeyPairType::Account)?,
                 sign: seed(sign, "default", KeyPairType::Account)?,
+                rotated_from: None,
             },
             None => {
                 let root = self.seed_root.ok_or_else(|| {
@@ -145,20 +155,45 @@ impl<'a> KeySources<'a> {
                     )
                 })?;
                 let generation = generation(account)?;
-                let derive =
-                    |role| root.derive(role, account.namespace(), account.name(), generation);
+                let derive = |role, generation| {
+                    root.derive(role, account.namespace(), account.name(), generation)
+                };
+                let root_key = derive(Role::AccountRoot, generation);
+                let locked = expected_id.filter(|_| account.label(ACCOUNT_ID_LABEL).is_none());
+                let rotated_from = locked
+                    .filter(|id| root_key.public_key() != *id)
+                    .filter(|id| {
+                        (0..generation)
+                            .rev()
+                            .take(MAX_ROTATION_STEPS)
+                            .any(|g| derive(Role::AccountRoot, g).public_key() == *id)
+                    })
+                    .map(str::to_string);
                 AccountKeys {
-                    root: derive(Role::AccountRoot),
-                    sign: derive(Role::AccountSign),
+                    root: root_key,
+                    sign: derive(Role::AccountSign, generation),
+                    rotated_from,
                 }
             }
         };
+        let found = keys.root.public_key();
         match expected_id {
-            Some(id) if keys.root.public_key() != id => Err(format!(
-                "the account key found has public key {}, but the account ID is {id}; refusing \
-                 to change an account's identity",
-                keys.root.public_key()
-            )),
+            Some(id) if found != id && keys.rotated_from.is_none() => {
+                Err(match account.label(ACCOUNT_ID_LABEL) {
+                    Some(_) => format!(
+                        "the account key found has public key {found}, but its \
+                         {ACCOUNT_ID_LABEL} label says {id}; refusing to change an account's \
+                         identity: correct the label, or the account's Secrets or --seed-root"
+                    ),
+                    None => format!(
+                        "the account key found has public key {found}, but the lock records \
+                         account ID {id}; refusing to change an account's identity: check \
+                         --seed-root and the account's Secrets (to give an account a new key on \
+                         purpose, raise its {KEY_GENERATION_ANNOTATION} annotation and keep the \
+                         seed root)"
+                    ),
+                })
+            }
             _ => Ok(keys),
         }
     }
@@ -252,11 +287,26 @@ fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair
         KeyPair::from_seed(value.trim()).map_err(|_| format!("{at} does not hold an nkey seed"))?;
     if kp.key_pair_type() != kind {
         return Err(format!(
-            "{at} holds a {:?} seed, expected {kind:?}",
-            kp.key_pair_type()
+            "{at} holds {} seed, expected {} seed",
+            seed_kind(kp.key_pair_type()),
+            seed_kind(kind)
         ));
     }
     Ok(kp)
+}
+
+/// A kind of nkey seed as messages say it, with its article: "an account", "an operator".
+fn seed_kind(kind: KeyPairType) -> &'static str {
+    match kind {
+        KeyPairType::Server => "a server",
+        KeyPairType::Cluster => "a cluster",
+        KeyPairType::Operator => "an operator",
+        KeyPairType::Account => "an account",
+        KeyPairType::User => "a user",
+        KeyPairType::Module => "a module",
+        KeyPairType::Curve => "a curve (xkey)",
+        KeyPairType::Service => "a service",
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub(super) fn account(
             &account.key(),
             "this account's signing key",
         )?,
+        rotated_from: None,
     })
 }
 

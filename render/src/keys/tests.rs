@@ -168,7 +168,7 @@ fn missing_and_mismatched_keys_are_explained_without_seeds() {
     let err = sources.account(&inputs.accounts[0], None).err().unwrap();
     assert_eq!(
         err,
-        "Secret team/orders-ac-root key default holds a User seed, expected Account"
+        "Secret team/orders-ac-root key default holds a user seed, expected an account seed"
     );
     assert!(!err.contains(&user_seed));
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::claims::{self, AccountInput, RuleGroup, SigningKeyEntry};
 use crate::input::{Inputs, Object};
 use crate::jwt;
-use crate::keys::Keys;
+use crate::keys::{KEY_GENERATION_ANNOTATION, Keys};
 use crate::{api, diagnostic::Diagnostic};
 
 use super::{
@@ -34,6 +34,18 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
             Ok(k) => {
                 report.record_key("Account", a.key(), &k.sign);
                 let id = k.root.public_key();
+                if let Some(old) = &k.rotated_from {
+                    report.push(a.warning(
+                        Some(&format!(
+                            "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
+                        )),
+                        format!(
+                            "rotates the account key: account ID {old} becomes {id}; its users \
+                             and the imports of it are re-issued, and NATS keeps the old account \
+                             until it is deleted from the resolver"
+                        ),
+                    ));
+                }
                 if let Some(other) = owners.insert(id.clone(), a.key()) {
                     report.push(a.error(
                         None,

@@ -480,3 +480,51 @@ fn a_preview_with_keys_takes_the_lock_for_keys_no_source_holds() {
     assert_eq!(preview.lock, rendered.lock);
     assert_eq!(preview.users.len(), 3);
 }
+
+#[test]
+fn a_raised_key_generation_rotates_the_account_it_annotates_and_says_so() {
+    let docs = tree();
+    let first = run(&docs, &Lock::new(), EPOCH).unwrap();
+    let old_id = first.lock.accounts["team/a"].public_key.clone();
+    let with_generation = |g: &str| {
+        let mut docs = docs.clone();
+        docs[1] = docs[1].replace(
+            "metadata: {name: a, namespace: team}",
+            &format!("metadata: {{name: a, namespace: team, annotations: {{nauth.io/key-generation: '{g}'}}}}"),
+        );
+        docs
+    };
+    let second = run(&with_generation("1"), &first.lock, EPOCH + 10).unwrap();
+    let new_id = second.lock.accounts["team/a"].public_key.clone();
+    assert_ne!(new_id, old_id);
+    let warnings: Vec<String> = second.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: f1.yaml: Account team/a: metadata.annotations[nauth.io/key-generation]: \
+             rotates the account key: account ID {old_id} becomes {new_id}; its users and the \
+             imports of it are re-issued, and NATS keeps the old account until it is deleted \
+             from the resolver"
+        )]
+    );
+    let alice = second.users.iter().find(|u| u.name == "alice").unwrap();
+    assert_eq!(alice.claims.nats.issuer_account, new_id);
+    let importer = second.accounts.iter().find(|a| a.name == "b").unwrap();
+    assert_eq!(importer.claims.nats.imports[0].account, new_id);
+    // Once the lock holds the new ID, the next render is stable and says nothing.
+    let third = run(&with_generation("1"), &second.lock, EPOCH + 20).unwrap();
+    assert_eq!((third.lock, third.warnings), (second.lock.clone(), vec![]));
+
+    // A lock ID that no earlier generation of this seed root gives is still refused.
+    let mut foreign = first.lock.clone();
+    let other = KeyPair::new_from_raw(KeyPairType::Account, [9; 32]).unwrap();
+    foreign.accounts.get_mut("team/a").unwrap().public_key = other.public_key();
+    let errors = run(&with_generation("2"), &foreign, EPOCH).unwrap_err();
+    assert!(
+        errors[0].to_string().contains(&format!(
+            "but the lock records account ID {}; refusing to change an account's identity",
+            other.public_key()
+        )),
+        "{errors:?}"
+    );
+}
