@@ -283,6 +283,17 @@ fn an_observed_account_is_named_in_a_warning_and_not_rendered() {
         r.warnings[0].to_string(),
         "warning: f5.yaml: Account team/seen: metadata.labels: observe mode \
          (nauth.io/management-policy=observe): its JWT is read from NATS, not rendered"
+    ); // NAuth resolves an observed Account's cluster too: a required operator cluster binds it.
+    let required = Options {
+        default_cluster: Some(("nats".into(), "other".into())),
+        ..Options::default()
+    };
+    let errors = run_with(&docs, &required).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.to_string().starts_with(
+            "f5.yaml: Account team/seen: spec.natsClusterRef: account cluster reference nats/nats"
+        )),
+        "{errors:?}"
     );
 }
 
