@@ -20,51 +20,112 @@ pub struct RuleGroup<T> {
     pub rules: Vec<T>,
 }
 
-/// Whether a non-inline group made it into the account, and why not.
+/// What became of one AccountExport or AccountImport in an account: the data behind NAuth's
+/// `status.adoptions` and behind every warning or error about adoption.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupOutcome {
     /// The AccountExport or AccountImport object.
     pub source: String,
-    /// `None` when adopted; else the validation message (NAuth's reason `Conflict`).
-    pub conflict: Option<String>,
+    /// Adopted, or why not.
+    pub adoption: Adoption,
+}
+
+/// Whether a group's rules are in the account's claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Adoption {
+    /// All of its rules are in the claims.
+    Adopted,
+    /// Its rules are valid on their own but clash with those of a group adopted before it
+    /// (NAuth's reason `Conflict`): the first writer keeps the subject.
+    Conflict {
+        /// The group that won: an AccountExport or AccountImport name, or `None` for the
+        /// Account's inline rules.
+        winner: Option<String>,
+        /// The validation message.
+        message: String,
+    },
+    /// Its rules break NATS's rules on their own: invalid input, not a conflict.
+    Invalid {
+        /// The validation message.
+        message: String,
+    },
 }
 
 /// Merges `groups` in order. Inline rules that fail are an error of the whole account (at
-/// `field`); other failing groups are reported as conflicts and left out.
+/// `field`); other groups that fail are left out, with the reason in their outcome.
 pub(crate) fn adopt<T: Clone + PartialEq>(
     groups: &[RuleGroup<T>],
     field: &str,
     validate: impl Fn(&[T], &mut ValidationResults),
 ) -> Result<(Vec<T>, Vec<GroupOutcome>), ClaimsError> {
+    let problem = |rules: &[T]| {
+        let mut vr = ValidationResults::default();
+        validate(rules, &mut vr);
+        blocking_errors(&vr)
+    };
     let mut accepted: Vec<T> = Vec::new();
+    // The group each accepted rule came from, to name the winner of a conflict.
+    let mut owners: Vec<Option<&str>> = Vec::new();
     let mut outcomes = Vec::new();
     for group in groups {
-        let mut candidate = accepted.clone();
-        for rule in &group.rules {
-            if !candidate.contains(rule) {
-                candidate.push(rule.clone());
+        let adoption = match problem(&group.rules) {
+            Some(message) => Adoption::Invalid { message },
+            None => match problem(&merged(&accepted, &group.rules)) {
+                Some(message) => Adoption::Conflict {
+                    winner: winner(&accepted, &owners, &group.rules, problem),
+                    message,
+                },
+                None => Adoption::Adopted,
+            },
+        };
+        match (&group.source, adoption) {
+            (None, Adoption::Invalid { message } | Adoption::Conflict { message, .. }) => {
+                return Err(ClaimsError::new(Some(field), message));
             }
-        }
-        let problem = [&group.rules, &candidate].into_iter().find_map(|rules| {
-            let mut vr = ValidationResults::default();
-            validate(rules, &mut vr);
-            blocking_errors(&vr)
-        });
-        match (&group.source, problem) {
-            (None, Some(message)) => return Err(ClaimsError::new(Some(field), message)),
-            (None, None) => accepted = candidate,
-            (Some(source), conflict) => {
-                if conflict.is_none() {
-                    accepted = candidate;
+            (source, adoption) => {
+                if adoption == Adoption::Adopted {
+                    for rule in &group.rules {
+                        if !accepted.contains(rule) {
+                            accepted.push(rule.clone());
+                            owners.push(group.source.as_deref());
+                        }
+                    }
                 }
-                outcomes.push(GroupOutcome {
-                    source: source.clone(),
-                    conflict,
-                });
+                if let Some(source) = source {
+                    outcomes.push(GroupOutcome {
+                        source: source.clone(),
+                        adoption,
+                    });
+                }
             }
         }
     }
     Ok((accepted, outcomes))
+}
+
+/// `accepted` followed by the rules of `group` not already in it.
+fn merged<T: Clone + PartialEq>(accepted: &[T], group: &[T]) -> Vec<T> {
+    let mut candidate = accepted.to_vec();
+    for rule in group {
+        if !candidate.contains(rule) {
+            candidate.push(rule.clone());
+        }
+    }
+    candidate
+}
+
+/// The group owning the first accepted rule that `group` clashes with: the shortest prefix of
+/// `accepted` that fails once merged with `group` ends with it.
+fn winner<T: Clone + PartialEq>(
+    accepted: &[T],
+    owners: &[Option<&str>],
+    group: &[T],
+    problem: impl Fn(&[T]) -> Option<String>,
+) -> Option<String> {
+    (1..=accepted.len())
+        .find(|&n| problem(&merged(&accepted[..n], group)).is_some())
+        .and_then(|n| owners[n - 1])
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -107,30 +168,57 @@ mod tests {
             outcomes,
             [GroupOutcome {
                 source: "more".into(),
-                conflict: None
+                adoption: Adoption::Adopted
             }]
         );
     }
 
     #[test]
-    fn a_conflicting_group_is_rejected_whole_and_later_groups_still_apply() {
+    fn a_conflicting_group_is_rejected_whole_naming_the_first_writer() {
         let (rules, outcomes) = run(&[
+            group(None, vec![stream("inline", "inline.>")]),
             group(Some("first"), vec![stream("foo", "foo.*")]),
             group(
                 Some("second"),
-                vec![stream("ok", "ok.>"), stream("other", "foo.*")],
+                vec![stream("ok", "ok.>"), stream("other", "foo.>")],
             ),
             group(Some("third"), vec![stream("bar", "bar.>")]),
+            group(Some("fourth"), vec![stream("in", "inline.x")]),
         ])
         .unwrap();
         let subjects: Vec<_> = rules.iter().map(|r| r.subject.as_str()).collect();
-        assert_eq!(subjects, ["foo.*", "bar.>"]);
-        assert_eq!(outcomes[0].conflict, None);
+        assert_eq!(subjects, ["inline.>", "foo.*", "bar.>"]);
+        let adoptions: Vec<_> = outcomes.iter().map(|o| &o.adoption).collect();
         assert_eq!(
-            outcomes[1].conflict.as_deref(),
-            Some(r#"stream export subject "foo.*" already exports "foo.*""#)
+            adoptions,
+            [
+                &Adoption::Adopted,
+                &Adoption::Conflict {
+                    winner: Some("first".into()),
+                    message: r#"stream export subject "foo.*" already exports "foo.>"; stream export subject "foo.>" already exports "foo.*""#.into()
+                },
+                &Adoption::Adopted,
+                &Adoption::Conflict {
+                    winner: None,
+                    message: r#"stream export subject "inline.>" already exports "inline.x""#
+                        .into()
+                },
+            ]
         );
-        assert_eq!(outcomes[2].conflict, None);
+    }
+
+    #[test]
+    fn a_group_invalid_on_its_own_is_invalid_not_a_conflict() {
+        let (rules, outcomes) = run(&[
+            group(Some("first"), vec![stream("foo", "foo.>")]),
+            group(Some("bad"), vec![stream("dot", ".")]),
+        ])
+        .unwrap();
+        assert_eq!(rules.len(), 1);
+        assert!(
+            matches!(&outcomes[1].adoption, Adoption::Invalid { .. }),
+            "{outcomes:?}"
+        );
     }
 
     #[test]

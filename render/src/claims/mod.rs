@@ -10,7 +10,7 @@ mod convert;
 mod user;
 
 pub use account::{AccountInput, AccountRendering, SigningKeyEntry, account_claims};
-pub use adoption::{GroupOutcome, RuleGroup};
+pub use adoption::{Adoption, GroupOutcome, RuleGroup};
 pub use convert::{export_rule, import_rule, inline_export};
 pub use user::{UserInput, user_claims};
 

@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::inputs::{io, is_manifest, options, read_path, utf8};
+use super::inputs::{OptionArgs, io, is_manifest, read_path, utf8};
 use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, Side, Style};
@@ -29,9 +29,8 @@ pub struct Args {
     /// The lock file of each side, relative to it.
     #[arg(long, value_name = "FILE", default_value = "nauth.lock")]
     lock: PathBuf,
-    /// NatsCluster `NAMESPACE/NAME` for Accounts without `spec.natsClusterRef`.
-    #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
-    nats_cluster: Option<String>,
+    #[command(flatten)]
+    options: OptionArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -68,7 +67,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn compare(args: &Args) -> Result<bool, Failure> {
-    let options = options(args.nats_cluster.as_deref())?;
+    let options = args.options.options()?;
     let (base, base_lock) = load(&args.base, args, &options)?;
     let (head, head_lock) = load(&args.head, args, &options)?;
     let diffs = diff::diff(
@@ -120,6 +119,9 @@ fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), F
     let mut problems = Vec::new();
     for (name, text) in &files {
         problems.extend(inputs.add_yaml(name, text, Contents::Everything));
+    }
+    if options.strict {
+        problems = crate::render::strict(problems);
     }
     if problems.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(problems));

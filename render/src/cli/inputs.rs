@@ -33,9 +33,39 @@ pub struct InputArgs {
     /// directory.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
-    /// NatsCluster `NAMESPACE/NAME` for Accounts without `spec.natsClusterRef`.
+    #[command(flatten)]
+    pub options: OptionArgs,
+}
+
+/// Render settings that are not in the custom resources, shared by every command that renders.
+#[derive(Args, Debug, Clone)]
+pub struct OptionArgs {
+    /// The operator's NatsCluster `NAMESPACE/NAME`, as NAuth's NATS_CLUSTER_REF: it serves
+    /// Accounts without `spec.natsClusterRef`, and an Account naming another cluster is an
+    /// error (unless --nats-cluster-optional).
     #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
     pub nats_cluster: Option<String>,
+    /// Let Accounts name a NatsCluster other than --nats-cluster, as NAuth's
+    /// NATS_CLUSTER_REF_OPTIONAL (true/false, 1/0, t/f).
+    #[arg(
+        long,
+        env = "NATS_CLUSTER_REF_OPTIONAL",
+        action = clap::ArgAction::SetTrue,
+        value_parser = go_bool
+    )]
+    pub nats_cluster_optional: bool,
+    /// Turn every warning into an error (exit 1): for CI.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment.
+fn go_bool(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
 }
 
 /// Everything read from disk for a render.
@@ -74,6 +104,9 @@ impl InputArgs {
                 }
             }
         }
+        if self.options.strict {
+            problems = crate::render::strict(problems);
+        }
         if problems.iter().any(Diagnostic::is_error) {
             return Err(Failure::Invalid(problems));
         }
@@ -108,7 +141,7 @@ impl InputArgs {
             lock,
             lock_exists,
             lock_path,
-            options: options(self.nats_cluster.as_deref())?,
+            options: self.options.options()?,
         })
     }
 
@@ -174,25 +207,29 @@ impl AllowEmpty {
     }
 }
 
-/// Render options from `--nats-cluster`.
-pub fn options(nats_cluster: Option<&str>) -> Result<Options, Failure> {
-    let default_cluster = match nats_cluster {
-        None => None,
-        Some(r) => Some(
-            r.split_once('/')
-                .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
-                .map(|(ns, name)| (ns.to_string(), name.to_string()))
-                .ok_or_else(|| {
-                    Failure::Invalid(vec![Diagnostic::error(format!(
-                        "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
-                    ))])
-                })?,
-        ),
-    };
-    Ok(Options {
-        default_cluster,
-        progress: super::progress::terminal("rendering"),
-    })
+impl OptionArgs {
+    /// The render options these arguments ask for.
+    pub fn options(&self) -> Result<Options, Failure> {
+        let default_cluster = match self.nats_cluster.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) => Some(
+                r.split_once('/')
+                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                    .map(|(ns, name)| (ns.to_string(), name.to_string()))
+                    .ok_or_else(|| {
+                        Failure::Invalid(vec![Diagnostic::error(format!(
+                            "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
+                        ))])
+                    })?,
+            ),
+        };
+        Ok(Options {
+            default_cluster,
+            cluster_optional: self.nats_cluster_optional,
+            strict: self.strict,
+            progress: super::progress::terminal("rendering"),
+        })
+    }
 }
 
 /// `(name, text)` of every manifest file at `path`, in a fixed order.

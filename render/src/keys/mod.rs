@@ -208,6 +208,14 @@ impl<'a> KeySources<'a> {
             (None, false) => format!("{}-ac-sign", ask.name()),
         };
         if let Some(secret) = secrets::named(self.secrets, ask.namespace(), &name) {
+            if !observed && !secrets::controlled_by(secret, ask) {
+                return Err(format!(
+                    "Conflict: Secret {} exists but is not owned by this AccountSigningKey (no \
+                     controller ownerReference to it); to use an existing Secret, use observe \
+                     mode (label nauth.io/management-policy=observe)",
+                    secret.key()
+                ));
+            }
             return seed(secret, "default", KeyPairType::Account);
         }
         match self.seed_root {
@@ -266,6 +274,39 @@ impl<'a> KeySources<'a> {
         })?;
         Ok(root.derive(Role::User, user.namespace(), user.name(), generation(user)?))
     }
+}
+
+/// The system account of `cluster`: the issuer account of the user JWT in its
+/// `systemAccountUserCredsSecretRef` Secret, or `None` when that Secret is not among
+/// `secrets`. NAuth refuses to render that account. Errors name the Secret, never its value.
+pub fn system_account(
+    secrets: &[Object<Secret>],
+    cluster: &Object<api::NatsCluster>,
+) -> Result<Option<String>, String> {
+    let r = &cluster.resource.spec.system_account_user_creds_secret_ref;
+    let key = r
+        .key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .unwrap_or("default");
+    let Some(secret) = secrets::named(secrets, cluster.namespace(), &r.name) else {
+        return Ok(None);
+    };
+    let at = format!("Secret {} key {key}", secret.key());
+    let creds = secrets::value(secret, key).ok_or_else(|| format!("{at} is missing"))?;
+    let user = jwt::creds::parse_creds(&creds)
+        .ok()
+        .and_then(|(token, _)| jwt::decode(&token).ok())
+        .and_then(|decoded| match decoded.claims {
+            jwt::AnyClaims::User(user) => Some(user),
+            _ => None,
+        })
+        .ok_or_else(|| format!("{at} does not hold user creds"))?;
+    let account = match user.nats.issuer_account.as_str() {
+        "" => user.data.iss,
+        account => account.to_string(),
+    };
+    Ok(Some(account))
 }
 
 fn generation<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> Result<u64, String> {

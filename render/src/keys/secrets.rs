@@ -19,6 +19,22 @@ pub(super) fn named<'s>(
         .find(|s| s.namespace() == namespace && s.name() == name)
 }
 
+/// Whether `owner` is the controller of `secret`, as NAuth decides whether a managed
+/// AccountSigningKey owns its Secret: the controller ownerReference names it, by UID when the
+/// owner has one (read from a cluster), else by kind and name (a manifest written before
+/// the object had a UID).
+pub(super) fn controlled_by<T: kube::Resource<DynamicType = ()>>(
+    secret: &Object<Secret>,
+    owner: &Object<T>,
+) -> bool {
+    let references = secret.resource.metadata.owner_references.iter().flatten();
+    let controller = references.into_iter().find(|r| r.controller == Some(true));
+    controller.is_some_and(|r| match owner.resource.meta().uid.as_deref() {
+        Some(uid) => r.uid == uid,
+        None => r.kind == T::kind(&()) && r.name == owner.name(),
+    })
+}
+
 /// A data value, from `stringData` or (base64-decoded) `data`.
 pub(super) fn value(secret: &Object<Secret>, key: &str) -> Option<String> {
     let s = &secret.resource;

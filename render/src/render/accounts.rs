@@ -2,15 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::claims::{self, AccountInput, RuleGroup, SigningKeyEntry};
+use crate::claims::{self, AccountInput, Adoption, RuleGroup, SigningKeyEntry};
 use crate::input::{Inputs, Object};
 use crate::jwt;
-use crate::keys::{KEY_GENERATION_ANNOTATION, Keys};
+use crate::keys::{self, KEY_GENERATION_ANNOTATION, Keys};
 use crate::{api, diagnostic::Diagnostic};
 
 use super::{
-    ACCOUNT_ID_LABEL, Context, Identities, Identity, Options, RenderedAccount, Report, by_key,
-    claims_error, display_name, observed, ref_key, signing_key_object,
+    ACCOUNT_ID_LABEL, Adoptions, Context, Identities, Identity, MANAGEMENT_POLICY_LABEL, Options,
+    RenderedAccount, Report, by_key, claims_error, display_name, observed, ref_key,
+    signing_key_object,
 };
 
 /// Resolves every Account's keys first, so imports and users can name any account's ID.
@@ -74,25 +75,96 @@ pub(super) fn render(
     identities: &Identities,
     report: &mut Report,
 ) -> (Vec<RenderedAccount>, BTreeMap<String, Vec<jwt::Export>>) {
+    let system_accounts = system_accounts(cx.inputs, report);
     let mut rendered = Vec::new();
     let mut exports = BTreeMap::new();
     for a in by_key(&cx.inputs.accounts) {
         report.step(cx);
-        let Some(identity) = identities.get(&a.key()).filter(|i| i.managed) else {
+        let Some(identity) = identities.get(&a.key()) else {
             continue;
         };
-        if let Some(r) = render_one(cx, identities, identity, a, report) {
+        if !identity.managed {
+            // NAuth still resolves the cluster of an observed Account.
+            if let Err(d) = cluster_ref(a, cx.options) {
+                report.push(d);
+            }
+            report.push(a.warning(
+                Some("metadata.labels"),
+                format!(
+                    "observe mode ({MANAGEMENT_POLICY_LABEL}=observe): its JWT is read from \
+                     NATS, not rendered"
+                ),
+            ));
+            continue;
+        }
+        if let Some(r) = render_one(cx, identities, identity, &system_accounts, a, report) {
             exports.insert(identity.id.clone(), r.claims.nats.exports.clone());
             rendered.push(r);
         }
     }
+    unbound(
+        &cx.inputs.exports,
+        cx,
+        identities,
+        |e| &e.spec.account_name,
+        report,
+    );
+    unbound(
+        &cx.inputs.imports,
+        cx,
+        identities,
+        |i| &i.spec.account_name,
+        report,
+    );
     (rendered, exports)
+}
+
+/// Warns about AccountExports and AccountImports that no rendered Account adopts: their
+/// Account is not in the input, or is observed.
+fn unbound<T: kube::Resource<DynamicType = ()>>(
+    all: &[Object<T>],
+    cx: &Context,
+    identities: &Identities,
+    account_name: impl Fn(&T) -> &String,
+    report: &mut Report,
+) {
+    for o in all {
+        let target = format!("{}/{}", o.namespace(), account_name(&o.resource));
+        let why = if !cx.inputs.accounts.iter().any(|a| a.has_key(&target)) {
+            format!("Account {target} is not in the input; nothing is rendered for it")
+        } else if identities.get(&target).is_some_and(|i| !i.managed) {
+            format!("Account {target} is in observe mode; its rules are not adopted")
+        } else {
+            continue;
+        };
+        report.push(o.warning(Some("spec.accountName"), why));
+    }
+}
+
+/// The system account of each NatsCluster whose system user creds Secret is in the input: the
+/// issuer account of that user's JWT, by NatsCluster `namespace/name`.
+fn system_accounts(inputs: &Inputs, report: &mut Report) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for c in &inputs.clusters {
+        match keys::system_account(&inputs.secrets, c) {
+            Ok(Some(id)) => {
+                found.insert(c.key(), id);
+            }
+            Ok(None) => {}
+            Err(e) => report.push(c.warning(
+                Some("spec.systemAccountUserCredsSecretRef"),
+                format!("{e}; its system account is unknown, so nothing stops rendering it"),
+            )),
+        }
+    }
+    found
 }
 
 fn render_one(
     cx: &Context,
     identities: &Identities,
     identity: &Identity,
+    system_accounts: &BTreeMap<String, String>,
     a: &Object<api::Account>,
     report: &mut Report,
 ) -> Option<RenderedAccount> {
@@ -104,9 +176,20 @@ fn render_one(
         ..
     } = *cx;
     let spec = &a.resource.spec;
-    let operator = operator_key(inputs, keys, options, a, report)
+    let (cluster, operator) = operator_key(inputs, keys, options, a, report)
         .map_err(|d| report.push(d))
         .ok()?;
+    if system_accounts.get(&cluster) == Some(&identity.id) {
+        report.push(a.error(
+            None,
+            format!(
+                "account {} is the system account of NatsCluster {cluster} (the account of its \
+                 system user creds): reconciling system account is not supported",
+                identity.id
+            ),
+        ));
+        return None;
+    }
     let mut signing_keys = vec![SigningKeyEntry {
         key: identity.sign.public_key(),
         scope: None,
@@ -183,10 +266,13 @@ fn render_one(
         let r = &imp.resource.spec.export_account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, imp.namespace());
         let Some(exporter) = identities.get(&target) else {
-            report.push(imp.error(
-                Some("spec.exportAccountRef"),
-                format!("Account {target} is not in the input (or has no keys)"),
-            ));
+            // An exporter in the input without keys is reported with it.
+            if !inputs.accounts.iter().any(|a| a.has_key(&target)) {
+                report.push(imp.warning(
+                    Some("spec.exportAccountRef"),
+                    format!("Account {target} is not in the input; the import is not adopted"),
+                ));
+            }
             continue;
         };
         let rules = imp.resource.spec.rules.iter();
@@ -220,8 +306,8 @@ fn render_one(
     let built = claims::account_claims(&input)
         .map_err(|e| report.push(claims_error(a, e)))
         .ok()?;
-    report_conflicts(&inputs.exports, a, &built.exports, report);
-    report_conflicts(&inputs.imports, a, &built.imports, report);
+    report_adoptions(&inputs.exports, a, &built.exports, report);
+    report_adoptions(&inputs.imports, a, &built.imports, report);
     let previous = lock.accounts.get(&a.key());
     match cx.sign(built.claims, &operator, previous, None) {
         Ok((claims, claims_hash, jwt)) => Some(RenderedAccount {
@@ -230,6 +316,10 @@ fn render_one(
             jwt,
             claims,
             claims_hash,
+            adoptions: Adoptions {
+                exports: built.exports,
+                imports: built.imports,
+            },
         }),
         Err(e) => {
             report.push(a.error(None, e));
@@ -238,32 +328,54 @@ fn render_one(
     }
 }
 
-/// The operator signing key of the account's NatsCluster.
+/// The NatsCluster (`namespace/name`) an Account is rendered for, by NAuth's rules: its
+/// `spec.natsClusterRef` (namespace defaulting to its own), else the operator's cluster; with
+/// an operator cluster that is not optional, the Account may name no other.
+fn cluster_ref(a: &Object<api::Account>, options: &Options) -> Result<String, Diagnostic> {
+    const FIELD: &str = "spec.natsClusterRef";
+    let operator = options
+        .default_cluster
+        .as_ref()
+        .map(|(ns, name)| format!("{ns}/{name}"));
+    match (&a.resource.spec.nats_cluster_ref, operator) {
+        (Some(r), operator) => {
+            let own = ref_key(r.namespace.as_deref(), &r.name, a.namespace());
+            match operator {
+                Some(required) if !options.cluster_optional && required != own => Err(a.error(
+                    Some(FIELD),
+                    format!(
+                        "account cluster reference {own} does not match required operator \
+                         cluster {required} (--nats-cluster; --nats-cluster-optional allows \
+                         other clusters)"
+                    ),
+                )),
+                _ => Ok(own),
+            }
+        }
+        (None, Some(operator)) => Ok(operator),
+        (None, None) => Err(a.error(
+            Some(FIELD),
+            "no cluster reference provided and no operator cluster configured (--nats-cluster)",
+        )),
+    }
+}
+
+/// The account's NatsCluster (`namespace/name`) and its operator signing key.
 fn operator_key(
     inputs: &Inputs,
     keys: Keys,
     options: &Options,
     a: &Object<api::Account>,
     report: &mut Report,
-) -> Result<nkeys::KeyPair, Diagnostic> {
-    const FIELD: &str = "spec.natsClusterRef";
-    let target = match (&a.resource.spec.nats_cluster_ref, &options.default_cluster) {
-        (Some(r), _) => ref_key(r.namespace.as_deref(), &r.name, a.namespace()),
-        (None, Some((ns, name))) => format!("{ns}/{name}"),
-        (None, None) => {
-            return Err(a.error(
-                Some(FIELD),
-                "no cluster reference provided and no operator cluster configured (--nats-cluster)",
-            ));
-        }
-    };
+) -> Result<(String, nkeys::KeyPair), Diagnostic> {
+    let target = cluster_ref(a, options)?;
     let cluster = inputs
         .clusters
         .iter()
         .find(|c| c.has_key(&target))
         .ok_or_else(|| {
             a.error(
-                Some(FIELD),
+                Some("spec.natsClusterRef"),
                 format!("NatsCluster {target} is not in the input"),
             )
         })?;
@@ -271,7 +383,7 @@ fn operator_key(
         .operator_signing_key(cluster)
         .map_err(|e| cluster.error(Some("spec.operatorSigningKeySecretRef"), e))?;
     report.record_key("NatsCluster", cluster.key(), &key);
-    Ok(key)
+    Ok((target, key))
 }
 
 /// AccountExports or AccountImports of `account`, in NAuth's adoption order: creation time,
@@ -296,27 +408,39 @@ fn children<'i, T: kube::Resource<DynamicType = ()>>(
     found
 }
 
-fn report_conflicts<T: kube::Resource<DynamicType = ()>>(
+/// Warns about groups left out by a conflict, naming the winner; rules invalid on their own
+/// are an error.
+fn report_adoptions<T: kube::Resource<DynamicType = ()>>(
     all: &[Object<T>],
     account: &Object<api::Account>,
     outcomes: &[claims::GroupOutcome],
     report: &mut Report,
 ) {
     for outcome in outcomes {
-        let Some(conflict) = &outcome.conflict else {
-            continue;
-        };
-        if let Some(o) = all
+        let Some(o) = all
             .iter()
             .find(|o| o.namespace() == account.namespace() && o.name() == outcome.source)
-        {
-            report.push(o.warning(
-                Some("spec.rules"),
-                format!(
-                    "not adopted by Account {} (Conflict): {conflict}",
-                    account.key()
-                ),
-            ));
+        else {
+            continue;
+        };
+        match &outcome.adoption {
+            Adoption::Adopted => {}
+            Adoption::Conflict { winner, message } => {
+                let winner = match winner {
+                    Some(w) => format!("{} {w}", T::kind(&())),
+                    None => "the Account's inline rules".to_string(),
+                };
+                report.push(o.warning(
+                    Some("spec.rules"),
+                    format!(
+                        "not adopted by Account {} (Conflict with {winner}, adopted first): {message}",
+                        account.key()
+                    ),
+                ));
+            }
+            Adoption::Invalid { message } => {
+                report.push(o.error(Some("spec.rules"), format!("invalid: {message}")));
+            }
         }
     }
 }

@@ -1,21 +1,33 @@
-//! Whole-graph check NAuth leaves out (its #43): every import must match an export of the
+//! Whole-graph check NAuth leaves out (its #43): an import should match an export of the
 //! account it names, of the same type, with the imported subject inside the exported one.
+//! NATS accepts an import nothing matches and keeps it inactive until the export exists (NAuth
+//! relies on that: its scenarios import from accounts that export nothing), so this warns.
 //! A controller reconciling one object cannot see this; the renderer sees the whole tree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::input::{Inputs, Object};
 use crate::{api, jwt};
 
-use super::{Identities, Report, ref_key};
+use super::{Identities, RenderedAccount, Report, ref_key};
 
-/// Reports imports that no export of their (rendered) exporter carries.
+/// Warns about adopted imports that no export of their (rendered) exporter carries.
 pub(super) fn check(
     inputs: &Inputs,
     identities: &Identities,
+    accounts: &[RenderedAccount],
     exports: &BTreeMap<String, Vec<jwt::Export>>,
     report: &mut Report,
 ) {
+    // AccountImports left out of their account were reported with their adoption.
+    let adopted: BTreeSet<(&str, &str)> = accounts
+        .iter()
+        .flat_map(|a| {
+            (a.adoptions.imports.iter())
+                .filter(|o| o.adoption == crate::claims::Adoption::Adopted)
+                .map(|o| (a.namespace.as_str(), o.source.as_str()))
+        })
+        .collect();
     // Unknown exporters were reported already; observed ones are not rendered here.
     let offered_by = |target: &str| identities.get(target).and_then(|id| exports.get(&id.id));
     for a in &inputs.accounts {
@@ -38,6 +50,9 @@ pub(super) fn check(
         }
     }
     for imp in &inputs.imports {
+        if !adopted.contains(&(imp.namespace(), imp.name())) {
+            continue;
+        }
         let r = &imp.resource.spec.export_account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, imp.namespace());
         let Some(offered) = offered_by(&target) else {
@@ -70,9 +85,12 @@ fn check_one<T: kube::Resource<DynamicType = ()>>(
         .iter()
         .find(|e| e.export_type == wanted && jwt::subject::contains(&e.subject, subject));
     match matching {
-        None => report.push(importer.error(
+        None => report.push(importer.warning(
             Some(field),
-            format!("Account {target} exports no {wanted} matching subject {subject:?}"),
+            format!(
+                "Account {target} exports no {wanted} matching subject {subject:?}; NATS keeps \
+                 the import inactive until it does"
+            ),
         )),
         Some(e) if e.token_req => report.push(importer.warning(
             Some(field),

@@ -26,9 +26,15 @@ pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
 /// Settings of a render that are not in the custom resources.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// The NatsCluster (`namespace`, `name`) for Accounts without `spec.natsClusterRef`, like
-    /// NAuth's `NATS_CLUSTER_REF`.
+    /// The operator's NatsCluster (`namespace`, `name`), like NAuth's `NATS_CLUSTER_REF`: it
+    /// serves Accounts without `spec.natsClusterRef`, and an Account naming another cluster is
+    /// an error unless `cluster_optional`.
     pub default_cluster: Option<(String, String)>,
+    /// Like NAuth's `NATS_CLUSTER_REF_OPTIONAL`: Accounts may name a cluster other than
+    /// `default_cluster`.
+    pub cluster_optional: bool,
+    /// Every warning is an error (for CI).
+    pub strict: bool,
     /// Told after each Account and User, so a terminal can show how far a large tree is.
     pub progress: Option<Progress>,
 }
@@ -57,6 +63,18 @@ pub struct RenderedAccount {
     pub claims: jwt::Claims<jwt::Account>,
     /// Hash of the claims without `iat` and `jti`.
     pub claims_hash: String,
+    /// What became of each AccountExport and AccountImport naming this Account, in adoption
+    /// order: the data of NAuth's `status.adoptions`.
+    pub adoptions: Adoptions,
+}
+
+/// Adoption outcomes of one account's AccountExports and AccountImports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Adoptions {
+    /// One per AccountExport, in adoption order (creation time, then name).
+    pub exports: Vec<claims::GroupOutcome>,
+    /// One per AccountImport whose exporter is known, in adoption order.
+    pub imports: Vec<claims::GroupOutcome>,
 }
 
 /// One user's JWT and creds.
@@ -214,9 +232,12 @@ fn run(cx: Context) -> Result<Rendered, Vec<Diagnostic>> {
     let inputs = cx.inputs;
     let identities = accounts::identities(&cx, &mut report);
     let (accounts, exports) = accounts::render(&cx, &identities, &mut report);
-    imports::check(inputs, &identities, &exports, &mut report);
+    imports::check(inputs, &identities, &accounts, &exports, &mut report);
     let users = users::render(&cx, &identities, &mut report);
 
+    if cx.options.strict {
+        report.problems = strict(report.problems);
+    }
     let (errors, warnings): (Vec<_>, Vec<_>) =
         report.problems.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
@@ -242,6 +263,20 @@ fn run(cx: Context) -> Result<Rendered, Vec<Diagnostic>> {
         lock: new_lock,
         warnings: sorted(warnings),
     })
+}
+
+/// `diagnostics` with every warning made an error, saying so: what `--strict` asks for.
+pub fn strict(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics
+        .into_iter()
+        .map(|mut d| {
+            if !d.is_error() {
+                d.severity = crate::diagnostic::Severity::Error;
+                d.message.push_str(" (a warning, an error with --strict)");
+            }
+            d
+        })
+        .collect()
 }
 
 fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {

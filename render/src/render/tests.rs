@@ -36,6 +36,19 @@ fn user(name: &str, account: &str, spec: &str) -> String {
 }
 
 fn run(docs: &[String], lock: &Lock, epoch: i64) -> Result<Rendered, Vec<Diagnostic>> {
+    run_full(docs, lock, epoch, &Options::default())
+}
+
+fn run_with(docs: &[String], options: &Options) -> Result<Rendered, Vec<Diagnostic>> {
+    run_full(docs, &Lock::new(), EPOCH, options)
+}
+
+fn run_full(
+    docs: &[String],
+    lock: &Lock,
+    epoch: i64,
+    options: &Options,
+) -> Result<Rendered, Vec<Diagnostic>> {
     let mut inputs = Inputs::default();
     for (i, doc) in docs.iter().enumerate() {
         let problems = inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
@@ -46,7 +59,7 @@ fn run(docs: &[String], lock: &Lock, epoch: i64) -> Result<Rendered, Vec<Diagnos
         secrets: &inputs.secrets,
         seed_root: Some(&root),
     };
-    render(&inputs, keys, lock, epoch, &Options::default())
+    render(&inputs, keys, lock, epoch, options)
 }
 
 fn tree() -> Vec<String> {
@@ -111,29 +124,91 @@ fn changed_claims_get_a_strictly_later_iat_even_with_an_older_epoch() {
 }
 
 #[test]
-fn imports_must_match_an_export_of_the_target_account() {
+fn an_import_no_export_matches_is_a_warning_as_nats_keeps_it_inactive() {
     let mut docs = tree();
     docs[2] = account(
         "b",
         "  imports: [{accountRef: {name: a, namespace: team}, subject: 'other.x', type: service}]\n",
     );
-    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(r.accounts[1].claims.nats.imports.len(), 1, "still rendered");
     assert_eq!(
-        errors[0].to_string(),
-        "f2.yaml: Account team/b: spec.imports[0]: Account team/a exports no service matching subject \"other.x\""
+        r.warnings[0].to_string(),
+        "warning: f2.yaml: Account team/b: spec.imports[0]: Account team/a exports no service \
+         matching subject \"other.x\"; NATS keeps the import inactive until it does"
     );
     docs[2] = account(
         "b",
         "  imports: [{accountRef: {name: a, namespace: team}, subject: 'svc.x', type: stream}]\n",
     );
-    assert!(
-        run(&docs, &Lock::new(), EPOCH).is_err(),
-        "type must match too"
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(r.warnings.len(), 1, "type must match too");
+    let strict = run_with(
+        &docs,
+        &Options {
+            strict: true,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        strict[0].to_string(),
+        "f2.yaml: Account team/b: spec.imports[0]: Account team/a exports no stream matching \
+         subject \"svc.x\"; NATS keeps the import inactive until it does (a warning, an error \
+         with --strict)"
+    );
+}
+
+fn account_export(name: &str, created: &str, subject: &str) -> String {
+    format!(
+        "apiVersion: nauth.io/v1alpha1\nkind: AccountExport\n\
+         metadata: {{name: {name}, namespace: team, creationTimestamp: '{created}'}}\n\
+         spec: {{accountName: a, rules: [{{subject: '{subject}', type: stream}}]}}\n"
+    )
+}
+
+#[test]
+fn overlapping_account_exports_are_adopted_first_writer_wins_by_creation_time_then_name() {
+    let mut docs = tree();
+    // `late` sorts first by name but was created last; `b-twin` ties with `a-twin` in time.
+    docs.push(account_export("late", "2026-01-03T00:00:00Z", "x.>"));
+    docs.push(account_export("b-twin", "2026-01-02T00:00:00Z", "x.*"));
+    docs.push(account_export("a-twin", "2026-01-02T00:00:00Z", "x.y"));
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    let a = &r.accounts[0];
+    let subjects: Vec<_> = a
+        .claims
+        .nats
+        .exports
+        .iter()
+        .map(|e| e.subject.as_str())
+        .collect();
+    assert_eq!(subjects, ["svc.>", "x.y"]);
+    let adoptions: Vec<_> = (a.adoptions.exports.iter())
+        .map(|o| (o.source.as_str(), &o.adoption))
+        .collect();
+    let conflict = |subject: &str| claims::Adoption::Conflict {
+        winner: Some("a-twin".into()),
+        message: format!("stream export subject \"{subject}\" already exports \"x.y\""),
+    };
+    assert_eq!(
+        adoptions,
+        [
+            ("a-twin", &claims::Adoption::Adopted),
+            ("b-twin", &conflict("x.*")),
+            ("late", &conflict("x.>")),
+        ]
+    );
+    assert_eq!(
+        r.warnings[1].to_string(),
+        "warning: f6.yaml: AccountExport team/b-twin: spec.rules: not adopted by Account team/a \
+         (Conflict with AccountExport a-twin, adopted first): stream export subject \"x.*\" \
+         already exports \"x.y\""
     );
 }
 
 #[test]
-fn conflicting_account_exports_are_left_out_with_a_warning() {
+fn an_account_export_overlapping_inline_exports_loses_to_them() {
     let mut docs = tree();
     docs.push(
         "apiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata: {name: dup, namespace: team}\n\
@@ -145,7 +220,80 @@ fn conflicting_account_exports_are_left_out_with_a_warning() {
     assert_eq!(
         r.warnings[0].to_string(),
         "warning: f5.yaml: AccountExport team/dup: spec.rules: not adopted by Account team/a \
-         (Conflict): service export subject \"svc.>\" already exports \"svc.>\""
+         (Conflict with the Account's inline rules, adopted first): service export subject \
+         \"svc.>\" already exports \"svc.>\""
+    );
+}
+
+#[test]
+fn rules_invalid_on_their_own_are_an_error_not_a_conflict() {
+    let mut docs = tree();
+    docs.push(account_export("dot", "2026-01-01T00:00:00Z", "."));
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("f5.yaml: AccountExport team/dot: spec.rules: invalid: "),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn objects_that_bind_to_nothing_are_named_in_a_warning() {
+    let mut docs = tree();
+    docs.push(
+        "apiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata: {name: lost, namespace: team}\n\
+         spec: {accountName: ghost, rules: [{subject: 'g.>', type: stream}]}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: AccountImport\nmetadata: {name: orphan, namespace: team}\n\
+         spec: {accountName: b, exportAccountRef: {name: ghost, namespace: elsewhere}, rules: [{subject: 'g.>', type: stream}]}\n"
+            .to_string(),
+    );
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    let text: Vec<String> = r.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "warning: f5.yaml: AccountExport team/lost: spec.accountName: Account team/ghost is not \
+             in the input; nothing is rendered for it",
+            "warning: f5.yaml: AccountImport team/orphan: spec.exportAccountRef: Account \
+             elsewhere/ghost is not in the input; the import is not adopted",
+        ]
+    );
+}
+
+#[test]
+fn an_observed_account_is_named_in_a_warning_and_not_rendered() {
+    let mut docs = tree();
+    let id = KeyPair::new_from_raw(KeyPairType::Account, [9; 32]).unwrap();
+    docs.push(format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: seen-ac-root, namespace: team}}\nstringData: {{default: {}}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: seen-ac-sign, namespace: team}}\nstringData: {{default: {}}}\n---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: Account\nmetadata:\n  name: seen\n  namespace: team\n\
+         \x20 labels: {{account.nauth.io/id: {}, nauth.io/management-policy: observe}}\n\
+         spec: {{natsClusterRef: {{name: nats, namespace: nats}}}}\n",
+        id.seed().unwrap(),
+        id.seed().unwrap(),
+        id.public_key()
+    ));
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(r.accounts.len(), 2);
+    assert_eq!(
+        r.warnings[0].to_string(),
+        "warning: f5.yaml: Account team/seen: metadata.labels: observe mode \
+         (nauth.io/management-policy=observe): its JWT is read from NATS, not rendered"
+    ); // NAuth resolves an observed Account's cluster too: a required operator cluster binds it.
+    let required = Options {
+        default_cluster: Some(("nats".into(), "other".into())),
+        ..Options::default()
+    };
+    let errors = run_with(&docs, &required).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.to_string().starts_with(
+            "f5.yaml: Account team/seen: spec.natsClusterRef: account cluster reference nats/nats"
+        )),
+        "{errors:?}"
     );
 }
 
@@ -526,5 +674,152 @@ fn a_raised_key_generation_rotates_the_account_it_annotates_and_says_so() {
             other.public_key()
         )),
         "{errors:?}"
+    );
+}
+
+/// Creds of a system user of `account`, in the Secret `nats/sys` the test cluster names.
+fn system_user_secret(account: &KeyPair) -> String {
+    let user = KeyPair::new_from_raw(KeyPairType::User, [5; 32]).unwrap();
+    let body = jwt::User {
+        issuer_account: account.public_key(),
+        ..jwt::User::default()
+    };
+    let mut claims = jwt::Claims::new(user.public_key(), body);
+    let token = jwt::encode(&mut claims, account, EPOCH).unwrap();
+    let creds = jwt::creds::format_user_creds(&token, &user.seed().unwrap());
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: sys, namespace: nats}}\nstringData: {{default: \"{}\"}}\n",
+        creds.replace('\n', "\\n")
+    )
+}
+
+#[test]
+fn the_system_account_is_never_rendered() {
+    let sys = KeyPair::new_from_raw(KeyPairType::Account, [6; 32]).unwrap();
+    let mut docs = tree();
+    docs.push(system_user_secret(&sys));
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(
+        r.accounts.len(),
+        2,
+        "another system account changes nothing"
+    );
+
+    let seed = sys.seed().unwrap();
+    docs.push(format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: a-ac-root, namespace: team}}\nstringData: {{default: {seed}}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: a-ac-sign, namespace: team}}\nstringData: {{default: {seed}}}\n"
+    ));
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        format!(
+            "f1.yaml: Account team/a: account {} is the system account of NatsCluster nats/nats \
+             (the account of its system user creds): reconciling system account is not supported",
+            sys.public_key()
+        )
+    );
+}
+
+#[test]
+fn unreadable_system_user_creds_are_a_warning_naming_the_cluster() {
+    let mut docs = tree();
+    docs.push(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: sys, namespace: nats}\nstringData: {default: garbage}\n"
+            .to_string(),
+    );
+    let r = run(&docs, &Lock::new(), EPOCH).unwrap();
+    assert_eq!(
+        r.warnings[0].to_string(),
+        "warning: f0.yaml: NatsCluster nats/nats: spec.systemAccountUserCredsSecretRef: Secret \
+         nats/sys key default does not hold user creds; its system account is unknown, so \
+         nothing stops rendering it"
+    );
+}
+
+fn other_cluster() -> String {
+    "apiVersion: nauth.io/v1alpha1\nkind: NatsCluster\nmetadata: {name: other, namespace: nats}\n\
+     spec: {url: 'nats://y', operatorSigningKeySecretRef: {name: op}, systemAccountUserCredsSecretRef: {name: sys}}\n"
+        .to_string()
+}
+
+#[test]
+fn the_operator_cluster_is_strict_unless_optional_as_nauths_nats_cluster_ref() {
+    let mut docs = tree();
+    docs.push(other_cluster());
+    docs[2] = docs[2].replace(
+        "{name: nats, namespace: nats}",
+        "{name: other, namespace: nats}",
+    );
+    let required = Options {
+        default_cluster: Some(("nats".into(), "nats".into())),
+        ..Options::default()
+    };
+    let errors = run_with(&docs, &required).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "f2.yaml: Account team/b: spec.natsClusterRef: account cluster reference nats/other does \
+         not match required operator cluster nats/nats (--nats-cluster; --nats-cluster-optional \
+         allows other clusters)"
+    );
+    let optional = Options {
+        cluster_optional: true,
+        ..required.clone()
+    };
+    assert_eq!(run_with(&docs, &optional).unwrap().accounts.len(), 2);
+    assert_eq!(
+        run_with(&docs, &Options::default()).unwrap().accounts.len(),
+        2,
+        "without an operator cluster every Account names its own"
+    );
+    // An Account without a reference takes the operator's cluster, optional or not.
+    docs[2] = docs[2].replace("  natsClusterRef: {name: other, namespace: nats}\n", "");
+    for options in [&required, &optional] {
+        assert_eq!(run_with(&docs, options).unwrap().accounts.len(), 2);
+    }
+}
+
+fn managed_signing_key_with_secret(owner_references: &str) -> Vec<String> {
+    let key = KeyPair::new_from_raw(KeyPairType::Account, [4; 32]).unwrap();
+    let mut docs = tree();
+    docs[1] = account("a", "  signingKeyRefs: [{name: apps}]\n");
+    docs.push(format!(
+        "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {{name: apps, namespace: team}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata:\n  name: apps-ac-sign\n  namespace: team\n{owner_references}\
+         stringData: {{default: {}}}\n",
+        key.seed().unwrap()
+    ));
+    docs
+}
+
+#[test]
+fn a_managed_signing_key_secret_it_does_not_own_is_a_conflict() {
+    let errors = run(&managed_signing_key_with_secret(""), &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "f5.yaml: AccountSigningKey team/apps: Conflict: Secret team/apps-ac-sign exists but is \
+         not owned by this AccountSigningKey (no controller ownerReference to it); to use an \
+         existing Secret, use observe mode (label nauth.io/management-policy=observe)"
+    );
+    let owned = "  ownerReferences: [{apiVersion: nauth.io/v1alpha1, kind: AccountSigningKey, \
+                 name: apps, uid: u-1, controller: true}]\n";
+    let r = run(&managed_signing_key_with_secret(owned), &Lock::new(), EPOCH).unwrap();
+    let key = KeyPair::new_from_raw(KeyPairType::Account, [4; 32]).unwrap();
+    assert!(
+        r.accounts[0]
+            .claims
+            .nats
+            .signing_keys
+            .0
+            .contains_key(&key.public_key())
+    );
+    let not_controller = owned.replace("controller: true", "controller: false");
+    assert!(
+        run(
+            &managed_signing_key_with_secret(&not_controller),
+            &Lock::new(),
+            EPOCH
+        )
+        .is_err()
     );
 }

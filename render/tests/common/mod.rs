@@ -11,6 +11,7 @@ pub fn nauth_render(args: &[&str], stdin: &str) -> Output {
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("NAUTH_SEED_ROOT")
         .env_remove("NATS_CLUSTER_REF")
+        .env_remove("NATS_CLUSTER_REF_OPTIONAL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
