@@ -330,7 +330,7 @@ fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
     );
     assert!(
         text(&with_encrypted_input.stderr)
-            .contains("Secret invoicer-nats-user-creds: ignored: SOPS-encrypted"),
+            .contains("encrypted.yaml: ignored: encrypted with SOPS"),
         "{}",
         text(&with_encrypted_input.stderr)
     );

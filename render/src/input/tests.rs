@@ -185,11 +185,11 @@ fn other_versions_and_unknown_kinds_of_the_nauth_group_are_errors() {
     assert_eq!(
         shown,
         [
-            "in.yaml: User u: apiVersion: nauth.io/v1beta1 is not served: the nauth.io kinds are \
+            "in.yaml: User shop/u: apiVersion: nauth.io/v1beta1 is not served: the nauth.io kinds are \
              nauth.io/v1alpha1",
-            "in.yaml: Usr v: kind: nauth.io/v1alpha1 has no kind \"Usr\"; its kinds are Account, \
+            "in.yaml: Usr shop/v: kind: nauth.io/v1alpha1 has no kind \"Usr\"; its kinds are Account, \
              AccountExport, AccountImport, AccountSigningKey, NatsCluster, User",
-            "warning: in.yaml: Usr w: ignored: example.com/v1 Usr is not an input of nauth-render",
+            "warning: in.yaml: Usr shop/w: ignored: example.com/v1 Usr is not an input of nauth-render",
         ]
     );
     // In --keys files only Secrets count; anything else is ignored whatever its group.
