@@ -329,8 +329,7 @@ fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
         text(&with_encrypted_input.stderr)
     );
     assert!(
-        text(&with_encrypted_input.stderr)
-            .contains("encrypted.yaml: ignored: encrypted with SOPS"),
+        text(&with_encrypted_input.stderr).contains("encrypted.yaml: ignored: encrypted with SOPS"),
         "{}",
         text(&with_encrypted_input.stderr)
     );
