@@ -89,6 +89,35 @@ fn unchanged_claims_keep_their_bytes_at_any_later_epoch() {
 }
 
 #[test]
+fn output_and_errors_do_not_depend_on_the_number_of_threads() {
+    let mut docs = tree();
+    for k in 0..64 {
+        let permissions = format!("  permissions: {{pub: {{allow: ['svc.{k}.>']}}}}\n");
+        docs.push(user(&format!("u{k:02}"), ["a", "b"][k % 2], &permissions));
+    }
+    let on = |threads: usize, docs: &[String]| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| run(docs, &Lock::new(), EPOCH))
+    };
+    let one = on(1, &docs).unwrap();
+    let four = on(4, &docs).unwrap();
+    assert_eq!(one.users.len(), 66);
+    assert_eq!(bytes(&one), bytes(&four));
+    assert_eq!(one.lock, four.lock);
+
+    docs.push(user("orphan", "nowhere", ""));
+    docs.push(user(
+        "bad",
+        "a",
+        "  bearerToken: true\n  signingKeyRef: {name: missing}\n",
+    ));
+    assert_eq!(on(1, &docs).unwrap_err(), on(4, &docs).unwrap_err());
+}
+
+#[test]
 fn changed_claims_get_a_strictly_later_iat_even_with_an_older_epoch() {
     let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
     let mut changed = tree();

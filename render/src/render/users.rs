@@ -12,21 +12,17 @@ use super::{
     signing_key_object,
 };
 
-/// Renders every User whose Account is known.
+/// Renders every User whose Account is known, on every core.
 pub(super) fn render(
     cx: &Context,
     identities: &Identities,
     report: &mut Report,
 ) -> Vec<RenderedUser> {
-    by_key(&cx.inputs.users)
-        .into_iter()
-        .filter_map(|u| {
-            report.step(cx);
-            render_one(cx, identities, u, report)
-                .map_err(|d| report.push(d))
-                .ok()
-        })
-        .collect()
+    report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
+        render_one(cx, identities, u, report)
+            .map_err(|d| report.push(d))
+            .ok()
+    })
 }
 
 fn render_one(
