@@ -5,6 +5,7 @@
 //! a mistake is reported with its file, object and field instead of surfacing later as a
 //! different JWT.
 
+pub mod shared;
 pub mod structural;
 
 use std::collections::{BTreeMap, BTreeSet};
