@@ -1,4 +1,5 @@
-//! Render throughput against the floor set by Ed25519 itself.
+//! Render throughput against the floor set by Ed25519 itself, on all cores and on one; and
+//! `diff` of two versions of the same tree against a render of it.
 //!
 //! A tree of 1,000 Accounts × 10 Users (11,000 JWTs), built once in memory, is rendered with
 //! every key derived from a seed root (derivation is part of rendering: a user's public key is
@@ -9,12 +10,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use nauth_render::diff::{self, Side, Style};
+use nauth_render::input::shared::ParsedFiles;
 use nauth_render::input::{Contents, Inputs};
 use nauth_render::jwt::creds::parse_creds;
 use nauth_render::keys::{KeySources, SeedRoot};
 use nauth_render::lock::Lock;
 use nauth_render::output;
-use nauth_render::render::{Options, Rendered, render};
+use nauth_render::render::{Options, Preview, Rendered, preview, render};
 use nkeys::{KeyPair, KeyPairType};
 
 const NAMESPACES: usize = 4;
@@ -86,6 +89,39 @@ fn tree_files() -> Vec<(String, String)> {
     files
 }
 
+/// The tree after a small pull request: two Users get another publish subject and one Account
+/// a lower subscription limit.
+fn changed_tree_files() -> Vec<(String, String)> {
+    let mut files = tree_files();
+    for (i, k) in [(3, 0), (500, 9)] {
+        let (ns, name) = account_ref(i);
+        let file = files
+            .iter_mut()
+            .find(|f| f.0 == format!("{ns}/{name}.yaml"))
+            .unwrap();
+        let before = user_yaml(i, k);
+        let after = before.replace("pub: {allow: [", "pub: {allow: ['audit.>', ");
+        file.1 = file.1.replace(&before, &after);
+    }
+    let (ns, name) = account_ref(900);
+    let file = files
+        .iter_mut()
+        .find(|f| f.0 == format!("{ns}/{name}.yaml"))
+        .unwrap();
+    file.1 = file.1.replacen("subs: 1000", "subs: 100", 1);
+    files
+}
+
+/// Parses `files` as `diff` does, reusing what `parsed` already holds.
+fn parse(files: &[(String, String)], parsed: &mut ParsedFiles) -> Inputs {
+    let mut inputs = Inputs::default();
+    for (file, text) in files {
+        let problems = parsed.add_yaml(&mut inputs, file, text, Contents::Everything);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    inputs
+}
+
 /// Everything a render reads, loaded once outside the timed loops.
 struct Fixture {
     inputs: Inputs,
@@ -123,6 +159,68 @@ impl Fixture {
             .unwrap_or_else(|e| panic!("the benchmark tree renders: {e:?}"));
         assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
         rendered
+    }
+}
+
+/// Both sides of a `diff`: each side's files and the lock committed with them.
+struct DiffFixture {
+    base: (Vec<(String, String)>, Lock),
+    head: (Vec<(String, String)>, Lock),
+}
+
+impl DiffFixture {
+    /// The base tree with the lock of its render, and the changed tree with the lock of its
+    /// render a day later.
+    fn new(fixture: &Fixture) -> Self {
+        let head_files = changed_tree_files();
+        let head_inputs = parse(&head_files, &mut ParsedFiles::default());
+        let keys = KeySources {
+            secrets: &head_inputs.secrets,
+            seed_root: Some(&fixture.root),
+        };
+        let head_lock = render(
+            &head_inputs,
+            keys,
+            &fixture.lock,
+            EPOCH + 86_400,
+            &Options::default(),
+        )
+        .expect("the changed tree renders")
+        .lock;
+        let d = DiffFixture {
+            base: (tree_files(), fixture.lock.clone()),
+            head: (head_files, head_lock),
+        };
+        let text = d.diff();
+        assert_eq!(
+            text.lines().filter(|l| l.ends_with("(changed)")).count(),
+            3,
+            "{text}"
+        );
+        d
+    }
+
+    /// What `nauth-render diff BASE HEAD` computes once it has read the files: both sides
+    /// parsed (each distinct file once), previewed from their locks, compared, and the text.
+    fn diff(&self) -> String {
+        let mut parsed = ParsedFiles::default();
+        let side = |(files, lock): &(Vec<(String, String)>, Lock), parsed: &mut ParsedFiles| {
+            let inputs = parse(files, parsed);
+            preview(&inputs, lock, 0, &Options::default()).expect("each side previews")
+        };
+        let base: Preview = side(&self.base, &mut parsed);
+        let head: Preview = side(&self.head, &mut parsed);
+        let diffs = diff::diff(
+            Side {
+                preview: &base,
+                lock: &self.base.1,
+            },
+            Side {
+                preview: &head,
+                lock: &self.head.1,
+            },
+        );
+        diff::text(&diffs, Style { color: false })
     }
 }
 
@@ -177,6 +275,15 @@ fn benches(c: &mut Criterion) {
 
     group.throughput(Throughput::Elements(USERS as u64));
     group.bench_function("render/1000x10", |b| b.iter(|| fixture.render()));
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    group.bench_function("render_one_thread/1000x10", |b| {
+        b.iter(|| one_thread.install(|| fixture.render()))
+    });
+    let diffed = DiffFixture::new(&fixture);
+    group.bench_function("diff/1000x10", |b| b.iter(|| diffed.diff()));
     group.bench_function("render_and_output/1000x10", |b| {
         b.iter(|| {
             let rendered = fixture.render();

@@ -14,6 +14,9 @@ struct Fixture {
     creds: Option<String>,
     #[serde(default)]
     issues: Vec<String>,
+    /// The claims as built, before Go's `Encode` reordered them.
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 fn fixtures() -> Vec<Fixture> {
@@ -43,6 +46,25 @@ fn reencoding_go_tokens_is_byte_identical() {
             .encode(&signer, iat)
             .unwrap_or_else(|e| panic!("{}: encode failed: {e}", f.case));
         assert_eq!(token, f.token, "{}: re-encoded token differs", f.case);
+    }
+}
+
+#[test]
+fn encoding_go_inputs_reorders_lists_as_go_does() {
+    let with_input: Vec<_> = fixtures()
+        .into_iter()
+        .filter(|f| f.input.is_some())
+        .collect();
+    assert!(!with_input.is_empty(), "no fixture carries its input");
+    for f in with_input {
+        let input = f.input.clone().unwrap();
+        let mut claims: jwt::Claims<jwt::Account> = serde_json::from_value(input)
+            .unwrap_or_else(|e| panic!("{}: input does not parse: {e}", f.case));
+        assert!(claims.nats.exports.len() > 12 && claims.nats.imports.len() > 12);
+        let signer = KeyPair::from_seed(&f.signer).unwrap();
+        let iat = decode(&f).data().iat;
+        let token = jwt::encode(&mut claims, &signer, iat).unwrap();
+        assert_eq!(token, f.token, "{}: encoding differs from Go's", f.case);
     }
 }
 

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, ReconcileStatus, UserPermissionLimits, check};
+use crate::{claims, jwt};
 
 /// Desired state of an AccountSigningKey.
 #[allow(
@@ -73,7 +74,66 @@ impl AccountSigningKeySpec {
         if let Some(name) = &self.secret_name {
             check::dns_label(&mut errors, "spec.secretName", name);
         }
+        if let Some(template) = self.scope.as_ref().and_then(|s| s.template.as_ref()) {
+            validate_template(&mut errors, template);
+        }
         errors
+    }
+}
+
+/// Largest magnitude a float64 holds exactly. nats-server reads a scoped key's template through
+/// Go's `interface{}`, where every number is a float64: larger numbers arrive changed, and
+/// `9223372036854775807` no longer fits an int64, so the whole account JWT is refused.
+const MAX_EXACT_IN_FLOAT: i64 = 1 << 53;
+
+/// Rules a template must meet for nats-server to apply it as written: the user-facing checks
+/// NATS makes on a User's own fields, and what the JSON round trip through Go loses.
+fn validate_template(errors: &mut Vec<FieldError>, template: &UserPermissionLimits) {
+    const PATH: &str = "spec.scope.template";
+    let exact = |errors: &mut Vec<FieldError>, path: String, value: i64| {
+        if value.unsigned_abs() > MAX_EXACT_IN_FLOAT.unsigned_abs() {
+            errors.push(FieldError::new(
+                path,
+                format!(
+                    "must be between -{MAX_EXACT_IN_FLOAT} and {MAX_EXACT_IN_FLOAT}: NATS reads \
+                     templates as floating-point numbers, so a larger one changes or makes NATS \
+                     refuse the account"
+                ),
+            ));
+        }
+    };
+    if let Some(limits) = &template.nats_limits {
+        let each = [
+            ("subs", limits.subs),
+            ("data", limits.data),
+            ("payload", limits.payload),
+        ];
+        for (name, value) in each {
+            let path = format!("{PATH}.natsLimits.{name}");
+            match value {
+                Some(0) => errors.push(FieldError::new(
+                    path,
+                    "must not be 0: the JWT leaves a zero limit out, and NATS reads a template \
+                     limit that is left out as -1 (unlimited); give a positive limit or -1",
+                )),
+                Some(v) => exact(errors, path, v),
+                None => {}
+            }
+        }
+    }
+    if let Some(resp) = template.permissions.as_ref().and_then(|p| p.resp.as_ref()) {
+        for (name, value) in [("max", resp.max), ("ttl", resp.ttl)] {
+            if let Some(v) = value {
+                exact(errors, format!("{PATH}.permissions.resp.{name}"), v);
+            }
+        }
+    }
+    if let Some(limits) = &template.user_limits {
+        let mut vr = jwt::ValidationResults::default();
+        claims::user_limits(limits).validate(&mut vr);
+        for rule in vr.errors() {
+            errors.push(FieldError::new(format!("{PATH}.userLimits"), rule));
+        }
     }
 }
 
@@ -123,5 +183,69 @@ mod tests {
         let spec: AccountSigningKeySpec = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(spec.scope.as_ref().unwrap().role, "readers");
         assert_eq!(serde_json::to_value(&spec).unwrap(), json);
+    }
+
+    fn template_errors(template: serde_json::Value) -> Vec<(String, String)> {
+        let spec: AccountSigningKeySpec = serde_json::from_value(serde_json::json!({
+            "scope": {"role": "r", "template": template}
+        }))
+        .unwrap();
+        let errors = spec.validate();
+        errors.into_iter().map(|e| (e.path, e.rule)).collect()
+    }
+
+    #[test]
+    fn template_numbers_must_survive_a_float64() {
+        let errors = template_errors(serde_json::json!({
+            "natsLimits": {"subs": 9_007_199_254_740_992_i64, "data": 9_223_372_036_854_775_807_i64},
+            "permissions": {"resp": {"max": 1, "ttl": -9_007_199_254_740_993_i64}}
+        }));
+        let paths: Vec<_> = errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.scope.template.natsLimits.data",
+                "spec.scope.template.permissions.resp.ttl"
+            ]
+        );
+        assert!(errors[0].1.contains("floating-point"), "{}", errors[0].1);
+    }
+
+    #[test]
+    fn template_limits_of_zero_are_refused() {
+        let errors = template_errors(serde_json::json!({
+            "natsLimits": {"subs": -1, "data": 0, "payload": 1024}
+        }));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, "spec.scope.template.natsLimits.data");
+        assert!(errors[0].1.contains("-1 (unlimited)"), "{}", errors[0].1);
+    }
+
+    #[test]
+    fn template_times_and_networks_follow_the_user_rules() {
+        let errors = template_errors(serde_json::json!({
+            "userLimits": {
+                "src": ["10.0.0.0/8", "not-a-network"],
+                "times": [{"start": "25:00:00", "end": "08:00:00"}]
+            }
+        }));
+        let rules: Vec<_> = errors.iter().map(|e| e.1.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "invalid cidr \"not-a-network\" in user src limits",
+                "start in time range is invalid \"25:00:00\""
+            ]
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.0 == "spec.scope.template.userLimits")
+        );
+        let fine = template_errors(serde_json::json!({
+            "natsLimits": {"subs": 10, "data": -1},
+            "userLimits": {"src": ["10.0.0.0/8"], "times": [{"start": "08:00:00", "end": "17:00:00"}]}
+        }));
+        assert!(fine.is_empty(), "{fine:?}");
     }
 }

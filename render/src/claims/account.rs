@@ -96,7 +96,22 @@ pub fn account_claims(input: &AccountInput) -> Result<AccountRendering, ClaimsEr
     for entry in &input.signing_keys {
         match &entry.scope {
             None => body.signing_keys.add(entry.key.clone()),
-            Some(scope) => body.signing_keys.add_scoped(user_scope(&entry.key, scope)),
+            Some(scope) => {
+                let scope = user_scope(&entry.key, scope);
+                // nats-server applies the template, then refuses the bearer user it yields.
+                if scope.template.bearer_token && body.limits.account.disallow_bearer {
+                    return Err(ClaimsError::new(
+                        Some("spec.signingKeyRefs"),
+                        format!(
+                            "the scoped signing key {} (role {:?}) makes its users bearer \
+                             tokens, which spec.accountLimits.disallowBearer forbids: NATS would \
+                             refuse every user it signs",
+                            entry.key, scope.role
+                        ),
+                    ));
+                }
+                body.signing_keys.add_scoped(scope)
+            }
         }
     }
 

@@ -11,6 +11,7 @@ mod user;
 
 pub use account::{AccountInput, AccountRendering, SigningKeyEntry, account_claims};
 pub use adoption::{Adoption, GroupOutcome, RuleGroup};
+pub(crate) use convert::user_limits;
 pub use convert::{export_rule, import_rule, inline_export};
 pub use user::{UserInput, user_claims};
 

@@ -12,6 +12,7 @@ use super::inputs::{OptionArgs, io, is_manifest, read_path, utf8};
 use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, Side, Style};
+use crate::input::shared::ParsedFiles;
 use crate::input::{Contents, Inputs};
 use crate::lock::Lock;
 use crate::render::{Options, Preview, preview};
@@ -68,8 +69,10 @@ pub fn run(args: Args) -> ExitCode {
 
 fn compare(args: &Args) -> Result<bool, Failure> {
     let options = args.options.options()?;
-    let (base, base_lock) = load(&args.base, args, &options)?;
-    let (head, head_lock) = load(&args.head, args, &options)?;
+    // The two sides usually share most files: each distinct text is parsed once.
+    let mut parsed = ParsedFiles::default();
+    let (base, base_lock) = load(&args.base, args, &options, &mut parsed)?;
+    let (head, head_lock) = load(&args.head, args, &options, &mut parsed)?;
     let diffs = diff::diff(
         Side {
             preview: &base,
@@ -99,7 +102,12 @@ fn compare(args: &Args) -> Result<bool, Failure> {
 }
 
 /// One side's preview and lock.
-fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), Failure> {
+fn load(
+    side: &str,
+    args: &Args,
+    options: &Options,
+    parsed: &mut ParsedFiles,
+) -> Result<(Preview, Lock), Failure> {
     let path = Path::new(side);
     let (files, lock_text) = if path.is_dir() {
         let lock_path = path.join(&args.lock);
@@ -118,7 +126,7 @@ fn load(side: &str, args: &Args, options: &Options) -> Result<(Preview, Lock), F
     let mut inputs = Inputs::default();
     let mut problems = Vec::new();
     for (name, text) in &files {
-        problems.extend(inputs.add_yaml(name, text, Contents::Everything));
+        problems.extend(parsed.add_yaml(&mut inputs, name, text, Contents::Everything));
     }
     if options.strict {
         problems = crate::render::strict(problems);

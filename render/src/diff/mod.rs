@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::jwt;
-use crate::lock::Lock;
+use crate::lock::{Lock, LockEntry};
 use crate::render::Preview;
 pub use facts::{Fact, Facts};
 pub use format::{Style, json, markdown, text};
@@ -100,27 +100,57 @@ pub fn diff(base: Side, head: Side) -> Vec<ObjectDiff> {
     names.learn(base);
     names.learn(head);
     let mut out = Vec::new();
-    let accounts = |side: Side| -> BTreeMap<String, Facts> {
+    // Facts are a function of the claims (and of a user's scope), so objects whose claims hash
+    // is the same on both sides are left out before their facts are listed: in a large tree,
+    // almost all of them.
+    let accounts = |side: Side, other: Side| -> BTreeMap<String, Facts> {
+        let (mine, theirs) = (&side.preview.lock.accounts, &other.preview.lock.accounts);
         (side.preview.accounts.iter())
-            .map(|a| (a.key(), facts::account(&a.claims, &names)))
+            .map(|a| (a, a.key()))
+            .filter(|(_, key)| !same_claims(mine, theirs, key))
+            .map(|(a, key)| (key, facts::account(&a.claims, &names)))
             .collect()
     };
-    compare("Account", accounts(base), accounts(head), &mut out);
-    let users = |side: Side| -> BTreeMap<String, Facts> {
-        let scopes = scopes(side.preview);
+    compare(
+        "Account",
+        accounts(base, head),
+        accounts(head, base),
+        &mut out,
+    );
+    let (base_scopes, head_scopes) = (scopes(base.preview), scopes(head.preview));
+    let users = |side: Side, other: Side, scopes: &Scopes, others: &Scopes| {
         (side.preview.users.iter())
-            .map(|u| {
-                let scope = scopes.get(&u.claims.data.iss).copied();
-                (u.key(), facts::user(&u.claims, scope, &names))
+            .map(|u| (u, u.key(), scopes.get(&u.claims.data.iss).copied()))
+            .filter(|(u, key, scope)| {
+                let (mine, theirs) = (&side.preview.lock.users, &other.preview.lock.users);
+                !same_claims(mine, theirs, key) || *scope != others.get(&u.claims.data.iss).copied()
             })
-            .collect()
+            .map(|(u, key, scope)| (key, facts::user(&u.claims, scope, &names)))
+            .collect::<BTreeMap<String, Facts>>()
     };
-    compare("User", users(base), users(head), &mut out);
+    compare(
+        "User",
+        users(base, head, &base_scopes, &head_scopes),
+        users(head, base, &head_scopes, &base_scopes),
+        &mut out,
+    );
     out
 }
 
+/// Whether the object `key` has the same claims hash on both sides.
+fn same_claims(
+    mine: &BTreeMap<String, LockEntry>,
+    theirs: &BTreeMap<String, LockEntry>,
+    key: &str,
+) -> bool {
+    matches!((mine.get(key), theirs.get(key)), (Some(a), Some(b)) if a.claims_hash == b.claims_hash)
+}
+
+/// Scoped signing keys by public key.
+type Scopes<'a> = BTreeMap<String, &'a jwt::UserScope>;
+
 /// Scoped signing keys of every account, by public key.
-fn scopes(preview: &Preview) -> BTreeMap<String, &jwt::UserScope> {
+fn scopes(preview: &Preview) -> Scopes<'_> {
     (preview.accounts.iter())
         .flat_map(|a| &a.claims.nats.signing_keys.0)
         .filter_map(|(key, scope)| Some((key.clone(), scope.as_ref()?)))

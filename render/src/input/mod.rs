@@ -6,6 +6,7 @@
 //! different JWT.
 
 pub mod names;
+pub mod shared;
 pub mod structural;
 pub(crate) mod yaml_error;
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::authorization::ExternalAuthorization;
 use super::export::{Exports, validate_exports};
 use super::generic::GenericFields;
+use super::go_sort;
 use super::import::{Imports, validate_imports};
 use super::info::Info;
 use super::json::{go_quote, is_zero};
@@ -152,10 +153,11 @@ impl Account {
         }
     }
 
-    /// Go's `EncodeWithSigner` ordering: exports and imports by subject (stable).
+    /// Go's `EncodeWithSigner` ordering: exports and imports by subject, with Go's unstable
+    /// `sort.Sort`, so entries sharing a subject land where Go puts them.
     pub(crate) fn sort(&mut self) {
-        self.exports.sort_by(|a, b| a.subject.cmp(&b.subject));
-        self.imports.sort_by(|a, b| a.subject.cmp(&b.subject));
+        go_sort::sort(&mut self.exports, |a, b| a.subject < b.subject);
+        go_sort::sort(&mut self.imports, |a, b| a.subject < b.subject);
     }
 }
 
@@ -207,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn sort_is_stable_for_equal_subjects() {
+    fn sort_of_a_few_entries_is_stable_for_equal_subjects() {
         let mut acc = Account::new();
         for (subject, account) in [("b", "1"), ("a", "2"), ("b", "3"), ("a", "4")] {
             acc.imports.push(super::super::import::Import {

@@ -23,6 +23,7 @@ pub mod creds;
 mod error;
 mod export;
 mod generic;
+mod go_sort;
 mod import;
 mod info;
 mod json;

@@ -6,9 +6,11 @@ mod imports;
 mod users;
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use data_encoding::HEXLOWER;
 use nkeys::KeyPair;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Diagnostic;
@@ -326,18 +328,48 @@ struct Report {
     problems: Vec<Diagnostic>,
     /// Public signing keys resolved, by [`lock::owner`], for the new lock.
     signing_keys: BTreeMap<String, String>,
-    /// Accounts and Users rendered so far.
-    done: usize,
+    /// Accounts and Users rendered so far. Locked while the observer is told, so it hears the
+    /// counts in order even when objects are rendered on several threads.
+    done: Mutex<usize>,
 }
 
 impl Report {
     /// Counts one Account or User as done and tells the progress observer.
-    fn step(&mut self, cx: &Context) {
-        self.done += 1;
+    fn step(&self, cx: &Context) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        *done += 1;
         if let Some(progress) = &cx.options.progress {
             let total = cx.inputs.accounts.len() + cx.inputs.users.len();
-            (progress.0)(self.done, total);
+            (progress.0)(*done, total);
         }
+    }
+
+    /// Renders `objects` with `render_one` on every core (rayon's pool), counting each as a
+    /// step. Each object gets a report of its own, merged here in the objects' order, so the
+    /// results and the report are the same whatever the number of threads.
+    fn render_parallel<T: Sync, R: Send>(
+        &mut self,
+        cx: &Context,
+        objects: &[T],
+        render_one: impl Fn(&T, &mut Report) -> Option<R> + Sync,
+    ) -> Vec<R> {
+        let this = &*self;
+        let done: Vec<(Option<R>, Report)> = objects
+            .par_iter()
+            .map(|o| {
+                let mut own = Report::default();
+                let result = render_one(o, &mut own);
+                this.step(cx);
+                (result, own)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(done.len());
+        for (result, own) in done {
+            self.problems.extend(own.problems);
+            self.signing_keys.extend(own.signing_keys);
+            results.extend(result);
+        }
+        results
     }
 
     fn push(&mut self, d: Diagnostic) {

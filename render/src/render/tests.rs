@@ -102,6 +102,35 @@ fn unchanged_claims_keep_their_bytes_at_any_later_epoch() {
 }
 
 #[test]
+fn output_and_errors_do_not_depend_on_the_number_of_threads() {
+    let mut docs = tree();
+    for k in 0..64 {
+        let permissions = format!("  permissions: {{pub: {{allow: ['svc.{k}.>']}}}}\n");
+        docs.push(user(&format!("u{k:02}"), ["a", "b"][k % 2], &permissions));
+    }
+    let on = |threads: usize, docs: &[String]| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| run(docs, &Lock::new(), EPOCH))
+    };
+    let one = on(1, &docs).unwrap();
+    let four = on(4, &docs).unwrap();
+    assert_eq!(one.users.len(), 66);
+    assert_eq!(bytes(&one), bytes(&four));
+    assert_eq!(one.lock, four.lock);
+
+    docs.push(user("orphan", "nowhere", ""));
+    docs.push(user(
+        "bad",
+        "a",
+        "  bearerToken: true\n  signingKeyRef: {name: missing}\n",
+    ));
+    assert_eq!(on(1, &docs).unwrap_err(), on(4, &docs).unwrap_err());
+}
+
+#[test]
 fn changed_claims_get_a_strictly_later_iat_even_with_an_older_epoch() {
     let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
     let mut changed = tree();
@@ -347,6 +376,53 @@ fn scoped_signing_keys_sign_users_without_permissions() {
     );
     let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
     assert_eq!(errors[0].field.as_deref(), Some("spec.permissions"));
+}
+
+#[test]
+fn bearer_users_are_refused_where_the_account_disallows_bearer_tokens() {
+    let strict = account("a", "  accountLimits: {disallowBearer: true}\n");
+    let docs = [
+        cluster(),
+        strict.clone(),
+        user("u", "a", "  bearerToken: true\n"),
+    ];
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].object.as_deref(), Some("User team/u"));
+    assert_eq!(errors[0].field.as_deref(), Some("spec.bearerToken"));
+    assert!(errors[0].message.contains("disallowBearer"), "{errors:?}");
+
+    let ask = "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {name: apps, namespace: team}\n\
+               spec: {scope: {role: app, template: {bearerToken: true}}}\n---\n";
+    let scoped = account(
+        "a",
+        "  accountLimits: {disallowBearer: true}\n  signingKeyRefs: [{name: apps}]\n",
+    );
+    let errors = run(&[cluster(), ask.into(), scoped], &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(errors[0].object.as_deref(), Some("Account team/a"));
+    assert!(errors[0].message.contains("bearer"), "{errors:?}");
+
+    let plain = [cluster(), strict, user("u", "a", "  bearerToken: false\n")];
+    assert!(run(&plain, &Lock::new(), EPOCH).is_ok());
+}
+
+#[test]
+fn a_user_expired_before_the_render_is_a_warning() {
+    let docs = |at: &str| {
+        [
+            cluster(),
+            account("a", ""),
+            user("u", "a", &format!("  expiresAt: '{at}'\n")),
+        ]
+    };
+    let r = run(&docs("2020-01-01T00:00:00Z"), &Lock::new(), EPOCH).unwrap();
+    let expired: Vec<_> = (r.warnings.iter())
+        .filter(|w| w.field.as_deref() == Some("spec.expiresAt"))
+        .collect();
+    assert_eq!(expired.len(), 1, "{:?}", r.warnings);
+    assert_eq!(expired[0].object.as_deref(), Some("User team/u"));
+    let r = run(&docs("2099-01-01T00:00:00Z"), &Lock::new(), EPOCH).unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
 
 #[test]

@@ -12,21 +12,17 @@ use super::{
     signing_key_object,
 };
 
-/// Renders every User whose Account is known.
+/// Renders every User whose Account is known, on every core.
 pub(super) fn render(
     cx: &Context,
     identities: &Identities,
     report: &mut Report,
 ) -> Vec<RenderedUser> {
-    by_key(&cx.inputs.users)
-        .into_iter()
-        .filter_map(|u| {
-            report.step(cx);
-            render_one(cx, identities, u, report)
-                .map_err(|d| report.push(d))
-                .ok()
-        })
-        .collect()
+    report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
+        render_one(cx, identities, u, report)
+            .map_err(|d| report.push(d))
+            .ok()
+    })
 }
 
 fn render_one(
@@ -63,6 +59,7 @@ fn render_one(
         spec,
     };
     let built = claims::user_claims(&input).map_err(|e| claims_error(u, e))?;
+    check_usable(cx, u, account, &built, report)?;
     let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
     if let Some(at) = revocations.and_then(|r| r.get(&public)) {
         return Err(u.error(
@@ -92,6 +89,44 @@ fn render_one(
         claims_hash,
         creds,
     })
+}
+
+/// What nats-server would refuse or not expect of valid claims: a bearer user in an account
+/// that disallows bearer tokens is refused at connect (error); an expiry already past when the
+/// render runs makes a user that can never connect (warning).
+fn check_usable(
+    cx: &Context,
+    u: &Object<api::User>,
+    account: Option<&Object<api::Account>>,
+    claims: &jwt::Claims<jwt::User>,
+    report: &mut Report,
+) -> Result<(), crate::diagnostic::Diagnostic> {
+    let limits = account.and_then(|a| a.resource.spec.account_limits.as_ref());
+    let disallowed = limits.and_then(|l| l.disallow_bearer) == Some(true);
+    if disallowed && claims.nats.permission_limits.bearer_token {
+        return Err(u.error(
+            Some("spec.bearerToken"),
+            format!(
+                "Account {}/{} disallows bearer tokens (spec.accountLimits.disallowBearer): NATS \
+                 would refuse this user",
+                u.namespace(),
+                u.resource.spec.account_name
+            ),
+        ));
+    }
+    if let Some(at) = &u.resource.spec.expires_at
+        && claims.data.exp != 0
+        && claims.data.exp <= cx.epoch
+    {
+        report.push(u.warning(
+            Some("spec.expiresAt"),
+            format!(
+                "expired at {} before the render's time: NATS will refuse this user",
+                at.0
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The key of a User's `signingKeyRef`, which its Account must trust, and whether it is scoped.

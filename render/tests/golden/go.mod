@@ -3,7 +3,7 @@ module nauth-rs/render/tests/golden
 go 1.25.0
 
 require (
-	github.com/nats-io/jwt/v2 v2.8.2
+	github.com/nats-io/jwt/v2 v2.8.3
 	github.com/nats-io/nkeys v0.4.17
 )
 

@@ -7,8 +7,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand"
 	"os"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -35,6 +38,8 @@ type fixture struct {
 	Token  string   `json:"token"`
 	Creds  string   `json:"creds,omitempty"`
 	Issues []string `json:"issues,omitempty"`
+	// Input is the claims' JSON before Encode, for cases whose point is Encode's reordering.
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 func kp(seed string) nkeys.KeyPair {
@@ -137,6 +142,94 @@ func account() *jwt.AccountClaims {
 	c.Trace = &jwt.MsgTrace{Destination: "trace.app", Sampling: 25}
 	c.ClusterTraffic = jwt.ClusterTrafficOwner
 	return c
+}
+
+// sharedSubjects has more than 12 exports and imports (where Go's sort.Sort stops being an
+// insertion sort) and several entries per subject, added in a scrambled order, so the bytes
+// depend on exactly how Go's unstable sort permutes equal subjects.
+func sharedSubjects() *jwt.AccountClaims {
+	c := jwt.NewAccountClaims(pub(accountSeed))
+	c.Name = "shared subjects"
+	// An export subject may appear twice, once per type; imports may repeat one freely.
+	exports := []string{"m", "c", "x", "c", "a", "m", "q", "a", "x", "b", "z", "q", "b", "z", "y", "y", "k", "k"}
+	seen := map[string]bool{}
+	for i, s := range exports {
+		kind := jwt.Service
+		if seen[s] {
+			kind = jwt.Stream
+		}
+		seen[s] = true
+		c.Exports.Add(&jwt.Export{Name: fmt.Sprintf("export %02d", i), Subject: jwt.Subject("shared." + s + ".>"), Type: kind})
+	}
+	imports := []string{"m", "c", "x", "c", "a", "m", "c", "q", "a", "x", "c", "m", "b", "c", "a", "m", "z", "c"}
+	for i, s := range imports {
+		kind := jwt.Stream
+		if i%2 == 0 {
+			kind = jwt.Service
+		}
+		c.Imports.Add(&jwt.Import{Name: fmt.Sprintf("import %02d", i), Subject: jwt.Subject("other." + s + ".>"),
+			Account: pub(otherAccountSeed), LocalSubject: jwt.RenamingSubject(fmt.Sprintf("local.%02d.>", i)), Type: kind})
+	}
+	return c
+}
+
+// withInput encodes c after recording its JSON as built, before Encode sorts it in place.
+func withInput(name, signer string, c jwt.Claims) fixture {
+	input, err := json.Marshal(c)
+	must(err)
+	f := withIssues(encode(name, signer, c), c)
+	f.Input = input
+	return f
+}
+
+// sortCase is one line of sort_orders.json: the subject keys of a list of exports, and the
+// order (indices into keys) Go's sort.Sort leaves them in.
+type sortCase struct {
+	Keys  []int `json:"keys"`
+	Order []int `json:"order"`
+}
+
+// sortOrders sorts exports whose subjects repeat a lot, in random and in patterned orders
+// (ascending with a few swaps, descending, organ pipe), through the jwt.Exports Less and Swap
+// that Encode uses, so the Rust port of sort.Sort can be compared with Go's on many inputs.
+func sortOrders() []sortCase {
+	rng := rand.New(rand.NewSource(8))
+	var cases []sortCase
+	for n := 2; n <= 260; n += 1 + n/16 {
+		for pattern := 0; pattern < 4; pattern++ {
+			distinct := 1 + rng.Intn(n)
+			keys := make([]int, n)
+			for i := range keys {
+				switch pattern {
+				case 0:
+					keys[i] = rng.Intn(distinct)
+				case 1:
+					keys[i] = i * distinct / n
+				case 2:
+					keys[i] = (n - i) * distinct / n
+				default:
+					keys[i] = min(i, n-i) * distinct / n
+				}
+			}
+			if pattern == 1 {
+				for s := 0; s < 3; s++ {
+					i, j := rng.Intn(n), rng.Intn(n)
+					keys[i], keys[j] = keys[j], keys[i]
+				}
+			}
+			exports := make(jwt.Exports, n)
+			for i, k := range keys {
+				exports[i] = &jwt.Export{Name: strconv.Itoa(i), Subject: jwt.Subject(fmt.Sprintf("s.%04d", k))}
+			}
+			sort.Sort(exports)
+			order := make([]int, n)
+			for i, e := range exports {
+				order[i], _ = strconv.Atoi(e.Name)
+			}
+			cases = append(cases, sortCase{Keys: keys, Order: order})
+		}
+	}
+	return cases
 }
 
 func minimalAccount() jwt.Claims {
@@ -260,6 +353,7 @@ func main() {
 		withIssues(encode("invalid_account", operatorSeed, badAccount()), badAccount()),
 		withIssues(encode("invalid_user", accountSeed, badUser()), badUser()),
 		withIssues(encode("invalid_operator", operatorSeed, badOperator()), badOperator()),
+		withInput("shared_subjects_account", operatorSeed, sharedSubjects()),
 	}
 	// The valid cases must validate cleanly in Go too.
 	for _, c := range []jwt.Claims{operator(), acc, minimalAccount(), usr, scopedUser(), activation()} {
@@ -273,11 +367,17 @@ func main() {
 	must(err)
 	fixtures[3].Creds = string(creds)
 
-	out, err := os.Create("fixtures.json")
+	writeLines("fixtures.json", fixtures)
+	writeLines("sort_orders.json", sortOrders())
+}
+
+// writeLines writes one JSON value per line.
+func writeLines[T any](path string, values []T) {
+	out, err := os.Create(path)
 	must(err)
 	defer out.Close()
-	for _, f := range fixtures {
-		line, err := json.Marshal(f)
+	for _, v := range values {
+		line, err := json.Marshal(v)
 		must(err)
 		_, err = out.Write(append(line, '\n'))
 		must(err)
