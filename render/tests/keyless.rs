@@ -110,6 +110,39 @@ fn check_exits_1_when_stale_and_2_when_the_input_cannot_be_checked() {
     );
     assert!(stderr.ends_with("commit the result\n"), "{stderr}");
 
+    // A new Account with a User of its own: stale too, named once, on the Account.
+    fs::write(
+        &users,
+        format!(
+            "{users_yaml}---\napiVersion: nauth.io/v1alpha1\nkind: Account\n\
+             metadata: {{name: fresh, namespace: shop}}\nspec: {{}}\n---\n\
+             apiVersion: nauth.io/v1alpha1\nkind: User\n\
+             metadata: {{name: first, namespace: shop}}\nspec: {{accountName: fresh}}\n"
+        ),
+    )
+    .unwrap();
+    let new_account = check(dir.path(), &[]);
+    assert_eq!(
+        new_account.status.code(),
+        Some(1),
+        "{}",
+        text(&new_account.stderr)
+    );
+    let stderr = text(&new_account.stderr);
+    assert!(
+        stderr.contains("Account shop/fresh: the lock has no public key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("User shop/first"), "{stderr}");
+    fs::write(
+        &users,
+        format!(
+            "{users_yaml}---\napiVersion: nauth.io/v1alpha1\nkind: User\n\
+         metadata: {{name: new, namespace: shop}}\nspec: {{accountName: orders}}\n"
+        ),
+    )
+    .unwrap();
+
     // With the seed root, the new User's key is known: the lock diff shows its entry.
     let seed_root = dir.path().join("seed-root");
     let with_keys = check(dir.path(), &["--seed-root", seed_root.to_str().unwrap()]);

@@ -19,10 +19,22 @@ pub(super) fn render(
     report: &mut Report,
 ) -> Vec<RenderedUser> {
     report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
+        if of_failed_account(cx.inputs, identities, u) {
+            // The Account's own error says why; its Users add nothing to it.
+            return None;
+        }
         render_one(cx, identities, u, report)
             .map_err(|d| report.push(d))
             .ok()
     })
+}
+
+/// Whether the User's Account is in the input but has no identity: an error on the Account
+/// already stops the render (a key missing from the lock, a broken Secret, ...).
+fn of_failed_account(inputs: &Inputs, identities: &Identities, u: &Object<api::User>) -> bool {
+    let account_key = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
+    !identities.contains_key(&account_key)
+        && inputs.accounts.iter().any(|a| a.has_key(&account_key))
 }
 
 fn render_one(
