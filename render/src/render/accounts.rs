@@ -10,8 +10,8 @@ use crate::{api, diagnostic::Diagnostic};
 
 use super::{
     ACCOUNT_ID_LABEL, Adoptions, Context, Identities, Identity, MANAGEMENT_POLICY_LABEL, Options,
-    RenderedAccount, Report, by_key, claims_error, display_name, observed, ref_key,
-    signing_key_object,
+    RenderedAccount, Report, by_key, claims_error, display_name, identity_failed, observed,
+    ref_key, signing_key_object,
 };
 
 /// Resolves every Account's keys first, so imports and users can name any account's ID.
@@ -244,10 +244,12 @@ fn render_one(
         let r = &imp.account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, a.namespace());
         let Some(exporter) = identities.get(&target) else {
-            report.push(a.error(
-                Some(&format!("spec.imports[{i}].accountRef")),
-                format!("Account {target} is not in the input (or has no keys)"),
-            ));
+            if !identity_failed(cx.inputs, identities, &target) {
+                report.push(a.error(
+                    Some(&format!("spec.imports[{i}].accountRef")),
+                    format!("Account {target} is not in the input (or has no keys)"),
+                ));
+            }
             continue;
         };
         inline_imports.push(claims::import_rule(

@@ -421,6 +421,12 @@ pub(crate) struct Identity {
 /// Identities by Account `namespace/name`.
 pub(crate) type Identities = BTreeMap<String, Identity>;
 
+/// Whether `key` names an Account of the input without an identity. Its own error says why (a
+/// key missing from the lock, a broken Secret), so what refers to it adds no error of its own.
+fn identity_failed(inputs: &Inputs, identities: &Identities, key: &str) -> bool {
+    !identities.contains_key(key) && inputs.accounts.iter().any(|a| a.has_key(key))
+}
+
 /// `namespace/name` of a reference whose empty namespace means the referrer's.
 fn ref_key(namespace: Option<&str>, name: &str, own_namespace: &str) -> String {
     let ns = namespace.filter(|n| !n.is_empty()).unwrap_or(own_namespace);

@@ -8,8 +8,8 @@ use crate::keys::Keys;
 use crate::{api, jwt};
 
 use super::{
-    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, ref_key,
-    signing_key_object,
+    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, identity_failed,
+    ref_key, signing_key_object,
 };
 
 /// Renders every User whose Account is known, on every core.
@@ -19,7 +19,8 @@ pub(super) fn render(
     report: &mut Report,
 ) -> Vec<RenderedUser> {
     report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
-        if of_failed_account(cx.inputs, identities, u) {
+        let account = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
+        if identity_failed(cx.inputs, identities, &account) {
             // The Account's own error says why; its Users add nothing to it.
             return None;
         }
@@ -27,14 +28,6 @@ pub(super) fn render(
             .map_err(|d| report.push(d))
             .ok()
     })
-}
-
-/// Whether the User's Account is in the input but has no identity: an error on the Account
-/// already stops the render (a key missing from the lock, a broken Secret, ...).
-fn of_failed_account(inputs: &Inputs, identities: &Identities, u: &Object<api::User>) -> bool {
-    let account_key = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
-    !identities.contains_key(&account_key)
-        && inputs.accounts.iter().any(|a| a.has_key(&account_key))
 }
 
 fn render_one(
