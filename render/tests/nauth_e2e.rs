@@ -12,7 +12,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{nauth_render, text};
+use common::{command, nauth_render, text};
 use nauth_render::bootstrap::{self, NewKeys};
 use nkeys::{KeyPair, KeyPairType};
 
@@ -995,19 +995,16 @@ fn render_with(docs: &[String], args: &[&str], env: &[(&str, &str)]) -> std::pro
     let tree = dir.path().join("objects.yaml");
     fs::write(&tree, all.join("---\n")).unwrap();
     let lock = dir.path().join("nauth.lock");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nauth-render"));
-    command
+    let out = command()
         .args(["render", &tree.display().to_string(), "--seed-root"])
         .arg(&root)
         .arg("--lock")
         .arg(&lock)
         .args(["--issued-at", "1800000000"])
         .args(args)
-        .env_remove("NATS_CLUSTER_REF")
-        .env_remove("NATS_CLUSTER_REF_OPTIONAL")
-        .env_remove("NAUTH_SEED_ROOT");
-    command.envs(env.iter().copied());
-    let out = command.output().unwrap();
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     if !out.status.success() {
         assert!(!lock.exists(), "nothing written on failure");
     }
