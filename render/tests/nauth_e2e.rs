@@ -38,6 +38,15 @@ fn renders(accounts: &'static [&'static str], users: &'static [&'static str]) ->
     }
 }
 
+/// Exit 0 with these account JWTs, no user creds, and one warning per fragment.
+fn warns(accounts: &'static [&'static str], warnings: &'static [&'static str]) -> Expect {
+    Renders {
+        accounts,
+        users: &[],
+        warnings,
+    }
+}
+
 /// The cluster every scenario's Accounts name (`nats/local-nats`, as NAuth's e2e setup).
 const NATS: (&str, &str) = ("nats", "local-nats");
 
@@ -121,6 +130,24 @@ fn import(
         "apiVersion: nauth.io/v1alpha1\nkind: AccountImport\n\
          metadata: {{name: {name}, namespace: {ns}, creationTimestamp: '2026-01-01T00:00:{created:02}Z'}}\n\
          spec:\n  accountName: {account}\n  exportAccountRef: {{name: {exporter}, namespace: {ens}}}\n  rules:\n{rules}"
+    )
+}
+
+/// The AccountExport of NAuth's export scenarios: `my-account-export` of `my-account`.
+fn my_export(ns: &str, rules: &str) -> String {
+    export(ns, "my-account-export", "my-account", 1, rules)
+}
+
+/// The AccountImport of NAuth's import scenarios: `my-account-import` of `import-account`, from
+/// `export-account` of `export_ns`.
+fn my_import(ns: &str, export_ns: &str, rules: &str) -> String {
+    import(
+        ns,
+        "my-account-import",
+        "import-account",
+        (export_ns, "export-account"),
+        1,
+        rules,
     )
 }
 
@@ -320,26 +347,14 @@ fn account_export() {
             (
                 vec![
                     acc.clone(),
-                    export(
-                        ns,
-                        "my-account-export",
-                        "my-account",
-                        1,
-                        &stream_rule("test-rule", "export-account.>"),
-                    ),
+                    my_export(ns, &stream_rule("test-rule", "export-account.>")),
                 ],
                 renders(&["my-account"], &[]),
             ),
             (
                 vec![
                     acc,
-                    export(
-                        ns,
-                        "my-account-export",
-                        "my-account",
-                        1,
-                        &stream_rule("updated-rule", "export-account-updated.>"),
-                    ),
+                    my_export(ns, &stream_rule("updated-rule", "export-account-updated.>")),
                 ],
                 renders(&["my-account"], &[]),
             ),
@@ -372,14 +387,13 @@ fn account_export_conflict() {
             (vec![acc.clone(), a.clone()], renders(&["my-account"], &[])),
             (
                 vec![acc, a, b],
-                Renders {
-                    accounts: &["my-account"],
-                    users: &[],
-                    warnings: &[
+                warns(
+                    &["my-account"],
+                    &[
                         "AccountExport account-export-conflict/my-account-export-b: spec.rules: not adopted by \
                          Account account-export-conflict/my-account (Conflict with AccountExport my-account-export-a",
                     ],
-                },
+                ),
             ),
         ],
     });
@@ -396,27 +410,12 @@ fn account_export_invalid_update() {
             (
                 vec![
                     acc.clone(),
-                    export(
-                        ns,
-                        "my-account-export",
-                        "my-account",
-                        1,
-                        &stream_rule("initial-rule", "export-invalid-update.>"),
-                    ),
+                    my_export(ns, &stream_rule("initial-rule", "export-invalid-update.>")),
                 ],
                 renders(&["my-account"], &[]),
             ),
             (
-                vec![
-                    acc,
-                    export(
-                        ns,
-                        "my-account-export",
-                        "my-account",
-                        1,
-                        &stream_rule("invalid-rule", "."),
-                    ),
-                ],
+                vec![acc, my_export(ns, &stream_rule("invalid-rule", "."))],
                 Fails(&[
                     "AccountExport account-export-invalid-update/my-account-export: spec.rules: invalid",
                 ]),
@@ -428,11 +427,8 @@ fn account_export_invalid_update() {
 #[test]
 fn account_export_missing_account() {
     let ns = "account-export-missing-account";
-    let exp = export(
+    let exp = my_export(
         ns,
-        "my-account-export",
-        "my-account",
-        1,
         &stream_rule("recovery-rule", "export-missing-account.>"),
     );
     run(Scenario {
@@ -440,14 +436,13 @@ fn account_export_missing_account() {
         steps: vec![
             (
                 vec![exp.clone()],
-                Renders {
-                    accounts: &[],
-                    users: &[],
-                    warnings: &[
+                warns(
+                    &[],
+                    &[
                         "AccountExport account-export-missing-account/my-account-export: spec.accountName: \
                          Account account-export-missing-account/my-account is not in the input",
                     ],
-                },
+                ),
             ),
             (
                 vec![exp, account(ns, "my-account", "")],
@@ -470,14 +465,7 @@ fn two_accounts(ns: &str) -> Vec<String> {
 fn account_import() {
     let ns = "account-import";
     let mut with_import = two_accounts(ns);
-    with_import.push(import(
-        ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
-        &stream_rule("initial-rule", "shared.>"),
-    ));
+    with_import.push(my_import(ns, ns, &stream_rule("initial-rule", "shared.>")));
     run(Scenario {
         name: "account-import",
         steps: vec![
@@ -487,11 +475,7 @@ fn account_import() {
             ),
             (
                 with_import,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[INACTIVE],
-                },
+                warns(&["export-account", "import-account"], &[INACTIVE]),
             ),
         ],
     });
@@ -525,24 +509,22 @@ fn account_import_conflict() {
         steps: vec![
             (
                 first,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &["exports no service matching subject \"svc.request\""],
-                },
+                warns(
+                    &["export-account", "import-account"],
+                    &["exports no service matching subject \"svc.request\""],
+                ),
             ),
             (
                 both,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[
+                warns(
+                    &["export-account", "import-account"],
+                    &[
                         "AccountImport account-import-conflict/my-account-import-a: spec.rules[0]: Account \
                          account-import-conflict/export-account exports no service",
                         "AccountImport account-import-conflict/my-account-import-b: spec.rules: not adopted by \
                          Account account-import-conflict/import-account (Conflict with AccountImport my-account-import-a",
                     ],
-                },
+                ),
             ),
         ],
     });
@@ -557,12 +539,9 @@ fn account_import_cross_namespace() {
         account(export_ns, "export-account", ""),
     ];
     let mut with_import = accounts.clone();
-    with_import.push(import(
+    with_import.push(my_import(
         ns,
-        "my-account-import",
-        "import-account",
-        (export_ns, "export-account"),
-        1,
+        export_ns,
         &stream_rule("cross-namespace-rule", "shared.cross.>"),
     ));
     run(Scenario {
@@ -574,11 +553,7 @@ fn account_import_cross_namespace() {
             ),
             (
                 with_import,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[INACTIVE],
-                },
+                warns(&["export-account", "import-account"], &[INACTIVE]),
             ),
         ],
     });
@@ -588,21 +563,11 @@ fn account_import_cross_namespace() {
 fn account_import_invalid_update() {
     let ns = "account-import-invalid-update";
     let mut valid = two_accounts(ns);
-    valid.push(import(
-        ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
-        &stream_rule("initial-rule", "shared.>"),
-    ));
+    valid.push(my_import(ns, ns, &stream_rule("initial-rule", "shared.>")));
     let mut invalid = two_accounts(ns);
-    invalid.push(import(
+    invalid.push(my_import(
         ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
+        ns,
         &format!(
             "{}{}",
             service_rule("invalid-rule-a", "duplicate-service.*"),
@@ -618,11 +583,7 @@ fn account_import_invalid_update() {
             ),
             (
                 valid,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[INACTIVE],
-                },
+                warns(&["export-account", "import-account"], &[INACTIVE]),
             ),
             (
                 invalid,
@@ -638,36 +599,24 @@ fn account_import_invalid_update() {
 fn account_import_missing_account() {
     let ns = "account-import-missing-account";
     let exporter = account(ns, "export-account", "");
-    let imp = import(
-        ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
-        &stream_rule("recovery-rule", "delayed-account.>"),
-    );
+    let imp = my_import(ns, ns, &stream_rule("recovery-rule", "delayed-account.>"));
     run(Scenario {
         name: "account-import-missing-account",
         steps: vec![
             (vec![exporter.clone()], renders(&["export-account"], &[])),
             (
                 vec![exporter.clone(), imp.clone()],
-                Renders {
-                    accounts: &["export-account"],
-                    users: &[],
-                    warnings: &[
+                warns(
+                    &["export-account"],
+                    &[
                         "AccountImport account-import-missing-account/my-account-import: spec.accountName: \
                          Account account-import-missing-account/import-account is not in the input",
                     ],
-                },
+                ),
             ),
             (
                 vec![exporter, imp, account(ns, "import-account", "")],
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[INACTIVE],
-                },
+                warns(&["export-account", "import-account"], &[INACTIVE]),
             ),
         ],
     });
@@ -677,12 +626,9 @@ fn account_import_missing_account() {
 fn account_import_missing_export_account() {
     let ns = "account-import-missing-export-account";
     let importer = account(ns, "import-account", "");
-    let imp = import(
+    let imp = my_import(
         ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
+        ns,
         &stream_rule("delayed-export-rule", "export-delayed.>"),
     );
     run(Scenario {
@@ -691,22 +637,17 @@ fn account_import_missing_export_account() {
             (vec![importer.clone()], renders(&["import-account"], &[])),
             (
                 vec![importer.clone(), imp.clone()],
-                Renders {
-                    accounts: &["import-account"],
-                    users: &[],
-                    warnings: &[
+                warns(
+                    &["import-account"],
+                    &[
                         "AccountImport account-import-missing-export-account/my-account-import: spec.exportAccountRef: \
                          Account account-import-missing-export-account/export-account is not in the input",
                     ],
-                },
+                ),
             ),
             (
                 vec![importer, imp, account(ns, "export-account", "")],
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &[INACTIVE],
-                },
+                warns(&["export-account", "import-account"], &[INACTIVE]),
             ),
         ],
     });
@@ -747,14 +688,13 @@ fn account_import_observe() {
                 ),
                 observed,
             ],
-            Renders {
-                accounts: &[],
-                users: &[],
-                warnings: &[
+            warns(
+                &[],
+                &[
                     "Account account-import-observe/example-account: metadata.labels: observe mode \
                      (nauth.io/management-policy=observe): its JWT is read from NATS, not rendered",
                 ],
-            },
+            ),
         )],
     });
 }
@@ -763,13 +703,7 @@ fn account_import_observe() {
 fn account_import_service_local_subject() {
     let ns = "account-import-service-local-subject";
     let mut docs = two_accounts(ns);
-    docs.push(import(
-        ns,
-        "my-account-import",
-        "import-account",
-        (ns, "export-account"),
-        1,
-        "  - {name: service-rule, subject: svc.request, localSubject: local.svc.request, type: service}\n",
+    docs.push(my_import(ns, ns, "  - {name: service-rule, subject: svc.request, localSubject: local.svc.request, type: service}\n",
     ));
     run(Scenario {
         name: "account-import-service-local-subject",
@@ -780,11 +714,10 @@ fn account_import_service_local_subject() {
             ),
             (
                 docs,
-                Renders {
-                    accounts: &["export-account", "import-account"],
-                    users: &[],
-                    warnings: &["exports no service matching subject \"svc.request\""],
-                },
+                warns(
+                    &["export-account", "import-account"],
+                    &["exports no service matching subject \"svc.request\""],
+                ),
             ),
         ],
     });
