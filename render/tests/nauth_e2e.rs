@@ -336,30 +336,32 @@ fn account_deletion_and_account_deletion_jetstream() {
     }
 }
 
-#[test]
-fn account_export() {
-    let ns = "account-export";
+/// NAuth's export update scenarios, named `ns` as their namespace: `my-account` alone, then
+/// with its export of `first`, which renders, then of `second`, which must give `then`.
+fn export_updated(ns: &'static str, first: &str, second: &str, then: Expect) {
     let acc = account(ns, "my-account", "");
     run(Scenario {
-        name: "account-export",
+        name: ns,
         steps: vec![
             (vec![acc.clone()], renders(&["my-account"], &[])),
             (
-                vec![
-                    acc.clone(),
-                    my_export(ns, &stream_rule("test-rule", "export-account.>")),
-                ],
+                vec![acc.clone(), my_export(ns, first)],
                 renders(&["my-account"], &[]),
             ),
-            (
-                vec![
-                    acc,
-                    my_export(ns, &stream_rule("updated-rule", "export-account-updated.>")),
-                ],
-                renders(&["my-account"], &[]),
-            ),
+            (vec![acc, my_export(ns, second)], then),
         ],
     });
+}
+
+#[test]
+fn account_export() {
+    let ns = "account-export";
+    export_updated(
+        ns,
+        &stream_rule("test-rule", "export-account.>"),
+        &stream_rule("updated-rule", "export-account-updated.>"),
+        renders(&["my-account"], &[]),
+    );
 }
 
 #[test]
@@ -402,26 +404,14 @@ fn account_export_conflict() {
 #[test]
 fn account_export_invalid_update() {
     let ns = "account-export-invalid-update";
-    let acc = account(ns, "my-account", "");
-    run(Scenario {
-        name: "account-export-invalid-update",
-        steps: vec![
-            (vec![acc.clone()], renders(&["my-account"], &[])),
-            (
-                vec![
-                    acc.clone(),
-                    my_export(ns, &stream_rule("initial-rule", "export-invalid-update.>")),
-                ],
-                renders(&["my-account"], &[]),
-            ),
-            (
-                vec![acc, my_export(ns, &stream_rule("invalid-rule", "."))],
-                Fails(&[
-                    "AccountExport account-export-invalid-update/my-account-export: spec.rules: invalid",
-                ]),
-            ),
-        ],
-    });
+    export_updated(
+        ns,
+        &stream_rule("initial-rule", "export-invalid-update.>"),
+        &stream_rule("invalid-rule", "."),
+        Fails(&[
+            "AccountExport account-export-invalid-update/my-account-export: spec.rules: invalid",
+        ]),
+    );
 }
 
 #[test]
@@ -452,6 +442,9 @@ fn account_export_missing_account() {
     });
 }
 
+/// What NAuth's import scenarios render: both Accounts.
+const BOTH: &[&str] = &["export-account", "import-account"];
+
 /// Two Accounts of `ns`, `import-account` and an `export-account` with no exports (NAuth's
 /// import scenarios export nothing: the import stays inactive in NATS).
 fn two_accounts(ns: &str) -> Vec<String> {
@@ -461,24 +454,35 @@ fn two_accounts(ns: &str) -> Vec<String> {
     ]
 }
 
+/// NAuth's import scenarios, named `ns` as their namespace: `accounts` alone, then with
+/// `import`, which stays inactive with `warnings`, then the `later` steps.
+fn imported(
+    ns: &'static str,
+    accounts: Vec<String>,
+    import: String,
+    warnings: &'static [&'static str],
+    later: Vec<(Vec<String>, Expect)>,
+) {
+    let mut with_import = accounts.clone();
+    with_import.push(import);
+    let mut steps = vec![
+        (accounts, renders(BOTH, &[])),
+        (with_import, warns(BOTH, warnings)),
+    ];
+    steps.extend(later);
+    run(Scenario { name: ns, steps });
+}
+
 #[test]
 fn account_import() {
     let ns = "account-import";
-    let mut with_import = two_accounts(ns);
-    with_import.push(my_import(ns, ns, &stream_rule("initial-rule", "shared.>")));
-    run(Scenario {
-        name: "account-import",
-        steps: vec![
-            (
-                two_accounts(ns),
-                renders(&["export-account", "import-account"], &[]),
-            ),
-            (
-                with_import,
-                warns(&["export-account", "import-account"], &[INACTIVE]),
-            ),
-        ],
-    });
+    imported(
+        ns,
+        two_accounts(ns),
+        my_import(ns, ns, &stream_rule("initial-rule", "shared.>")),
+        &[INACTIVE],
+        vec![],
+    );
 }
 
 #[test]
@@ -510,14 +514,14 @@ fn account_import_conflict() {
             (
                 first,
                 warns(
-                    &["export-account", "import-account"],
+                    BOTH,
                     &["exports no service matching subject \"svc.request\""],
                 ),
             ),
             (
                 both,
                 warns(
-                    &["export-account", "import-account"],
+                    BOTH,
                     &[
                         "AccountImport account-import-conflict/my-account-import-a: spec.rules[0]: Account \
                          account-import-conflict/export-account exports no service",
@@ -534,36 +538,25 @@ fn account_import_conflict() {
 fn account_import_cross_namespace() {
     let ns = "account-import-cross-namespace";
     let export_ns = "account-import-cross-namespace-export";
-    let accounts = vec![
-        account(ns, "import-account", ""),
-        account(export_ns, "export-account", ""),
-    ];
-    let mut with_import = accounts.clone();
-    with_import.push(my_import(
+    imported(
         ns,
-        export_ns,
-        &stream_rule("cross-namespace-rule", "shared.cross.>"),
-    ));
-    run(Scenario {
-        name: "account-import-cross-namespace",
-        steps: vec![
-            (
-                accounts,
-                renders(&["export-account", "import-account"], &[]),
-            ),
-            (
-                with_import,
-                warns(&["export-account", "import-account"], &[INACTIVE]),
-            ),
+        vec![
+            account(ns, "import-account", ""),
+            account(export_ns, "export-account", ""),
         ],
-    });
+        my_import(
+            ns,
+            export_ns,
+            &stream_rule("cross-namespace-rule", "shared.cross.>"),
+        ),
+        &[INACTIVE],
+        vec![],
+    );
 }
 
 #[test]
 fn account_import_invalid_update() {
     let ns = "account-import-invalid-update";
-    let mut valid = two_accounts(ns);
-    valid.push(my_import(ns, ns, &stream_rule("initial-rule", "shared.>")));
     let mut invalid = two_accounts(ns);
     invalid.push(my_import(
         ns,
@@ -574,25 +567,18 @@ fn account_import_invalid_update() {
             service_rule("invalid-rule-b", "duplicate-service.*")
         ),
     ));
-    run(Scenario {
-        name: "account-import-invalid-update",
-        steps: vec![
-            (
-                two_accounts(ns),
-                renders(&["export-account", "import-account"], &[]),
-            ),
-            (
-                valid,
-                warns(&["export-account", "import-account"], &[INACTIVE]),
-            ),
-            (
-                invalid,
-                Fails(&[
-                    "AccountImport account-import-invalid-update/my-account-import: spec.rules: invalid",
-                ]),
-            ),
-        ],
-    });
+    imported(
+        ns,
+        two_accounts(ns),
+        my_import(ns, ns, &stream_rule("initial-rule", "shared.>")),
+        &[INACTIVE],
+        vec![(
+            invalid,
+            Fails(&[
+                "AccountImport account-import-invalid-update/my-account-import: spec.rules: invalid",
+            ]),
+        )],
+    );
 }
 
 #[test]
@@ -616,7 +602,7 @@ fn account_import_missing_account() {
             ),
             (
                 vec![exporter, imp, account(ns, "import-account", "")],
-                warns(&["export-account", "import-account"], &[INACTIVE]),
+                warns(BOTH, &[INACTIVE]),
             ),
         ],
     });
@@ -647,7 +633,7 @@ fn account_import_missing_export_account() {
             ),
             (
                 vec![importer, imp, account(ns, "export-account", "")],
-                warns(&["export-account", "import-account"], &[INACTIVE]),
+                warns(BOTH, &[INACTIVE]),
             ),
         ],
     });
@@ -702,25 +688,17 @@ fn account_import_observe() {
 #[test]
 fn account_import_service_local_subject() {
     let ns = "account-import-service-local-subject";
-    let mut docs = two_accounts(ns);
-    docs.push(my_import(ns, ns, "  - {name: service-rule, subject: svc.request, localSubject: local.svc.request, type: service}\n",
-    ));
-    run(Scenario {
-        name: "account-import-service-local-subject",
-        steps: vec![
-            (
-                two_accounts(ns),
-                renders(&["export-account", "import-account"], &[]),
-            ),
-            (
-                docs,
-                warns(
-                    &["export-account", "import-account"],
-                    &["exports no service matching subject \"svc.request\""],
-                ),
-            ),
-        ],
-    });
+    imported(
+        ns,
+        two_accounts(ns),
+        my_import(
+            ns,
+            ns,
+            "  - {name: service-rule, subject: svc.request, localSubject: local.svc.request, type: service}\n",
+        ),
+        &["exports no service matching subject \"svc.request\""],
+        vec![],
+    );
 }
 
 /// An Account trusting the AccountSigningKeys `refs`, and a User signed by `user_key`.
