@@ -753,59 +753,34 @@ fn account_signing_key() {
 #[test]
 fn account_signing_key_rotation() {
     let ns = "account-signing-key-rotation";
-    let v1 = signing_key(ns, "external-auth-v1", "");
-    let v2 = signing_key(ns, "external-auth-v2", "");
+    let (v1, v2) = ("external-auth-v1", "external-auth-v2");
+    let keys =
+        |names: &[&str]| -> Vec<String> { names.iter().map(|n| signing_key(ns, n, "")).collect() };
     let acc = |refs: &[&str]| signing_key_account(ns, "rotation-account", refs);
     let usr = |key: &str| signed_user(ns, "rotation-user", "rotation-account", key);
-    let both = renders(&["rotation-account"], &["rotation-user"]);
+    let mut steps = vec![
+        (keys(&[v1]), renders(&[], &[])),
+        (
+            [keys(&[v1]), vec![acc(&[v1])]].concat(),
+            renders(&["rotation-account"], &[]),
+        ),
+    ];
+    // The keys present, those the Account trusts and the User's: each step renders both.
+    for (present, trusted, signer) in [
+        (&[v1][..], &[v1][..], v1),
+        (&[v1, v2], &[v1], v1),
+        (&[v1, v2], &[v1, v2], v1),
+        (&[v1, v2], &[v1, v2], v2),
+        (&[v1, v2], &[v2], v2),
+    ] {
+        steps.push((
+            [keys(present), vec![acc(trusted), usr(signer)]].concat(),
+            renders(&["rotation-account"], &["rotation-user"]),
+        ));
+    }
     run(Scenario {
         name: "account-signing-key-rotation",
-        steps: vec![
-            (vec![v1.clone()], renders(&[], &[])),
-            (
-                vec![v1.clone(), acc(&["external-auth-v1"])],
-                renders(&["rotation-account"], &[]),
-            ),
-            (
-                vec![
-                    v1.clone(),
-                    acc(&["external-auth-v1"]),
-                    usr("external-auth-v1"),
-                ],
-                both,
-            ),
-            (
-                vec![
-                    v1.clone(),
-                    v2.clone(),
-                    acc(&["external-auth-v1"]),
-                    usr("external-auth-v1"),
-                ],
-                renders(&["rotation-account"], &["rotation-user"]),
-            ),
-            (
-                vec![
-                    v1.clone(),
-                    v2.clone(),
-                    acc(&["external-auth-v1", "external-auth-v2"]),
-                    usr("external-auth-v1"),
-                ],
-                renders(&["rotation-account"], &["rotation-user"]),
-            ),
-            (
-                vec![
-                    v1.clone(),
-                    v2.clone(),
-                    acc(&["external-auth-v1", "external-auth-v2"]),
-                    usr("external-auth-v2"),
-                ],
-                renders(&["rotation-account"], &["rotation-user"]),
-            ),
-            (
-                vec![v1, v2, acc(&["external-auth-v2"]), usr("external-auth-v2")],
-                renders(&["rotation-account"], &["rotation-user"]),
-            ),
-        ],
+        steps,
     });
 }
 
