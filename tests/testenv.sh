@@ -46,12 +46,19 @@ check_free_disk() {
   fi
 }
 
+# A venv holding the pinned PyPI package that provides `bin/TOOL`: ready when the tool is there
+# and the pin it was installed from is still the wanted one.
+pypi_tool_ready() {
+  local venv=$1 pin=$2 tool=$3
+  [[ -x "$venv/bin/$tool" && -f "$venv/.pin" ]] && [[ $(<"$venv/.pin") == "$pin" ]]
+}
+
 nats_server_ready() {
-  [[ -x "$VENV/bin/nats-server" && -f "$VENV/.pin" ]] && [[ $(<"$VENV/.pin") == "$NATS_SERVER_PIN" ]]
+  pypi_tool_ready "$VENV" "$NATS_SERVER_PIN" nats-server
 }
 
 sops_ready() {
-  [[ -x "$SOPS_VENV/bin/sops" && -f "$SOPS_VENV/.pin" ]] && [[ $(<"$SOPS_VENV/.pin") == "$SOPS_PIN" ]]
+  pypi_tool_ready "$SOPS_VENV" "$SOPS_PIN" sops
 }
 
 control_plane_ready() {
@@ -62,24 +69,16 @@ kustomize_ready() {
   [[ -x "$KUSTOMIZE_DIR/kustomize" ]]
 }
 
-install_nats_server() {
-  need_cmd python3 "to install nats-server from PyPI"
-  log "installing $NATS_SERVER_PIN into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$NATS_SERVER_PIN"
-  [[ -x "$VENV/bin/nats-server" ]] || die "$NATS_SERVER_PIN did not install $VENV/bin/nats-server"
-  printf '%s\n' "$NATS_SERVER_PIN" >"$VENV/.pin"
-}
-
-install_sops() {
-  need_cmd python3 "to install sops from PyPI"
-  log "installing $SOPS_PIN into $SOPS_VENV"
-  rm -rf "$SOPS_VENV"
-  python3 -m venv "$SOPS_VENV"
-  "$SOPS_VENV/bin/pip" install --quiet --disable-pip-version-check "$SOPS_PIN"
-  [[ -x "$SOPS_VENV/bin/sops" ]] || die "$SOPS_PIN did not install $SOPS_VENV/bin/sops"
-  printf '%s\n' "$SOPS_PIN" >"$SOPS_VENV/.pin"
+# Installs `pin` from PyPI into a fresh `venv` and records the pin once `bin/TOOL` is there.
+install_pypi_tool() {
+  local venv=$1 pin=$2 tool=$3
+  need_cmd python3 "to install $tool from PyPI"
+  log "installing $pin into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$pin"
+  [[ -x "$venv/bin/$tool" ]] || die "$pin did not install $venv/bin/$tool"
+  printf '%s\n' "$pin" >"$venv/.pin"
 }
 
 # The Go environment for every build step: private caches under $CACHE (so their size can be
@@ -197,8 +196,8 @@ cmd_build() {
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
   flock -n 9 || { log "waiting for another build (lock $CACHE/.lock)"; flock 9; }
-  nats_server_ready || install_nats_server
-  sops_ready || install_sops
+  nats_server_ready || install_pypi_tool "$VENV" "$NATS_SERVER_PIN" nats-server
+  sops_ready || install_pypi_tool "$SOPS_VENV" "$SOPS_PIN" sops
   control_plane_ready || build_control_plane
   kustomize_ready || build_kustomize
   exec 9>&-

@@ -44,6 +44,10 @@ sops:
   version: 3.9.4
 ";
 
+/// A User of `shop/orders` that no render has recorded.
+const NEW_USER: &str = "apiVersion: nauth.io/v1alpha1\nkind: User\n\
+                        metadata: {name: new, namespace: shop}\nspec: {accountName: orders}\n";
+
 fn check(dir: &Path, extra: &[&str]) -> Output {
     let lock = dir.join("nauth.lock");
     let mut args = vec![
@@ -89,14 +93,8 @@ fn check_exits_1_when_stale_and_2_when_the_input_cannot_be_checked() {
 
     // A User added without rendering: no key for it anywhere, so the lock is stale.
     let users_yaml = fs::read_to_string(&users).unwrap();
-    fs::write(
-        &users,
-        format!(
-            "{users_yaml}---\napiVersion: nauth.io/v1alpha1\nkind: User\n\
-             metadata: {{name: new, namespace: shop}}\nspec: {{accountName: orders}}\n"
-        ),
-    )
-    .unwrap();
+    let with_new_user = format!("{users_yaml}---\n{NEW_USER}");
+    fs::write(&users, &with_new_user).unwrap();
     let new_user = check(dir.path(), &[]);
     assert_eq!(new_user.status.code(), Some(1));
     let stderr = text(&new_user.stderr);
@@ -134,14 +132,7 @@ fn check_exits_1_when_stale_and_2_when_the_input_cannot_be_checked() {
         "{stderr}"
     );
     assert!(!stderr.contains("User shop/first"), "{stderr}");
-    fs::write(
-        &users,
-        format!(
-            "{users_yaml}---\napiVersion: nauth.io/v1alpha1\nkind: User\n\
-         metadata: {{name: new, namespace: shop}}\nspec: {{accountName: orders}}\n"
-        ),
-    )
-    .unwrap();
+    fs::write(&users, &with_new_user).unwrap();
 
     // With the seed root, the new User's key is known: the lock diff shows its entry.
     let seed_root = dir.path().join("seed-root");

@@ -6,11 +6,11 @@
 mod common;
 mod quickstart;
 
-use common::{nauth_render, text};
+use common::{command, nauth_render, text};
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// The quickstart's manifests, operator key Secret and lock in `to`; its seed root stays put.
 fn copy_tree(to: &Path) {
@@ -25,14 +25,25 @@ fn seed_root() -> String {
 
 /// `nauth-render ARGS` run in `cwd`.
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("NAUTH_SEED_ROOT")
-        .env_remove("NATS_CLUSTER_REF")
-        .output()
-        .unwrap()
+    command().args(args).current_dir(cwd).output().unwrap()
+}
+
+/// `render DIR --seed-root <quickstart's> EXTRA…`.
+fn render_tree(dir: &Path, extra: &[&str]) -> Output {
+    let (dir, seed_root) = (dir.to_str().unwrap(), seed_root());
+    let args = [&["render", dir, "--seed-root", &seed_root], extra].concat();
+    nauth_render(&args, "")
+}
+
+/// The lock in `dir`, as text.
+fn lock_in(dir: &Path) -> String {
+    fs::read_to_string(dir.join("nauth.lock")).unwrap()
+}
+
+/// `path` with the first `from` replaced by `to`.
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let yaml = fs::read_to_string(path).unwrap();
+    fs::write(path, yaml.replacen(from, to, 1)).unwrap();
 }
 
 #[test]
@@ -96,17 +107,9 @@ fn removing_some_objects_from_a_tree_removes_their_lock_entries() {
     let kept = yaml.split("\n---\n").next().unwrap();
     assert!(kept.contains("name: orders-service"), "{kept}");
     fs::write(&users, kept).unwrap();
-    let out = nauth_render(
-        &[
-            "render",
-            dir.path().to_str().unwrap(),
-            "--seed-root",
-            &seed_root(),
-        ],
-        "",
-    );
+    let out = render_tree(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
+    let lock = lock_in(dir.path());
     assert!(lock.contains("shop/orders-service:"));
     assert!(!lock.contains("shop/invoicer:"), "{lock}");
 }
@@ -128,19 +131,10 @@ fn a_misspelt_kind_or_version_of_the_nauth_group_is_an_error_and_nothing_is_writ
         let dir = tempfile::tempdir().unwrap();
         copy_tree(dir.path());
         let users = dir.path().join("users.yaml");
-        let yaml = fs::read_to_string(&users).unwrap();
-        assert!(yaml.contains(from));
-        fs::write(&users, yaml.replacen(from, to, 1)).unwrap();
-        let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
-        let out = nauth_render(
-            &[
-                "render",
-                dir.path().to_str().unwrap(),
-                "--seed-root",
-                &seed_root(),
-            ],
-            "",
-        );
+        assert!(fs::read_to_string(&users).unwrap().contains(from));
+        replace_in(&users, from, to);
+        let lock = lock_in(dir.path());
+        let out = render_tree(dir.path(), &[]);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(out.stdout, b"");
         let stderr = text(&out.stderr);
@@ -148,10 +142,7 @@ fn a_misspelt_kind_or_version_of_the_nauth_group_is_an_error_and_nothing_is_writ
             stderr.starts_with(&format!("{}: ", users.display())) && stderr.contains(message),
             "{stderr}"
         );
-        assert_eq!(
-            fs::read_to_string(dir.path().join("nauth.lock")).unwrap(),
-            lock
-        );
+        assert_eq!(lock_in(dir.path()), lock);
     }
 }
 
@@ -161,32 +152,12 @@ fn names_the_api_server_would_refuse_are_errors_and_nothing_is_written() {
     copy_tree(dir.path());
     let long = "i".repeat(240);
     let users = dir.path().join("users.yaml");
-    let yaml = fs::read_to_string(&users).unwrap();
-    fs::write(
-        &users,
-        yaml.replacen("name: invoicer", &format!("name: {long}"), 1),
-    )
-    .unwrap();
+    replace_in(&users, "name: invoicer", &format!("name: {long}"));
     let accounts = dir.path().join("accounts.yaml");
-    let yaml = fs::read_to_string(&accounts).unwrap();
-    fs::write(
-        &accounts,
-        yaml.replacen("namespace: shop", "namespace: Shop", 1),
-    )
-    .unwrap();
-    let lock = fs::read_to_string(dir.path().join("nauth.lock")).unwrap();
+    replace_in(&accounts, "namespace: shop", "namespace: Shop");
+    let lock = lock_in(dir.path());
     let out_dir = dir.path().join("out");
-    let out = nauth_render(
-        &[
-            "render",
-            dir.path().to_str().unwrap(),
-            "--seed-root",
-            &seed_root(),
-            "--out-dir",
-            out_dir.to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = render_tree(dir.path(), &["--out-dir", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -205,10 +176,7 @@ fn names_the_api_server_would_refuse_are_errors_and_nothing_is_written() {
         "{stderr}"
     );
     assert!(!out_dir.exists());
-    assert_eq!(
-        fs::read_to_string(dir.path().join("nauth.lock")).unwrap(),
-        lock
-    );
+    assert_eq!(lock_in(dir.path()), lock);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{nauth_render, text};
+use common::{nauth_render, nauth_render_into, text};
 
 fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/quickstart")
@@ -16,9 +16,14 @@ fn quickstart() -> PathBuf {
 
 /// `COMMAND quickstart --seed-root … --lock LOCK EXTRA…` (the lock is not created here).
 fn with_quickstart(command: &str, lock: &Path, extra: &[&str]) -> Vec<String> {
+    with_tree(command, &quickstart(), lock, extra)
+}
+
+/// `COMMAND TREE` with the quickstart's seed root, `--lock LOCK EXTRA…`.
+fn with_tree(command: &str, tree: &Path, lock: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         command.to_string(),
-        quickstart().display().to_string(),
+        tree.display().to_string(),
         "--seed-root".into(),
         quickstart().join("seed-root").display().to_string(),
         "--lock".into(),
@@ -32,17 +37,19 @@ fn run(args: &[String]) -> Output {
     nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")
 }
 
+/// `COMMAND quickstart … --lock LOCK EXTRA… --out-dir OUT`, run.
+fn run_out_dir(command: &str, lock: &Path, extra: &[&str], out: &Path) -> Output {
+    let out = ["--out-dir", out.to_str().unwrap()];
+    run(&with_quickstart(command, lock, &[extra, &out].concat()))
+}
+
 /// A directory holding a copy of the quickstart's lock and its rendered `out/`.
 fn rendered_out_dir() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let lock = dir.path().join("nauth.lock");
     fs::copy(quickstart().join("nauth.lock"), &lock).unwrap();
     let out = dir.path().join("out");
-    let r = run(&with_quickstart(
-        "render",
-        &lock,
-        &["--locked", "--out-dir", out.to_str().unwrap()],
-    ));
+    let r = run_out_dir("render", &lock, &["--locked"], &out);
     assert!(r.status.success(), "{}", text(&r.stderr));
     (dir, lock, out)
 }
@@ -92,11 +99,7 @@ fn out_dir_writes_creds_for_their_owner_only_and_no_temporary_files() {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
     let lock = _dir.path().join("nauth.lock");
-    let again = run(&with_quickstart(
-        "render",
-        &lock,
-        &["--locked", "--out-dir", out.to_str().unwrap()],
-    ));
+    let again = run_out_dir("render", &lock, &["--locked"], &out);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(mode(&secret), 0o600);
 }
@@ -111,16 +114,7 @@ fn a_failed_out_dir_render_leaves_the_directory_and_the_lock_as_they_were() {
     // A changed epoch-free input: a fresh lock makes every JWT new, so every file changes.
     let lock = dir.path().join("fresh.lock");
     let before = snapshot(&out);
-    let failed = run(&with_quickstart(
-        "render",
-        &lock,
-        &[
-            "--issued-at",
-            "1900000000",
-            "--out-dir",
-            out.to_str().unwrap(),
-        ],
-    ));
+    let failed = run_out_dir("render", &lock, &["--issued-at", "1900000000"], &out);
     assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
     assert!(
         text(&failed.stderr).contains("secret-orders-service-nats-user-creds.yaml"),
@@ -129,28 +123,6 @@ fn a_failed_out_dir_render_leaves_the_directory_and_the_lock_as_they_were() {
     );
     assert_eq!(snapshot(&out), before, "no file changed, none left behind");
     assert!(!lock.exists(), "no lock after a failed output");
-}
-
-/// Runs the binary with its stdout going to `stdout`.
-fn run_into(args: &[&str], stdin: &str, stdout: Stdio) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("NAUTH_SEED_ROOT")
-        .env_remove("NATS_CLUSTER_REF")
-        .stdin(Stdio::piped())
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// Standard output whose reader is already gone, as after `| head -1` stopped reading.
@@ -192,7 +164,7 @@ fn commands_stop_quietly_when_their_reader_goes_away() {
         } else {
             ""
         };
-        let out = run_into(&args, stdin, closed_pipe());
+        let out = nauth_render_into(&args, stdin, closed_pipe());
         assert_ne!(out.status.code(), Some(101), "{args:?} panicked");
         assert!(
             !text(&out.stderr).contains("panicked") && !text(&out.stderr).contains("Broken pipe"),
@@ -219,7 +191,7 @@ fn a_full_disk_on_stdout_is_exit_2_and_no_lock() {
             .into()
     };
     let render = with_quickstart("render", &lock, &[]);
-    let out = run_into(
+    let out = nauth_render_into(
         &render.iter().map(String::as_str).collect::<Vec<_>>(),
         "",
         full(),
@@ -234,7 +206,7 @@ fn a_full_disk_on_stdout_is_exit_2_and_no_lock() {
         !lock.exists(),
         "the lock follows the output, never precedes it"
     );
-    let crds = run_into(&["crds"], "", full());
+    let crds = nauth_render_into(&["crds"], "", full());
     assert_eq!(crds.status.code(), Some(2), "{}", text(&crds.stderr));
 }
 
@@ -275,16 +247,7 @@ fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
     let lock_before = fs::read(&lock).unwrap();
     let before = snapshot(&out);
 
-    let refused = run(&with_quickstart(
-        "render",
-        &lock,
-        &[
-            "--issued-at",
-            "1900000000",
-            "--out-dir",
-            out.to_str().unwrap(),
-        ],
-    ));
+    let refused = run_out_dir("render", &lock, &["--issued-at", "1900000000"], &out);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     let stderr = text(&refused.stderr);
     assert!(
@@ -296,11 +259,7 @@ fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
     assert_eq!(fs::read(&lock).unwrap(), lock_before);
 
     // Its public parts in clear are what check compares: up to date.
-    let checked = run(&with_quickstart(
-        "check",
-        &lock,
-        &["--out-dir", out.to_str().unwrap()],
-    ));
+    let checked = run_out_dir("check", &lock, &[], &out);
     assert!(checked.status.success(), "{}", text(&checked.stderr));
 
     // An encrypted Secret among the inputs is recognised and passed over.
@@ -313,16 +272,7 @@ fn render_refuses_to_replace_sops_encrypted_files_and_check_accepts_them() {
         }
     }
     fs::write(tree.join("encrypted.yaml"), &encrypted).unwrap();
-    let args = [
-        "render".to_string(),
-        tree.display().to_string(),
-        "--seed-root".into(),
-        quickstart().join("seed-root").display().to_string(),
-        "--lock".into(),
-        lock.display().to_string(),
-        "--locked".into(),
-    ];
-    let with_encrypted_input = run(&args);
+    let with_encrypted_input = run(&with_tree("render", &tree, &lock, &["--locked"]));
     assert!(
         with_encrypted_input.status.success(),
         "{}",
@@ -350,11 +300,7 @@ fn check_never_shows_a_committed_secret_value_whatever_its_yaml_style() {
         format!("data:\n  user.creds: >-\n    a\n\n    {seed}\n"),
     ] {
         fs::write(&secret, format!("{head}{style}metadata:{tail}")).unwrap();
-        let checked = run(&with_quickstart(
-            "check",
-            &lock,
-            &["--out-dir", out.to_str().unwrap()],
-        ));
+        let checked = run_out_dir("check", &lock, &[], &out);
         assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stderr));
         let stderr = text(&checked.stderr);
         assert!(!stderr.contains(&seed[2..20]), "{stderr}");
@@ -412,16 +358,11 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
         );
     }
 
-    let out = committed.to_str().unwrap();
-    let checked = run(&with_quickstart("check", &lock, &["--out-dir", out]));
+    let checked = run_out_dir("check", &lock, &[], &committed);
     assert!(checked.status.success(), "{}", text(&checked.stderr));
 
     let before = snapshot(&committed);
-    let refused = run(&with_quickstart(
-        "render",
-        &lock,
-        &["--issued-at", "1900000000", "--out-dir", out],
-    ));
+    let refused = run_out_dir("render", &lock, &["--issued-at", "1900000000"], &committed);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     assert!(
         text(&refused.stderr).contains("SOPS-encrypted"),

@@ -59,16 +59,23 @@ fn side(docs: &[String], previous: &Lock) -> (Preview, Lock) {
 }
 
 fn compare(base: &[String], head: &[String]) -> Vec<ObjectDiff> {
-    let (old, old_lock) = side(base, &Lock::new());
-    let (new, new_lock) = side(head, &old_lock);
+    let old = side(base, &Lock::new());
+    let new = side(head, &old.1);
+    diff_sides(&old, &new)
+}
+
+fn diff_sides(
+    (old, old_lock): &(Preview, Lock),
+    (new, new_lock): &(Preview, Lock),
+) -> Vec<ObjectDiff> {
     diff(
         Side {
-            preview: &old,
-            lock: &old_lock,
+            preview: old,
+            lock: old_lock,
         },
         Side {
-            preview: &new,
-            lock: &new_lock,
+            preview: new,
+            lock: new_lock,
         },
     )
 }
@@ -184,18 +191,9 @@ fn json_has_typed_values_and_null_for_a_missing_side() {
         "",
         second,
     );
-    let (old, old_lock) = side(&base, &Lock::new());
-    let (new, new_lock) = side(&head, &old_lock);
-    let diffs = diff(
-        Side {
-            preview: &old,
-            lock: &old_lock,
-        },
-        Side {
-            preview: &new,
-            lock: &new_lock,
-        },
-    );
+    let old = side(&base, &Lock::new());
+    let new = side(&head, &old.1);
+    let diffs = diff_sides(&old, &new);
     let v: serde_json::Value = serde_json::from_str(&json(&diffs)).unwrap();
     let change = |object: &str, path: &str| {
         let o = (v["objects"].as_array().unwrap().iter())
@@ -219,7 +217,7 @@ fn json_has_typed_values_and_null_for_a_missing_side() {
         change("shop/orders", &format!("{export}.name")),
         serde_json::json!({"path": format!("{export}.name"), "old": null, "new": "api"})
     );
-    let batch = new.users.iter().find(|u| u.name == "batch").unwrap();
+    let batch = new.0.users.iter().find(|u| u.name == "batch").unwrap();
     assert_eq!(
         change("shop/batch", "exp"),
         serde_json::json!({"path": "exp", "old": null, "new": 1_893_456_000})
