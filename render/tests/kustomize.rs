@@ -7,6 +7,7 @@
 
 mod argocd;
 mod common;
+mod quickstart;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,13 +25,12 @@ fn quickstart() -> PathBuf {
     repo().join("examples/quickstart")
 }
 
-/// `kustomize build ARGS` in the repository, with nauth-render on `PATH`; fails the test unless
-/// it succeeds, and returns the built documents.
-fn kustomize_build(args: &[&str]) -> Vec<Value> {
+/// `kustomize build ARGS` in the repository, with nauth-render on `PATH`.
+fn kustomize(args: &[&str]) -> Output {
     let bin = std::env::var_os("KUSTOMIZE_BIN").expect(
         "KUSTOMIZE_BIN is not set: run through tests/testenv.sh, or point it at kustomize >= 5.7",
     );
-    let out = Command::new(bin)
+    Command::new(bin)
         .arg("build")
         .args(args)
         .current_dir(repo())
@@ -38,7 +38,12 @@ fn kustomize_build(args: &[&str]) -> Vec<Value> {
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("NAUTH_SEED_ROOT")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `kustomize build ARGS`; fails the test unless it succeeds, and returns the built documents.
+fn kustomize_build(args: &[&str]) -> Vec<Value> {
+    let out = kustomize(args);
     assert!(
         out.status.success(),
         "kustomize build {args:?}: {}",
@@ -111,6 +116,46 @@ fn the_krm_recipe_builds_the_quickstart_and_its_rendered_objects() {
     for object in &inputs {
         assert!(built.contains(object), "{} changed", label(object));
     }
+}
+
+#[test]
+#[ignore = "needs kustomize (tests/testenv.sh)"]
+fn kustomize_shows_why_the_krm_function_failed() {
+    // The recipe on a copy of the quickstart whose lock was never rendered: krm never writes
+    // the lock, so it fails, and kustomize must show why (it prints the function's stderr,
+    // not its results).
+    let dir = tempfile::tempdir().unwrap();
+    quickstart::copy_manifests(dir.path());
+    fs::remove_file(dir.path().join("nauth.lock")).unwrap();
+    for keys in ["seed-root", "operator-signing-key.yaml"] {
+        fs::copy(quickstart().join(keys), dir.path().join(keys)).unwrap();
+    }
+    let function = fs::read_to_string(repo().join("kustomize/krm/nauth-render.yaml")).unwrap();
+    let function = function
+        .replace("../../examples/quickstart/nauth.lock", "nauth.lock")
+        .replace("../../examples/quickstart/seed-root", "seed-root");
+    fs::write(dir.path().join("nauth-render.yaml"), function).unwrap();
+    fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [nats-cluster.yaml, operator-signing-key.yaml, accounts.yaml, exports-imports.yaml, users.yaml]\n\
+         transformers: [nauth-render.yaml]\n",
+    )
+    .unwrap();
+    let out = kustomize(&[
+        "--enable-alpha-plugins",
+        "--enable-exec",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "nauth.lock is out of date: krm never changes the lock (it renders as `render \
+             --locked`): run `nauth-render render` and commit the lock first"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("nauth.lock").exists(), "krm wrote no lock");
 }
 
 /// A stand-in for Argo CD's install manifests: the repo-server Deployment the component patches.
