@@ -15,6 +15,7 @@ use std::process::{Command, Output};
 
 use argocd::path_with_nauth_render;
 use common::{nauth_render, text};
+use nauth_render::keys::seed_root::{Role, SeedRoot};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -262,5 +263,26 @@ fn the_argo_cd_component_adds_a_sidecar_whose_plugin_renders_an_application() {
     let plugin: Value = serde_saphyr::from_str(plugin).unwrap();
     let out = argocd::generate(&plugin, &app, &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), text(&rendered_quickstart().stdout));
+    let expected = text(&rendered_quickstart().stdout);
+    assert_eq!(text(&out.stdout), expected);
+
+    // A keys Secret holding only Secret manifests (no `seed-root`) works as well: the same
+    // seeds as the seed root derives, as NAuth's account Secrets and the users' creds Secrets.
+    fs::remove_file(keys.join("seed-root")).unwrap();
+    let root = SeedRoot::new(&fs::read(quickstart().join("seed-root")).unwrap()).unwrap();
+    let mut secrets = expected.clone();
+    for account in ["orders", "billing"] {
+        for (role, suffix) in [(Role::AccountRoot, "root"), (Role::AccountSign, "sign")] {
+            let seed = root.derive(role, "shop", account, 0).seed().unwrap();
+            secrets.push_str(&format!(
+                "---\napiVersion: v1\nkind: Secret\n\
+                 metadata: {{name: {account}-ac-{suffix}, namespace: shop}}\n\
+                 stringData: {{default: {seed}}}\n"
+            ));
+        }
+    }
+    fs::write(keys.join("secrets.yaml"), secrets).unwrap();
+    let out = argocd::generate(&plugin, &app, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expected);
 }
