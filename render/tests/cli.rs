@@ -373,6 +373,12 @@ fn krm_reports_problems_as_results_and_exits_1() {
             "file": {"path": "users/ghost.yaml"}
         }])
     );
+    // kustomize shows a failed function's stderr, not its results: the error is there too.
+    assert_eq!(
+        text(&out.stderr),
+        "users/ghost.yaml: User shop/ghost: spec.accountName: Account shop/nowhere is not in the \
+         input (or has no keys)\nerror: 1 problem(s); the ResourceList's results name them too\n"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 mod argocd;
 mod common;
+mod quickstart;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::process::{Command, Output};
 
 use argocd::path_with_nauth_render;
 use common::{nauth_render, text};
+use nauth_render::keys::seed_root::{Role, SeedRoot};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -24,13 +26,12 @@ fn quickstart() -> PathBuf {
     repo().join("examples/quickstart")
 }
 
-/// `kustomize build ARGS` in the repository, with nauth-render on `PATH`; fails the test unless
-/// it succeeds, and returns the built documents.
-fn kustomize_build(args: &[&str]) -> Vec<Value> {
+/// `kustomize build ARGS` in the repository, with nauth-render on `PATH`.
+fn kustomize(args: &[&str]) -> Output {
     let bin = std::env::var_os("KUSTOMIZE_BIN").expect(
         "KUSTOMIZE_BIN is not set: run through tests/testenv.sh, or point it at kustomize >= 5.7",
     );
-    let out = Command::new(bin)
+    Command::new(bin)
         .arg("build")
         .args(args)
         .current_dir(repo())
@@ -38,7 +39,12 @@ fn kustomize_build(args: &[&str]) -> Vec<Value> {
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("NAUTH_SEED_ROOT")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `kustomize build ARGS`; fails the test unless it succeeds, and returns the built documents.
+fn kustomize_build(args: &[&str]) -> Vec<Value> {
+    let out = kustomize(args);
     assert!(
         out.status.success(),
         "kustomize build {args:?}: {}",
@@ -111,6 +117,46 @@ fn the_krm_recipe_builds_the_quickstart_and_its_rendered_objects() {
     for object in &inputs {
         assert!(built.contains(object), "{} changed", label(object));
     }
+}
+
+#[test]
+#[ignore = "needs kustomize (tests/testenv.sh)"]
+fn kustomize_shows_why_the_krm_function_failed() {
+    // The recipe on a copy of the quickstart whose lock was never rendered: krm never writes
+    // the lock, so it fails, and kustomize must show why (it prints the function's stderr,
+    // not its results).
+    let dir = tempfile::tempdir().unwrap();
+    quickstart::copy_manifests(dir.path());
+    fs::remove_file(dir.path().join("nauth.lock")).unwrap();
+    for keys in ["seed-root", "operator-signing-key.yaml"] {
+        fs::copy(quickstart().join(keys), dir.path().join(keys)).unwrap();
+    }
+    let function = fs::read_to_string(repo().join("kustomize/krm/nauth-render.yaml")).unwrap();
+    let function = function
+        .replace("../../examples/quickstart/nauth.lock", "nauth.lock")
+        .replace("../../examples/quickstart/seed-root", "seed-root");
+    fs::write(dir.path().join("nauth-render.yaml"), function).unwrap();
+    fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [nats-cluster.yaml, operator-signing-key.yaml, accounts.yaml, exports-imports.yaml, users.yaml]\n\
+         transformers: [nauth-render.yaml]\n",
+    )
+    .unwrap();
+    let out = kustomize(&[
+        "--enable-alpha-plugins",
+        "--enable-exec",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "nauth.lock is out of date: krm never changes the lock (it renders as `render \
+             --locked`): run `nauth-render render` and commit the lock first"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("nauth.lock").exists(), "krm wrote no lock");
 }
 
 /// A stand-in for Argo CD's install manifests: the repo-server Deployment the component patches.
@@ -217,5 +263,26 @@ fn the_argo_cd_component_adds_a_sidecar_whose_plugin_renders_an_application() {
     let plugin: Value = serde_saphyr::from_str(plugin).unwrap();
     let out = argocd::generate(&plugin, &app, &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), text(&rendered_quickstart().stdout));
+    let expected = text(&rendered_quickstart().stdout);
+    assert_eq!(text(&out.stdout), expected);
+
+    // A keys Secret holding only Secret manifests (no `seed-root`) works as well: the same
+    // seeds as the seed root derives, as NAuth's account Secrets and the users' creds Secrets.
+    fs::remove_file(keys.join("seed-root")).unwrap();
+    let root = SeedRoot::new(&fs::read(quickstart().join("seed-root")).unwrap()).unwrap();
+    let mut secrets = expected.clone();
+    for account in ["orders", "billing"] {
+        for (role, suffix) in [(Role::AccountRoot, "root"), (Role::AccountSign, "sign")] {
+            let seed = root.derive(role, "shop", account, 0).seed().unwrap();
+            secrets.push_str(&format!(
+                "---\napiVersion: v1\nkind: Secret\n\
+                 metadata: {{name: {account}-ac-{suffix}, namespace: shop}}\n\
+                 stringData: {{default: {seed}}}\n"
+            ));
+        }
+    }
+    fs::write(keys.join("secrets.yaml"), secrets).unwrap();
+    let out = argocd::generate(&plugin, &app, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expected);
 }

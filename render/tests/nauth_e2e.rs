@@ -961,9 +961,15 @@ fn nats_cluster_ref_is_strict_unless_nats_cluster_ref_optional() {
         &[],
         &[operator, ("NATS_CLUSTER_REF_OPTIONAL", "yes")],
     );
-    assert_eq!(bad.status.code(), Some(2), "Go's ParseBool refuses it too");
+    let junk = render_with(&docs, &[], &[("NATS_CLUSTER_REF", "junk")]);
+    assert_eq!(junk.status.code(), Some(1), "{}", text(&junk.stderr));
+    // Go's ParseBool refuses it too; a bad value is invalid input (1), as for NATS_CLUSTER_REF.
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad.stderr));
     assert!(
-        text(&bad.stderr).contains("expected true or false"),
+        text(&bad.stderr).contains(
+            "--nats-cluster-optional (env NATS_CLUSTER_REF_OPTIONAL) expected true or false, \
+             got \"yes\""
+        ),
         "{}",
         text(&bad.stderr)
     );

@@ -99,6 +99,20 @@ fn inputs_without_any_nauth_object_never_empty_a_lock() {
 }
 
 #[test]
+fn an_empty_tree_without_a_lock_renders_nothing_but_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["render", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "note: the inputs hold no NAuth object: nothing to render (check the paths)\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn removing_some_objects_from_a_tree_removes_their_lock_entries() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(dir.path());

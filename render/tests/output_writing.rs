@@ -311,38 +311,80 @@ fn check_never_shows_a_committed_secret_value_whatever_its_yaml_style() {
     }
 }
 
-/// The Flux + SOPS flow of the README, with the real `sops` that `tests/testenv.sh` installs:
-/// render outside git, encrypt each Secret into the committed directory, check it, and find
-/// that a render over it refuses instead of committing plaintext.
+/// The Flux + SOPS script of the README, run as written with the real `sops` that
+/// `tests/testenv.sh` installs: it encrypts each Secret into the committed directory and checks
+/// it; run again it changes no byte; after a User is deleted it deletes that User's file. `check`
+/// advises deleting an encrypted file of an object no longer rendered, and a render over the
+/// committed directory refuses instead of committing plaintext.
 #[test]
 #[ignore = "needs sops: run through tests/testenv.sh"]
 fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
-    let sops = std::env::var("NAUTH_SOPS").expect("tests/testenv.sh exports NAUTH_SOPS");
+    let sops =
+        PathBuf::from(std::env::var("NAUTH_SOPS").expect("tests/testenv.sh exports NAUTH_SOPS"));
     // A throwaway age key of this test only.
     let identity = "AGE-SECRET-KEY-1QP5ZF0MWDNQENGU6PYNYWE252GU5GM5VUVGV8LKAAX5SE702949QMLH25A";
     let recipient = "age1l8q4uxqwe76zzu3a9em8n4fl546u2wqfasdeh96fyg2533lfau6sxgcz7e";
-    let (dir, lock, scratch) = rendered_out_dir();
-    let committed = dir.path().join("rendered");
-    for (path, bytes) in snapshot(&scratch) {
-        let dest = committed.join(path.strip_prefix(&scratch).unwrap());
-        fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("secret-") {
-            fs::write(&dest, bytes).unwrap();
-            continue;
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let recipe = &readme[readme.find("**Flux with SOPS**").unwrap()..];
+    let recipe = &recipe[recipe.find("```sh\n").unwrap() + 6..];
+    let script: String = recipe[..recipe.find("  ```").unwrap()]
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    fs::create_dir(&manifests).unwrap();
+    for file in fs::read_dir(quickstart()).unwrap() {
+        let file = file.unwrap().path();
+        if file.extension().is_some_and(|e| e == "yaml" || e == "lock") {
+            fs::copy(&file, manifests.join(file.file_name().unwrap())).unwrap();
         }
-        let encrypted = Command::new(&sops)
-            .args(["--encrypt", "--age", recipient])
-            .args(["--encrypted-regex", "^(data|stringData)$"])
-            .arg(&path)
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .parent()
+        .unwrap();
+    let path = std::env::join_paths(
+        [bin, sops.parent().unwrap()]
+            .into_iter()
+            .map(Path::to_path_buf)
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let run_script = || {
+        let out = Command::new("sh")
+            .args(["-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("SEED_ROOT", quickstart().join("seed-root"))
+            .env("AGE_RECIPIENT", recipient)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("NAUTH_SEED_ROOT")
             .output()
             .unwrap();
-        assert!(encrypted.status.success(), "{}", text(&encrypted.stderr));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    assert_eq!(sops.file_name().unwrap(), "sops", "the script calls `sops`");
+    run_script();
+
+    let committed = dir.path().join("rendered");
+    let (scratch_dir, _, scratch) = rendered_out_dir();
+    let plain = snapshot(&scratch);
+    assert_eq!(plain.len(), 4, "two ConfigMaps, two Secrets");
+    for (path, bytes) in &plain {
+        let dest = committed.join(path.strip_prefix(&scratch).unwrap());
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("secret-") {
+            assert_eq!(&fs::read(&dest).unwrap(), bytes, "{name} copied");
+            continue;
+        }
         assert!(
-            text(&encrypted.stdout).contains("user.creds: ENC[AES256_GCM,"),
-            "values encrypted"
+            fs::read_to_string(&dest)
+                .unwrap()
+                .contains("user.creds: ENC[AES256_GCM,"),
+            "{name}: values encrypted"
         );
-        fs::write(&dest, &encrypted.stdout).unwrap();
         let decrypted = Command::new(&sops)
             .env("SOPS_AGE_KEY", identity)
             .arg("--decrypt")
@@ -351,17 +393,21 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
             .unwrap();
         assert!(decrypted.status.success(), "{}", text(&decrypted.stderr));
         let parse = |t: &[u8]| serde_saphyr::from_str::<serde_json::Value>(&text(t)).unwrap();
-        assert_eq!(
-            parse(&decrypted.stdout),
-            parse(&bytes),
-            "{name} round-trips"
-        );
+        assert_eq!(parse(&decrypted.stdout), parse(bytes), "{name} round-trips");
     }
+    drop(scratch_dir);
 
-    let checked = run_out_dir("check", &lock, &[], &committed);
-    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    // Run again: nothing changed, so no byte changes (sops would encrypt differently).
+    let first = snapshot(&committed);
+    run_script();
+    assert_eq!(
+        snapshot(&committed),
+        first,
+        "an unchanged tree changes no file"
+    );
 
-    let before = snapshot(&committed);
+    // A render over the committed directory refuses rather than commit plaintext.
+    let lock = manifests.join("nauth.lock");
     let refused = run_out_dir("render", &lock, &["--issued-at", "1900000000"], &committed);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
     assert!(
@@ -369,5 +415,55 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
         "{}",
         text(&refused.stderr)
     );
-    assert_eq!(snapshot(&committed), before, "nothing written");
+    assert_eq!(snapshot(&committed), first, "nothing written");
+
+    // Delete a User: the script deletes its committed Secret and changes no other file.
+    let users = manifests.join("users.yaml");
+    let kept: Vec<String> = fs::read_to_string(&users)
+        .unwrap()
+        .split("\n---\n")
+        .filter(|doc| !doc.contains("name: orders-service\n"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "users.yaml holds orders-service and one more"
+    );
+    fs::write(&users, kept.join("\n---\n")).unwrap();
+    let old_lock = fs::read(&lock).unwrap();
+    let gone = committed.join("shop/secret-orders-service-nats-user-creds.yaml");
+    let gone_bytes = fs::read(&gone).unwrap();
+    run_script();
+    assert!(!gone.exists());
+    let rest: Vec<_> = first.iter().filter(|(p, _)| *p != gone).cloned().collect();
+    assert_eq!(snapshot(&committed), rest, "no other file changed");
+
+    // The same deletion not yet rendered: check says to delete the encrypted file, which
+    // render leaves alone.
+    fs::write(&lock, old_lock).unwrap();
+    fs::write(&gone, gone_bytes).unwrap();
+    let seed_root = quickstart().join("seed-root");
+    let checked = nauth_render(
+        &[
+            "check",
+            manifests.to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+            "--seed-root",
+            seed_root.to_str().unwrap(),
+            "--out-dir",
+            committed.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stderr));
+    assert!(
+        text(&checked.stderr).contains(&format!(
+            "{}: no longer rendered; SOPS-encrypted, so render leaves it: delete it\n",
+            gone.display()
+        )),
+        "{}",
+        text(&checked.stderr)
+    );
 }

@@ -77,6 +77,8 @@ fn compare(args: &Args) -> Result<(), Failure> {
         None => (previewed(&loaded, args)?, None),
     };
     let mut report = String::new();
+    // Stale encrypted files, which only deleting fixes.
+    let mut delete = String::new();
     let lock_path = &loaded.lock_path;
     let committed = match fs::read_to_string(lock_path) {
         Ok(text) => text,
@@ -113,16 +115,29 @@ fn compare(args: &Args) -> Result<(), Failure> {
             }
         }
         for path in stale_files(dir, &wanted)? {
+            // render leaves an encrypted file alone (see the Flux recipe): deleting it is the fix.
+            let encrypted =
+                fs::read_to_string(&path).is_ok_and(|t| crate::input::is_sops_encrypted_text(&t));
+            let report = if encrypted { &mut delete } else { &mut report };
             report.push_str(&format!(
-                "{}: no longer rendered; remove it\n",
-                path.display()
+                "{}: no longer rendered; {}\n",
+                path.display(),
+                if encrypted {
+                    "SOPS-encrypted, so render leaves it: delete it"
+                } else {
+                    "remove it"
+                }
             ));
         }
     }
-    if report.is_empty() {
-        return Ok(());
+    match (report.is_empty(), delete.is_empty()) {
+        (true, true) => Ok(()),
+        (true, false) => Err(Failure::Changed(format!(
+            "{delete}error: the committed output holds files of objects no longer rendered; \
+             delete them and commit"
+        ))),
+        _ => Err(Failure::Changed(format!("{report}{delete}{RUN_RENDER}"))),
     }
-    Err(Failure::Changed(format!("{report}{RUN_RENDER}")))
 }
 
 /// The lock a render would write, from claims built without signing: keys from the sources

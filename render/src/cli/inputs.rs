@@ -51,20 +51,25 @@ pub struct OptionArgs {
         long,
         env = "NATS_CLUSTER_REF_OPTIONAL",
         action = clap::ArgAction::SetTrue,
-        value_parser = go_bool
+        value_parser = |v: &str| Ok::<_, String>(go_bool(v))
     )]
-    pub nats_cluster_optional: bool,
+    pub nats_cluster_optional: Result<bool, String>,
     /// Turn every warning into an error (exit 1): for CI.
     #[arg(long)]
     pub strict: bool,
 }
 
-/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment.
+/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment. A
+/// value it refuses is kept as the error, which `options()` reports as invalid input (exit 1),
+/// as it does a bad `--nats-cluster`, rather than as a usage error.
 fn go_bool(value: &str) -> Result<bool, String> {
     match value.trim() {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        other => Err(format!("expected true or false, got {other:?}")),
+        other => Err(format!(
+            "--nats-cluster-optional (env NATS_CLUSTER_REF_OPTIONAL) expected true or false, \
+             got {other:?}"
+        )),
     }
 }
 
@@ -172,7 +177,8 @@ pub struct AllowEmpty {
 
 impl AllowEmpty {
     /// Refuses inputs that hold no NAuth object while the lock has entries, naming the entries
-    /// that would be removed, unless `--allow-empty` was passed.
+    /// that would be removed, unless `--allow-empty` was passed. With an empty lock too, a note
+    /// on stderr says nothing was found, since a wrong path would otherwise pass unnoticed.
     pub fn check(self, loaded: &Loaded) -> Result<(), Diagnostic> {
         let i = &loaded.inputs;
         let empty = i.accounts.is_empty()
@@ -185,6 +191,9 @@ impl AllowEmpty {
         let entries: Vec<String> = (lock.accounts.keys().map(|k| format!("Account {k}")))
             .chain(lock.users.keys().map(|k| format!("User {k}")))
             .collect();
+        if empty && entries.is_empty() {
+            eprintln!("note: the inputs hold no NAuth object: nothing to render (check the paths)");
+        }
         if self.allow_empty || !empty || entries.is_empty() {
             return Ok(());
         }
@@ -223,9 +232,11 @@ impl OptionArgs {
                     })?,
             ),
         };
+        let cluster_optional = (self.nats_cluster_optional.clone())
+            .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e)]))?;
         Ok(Options {
             default_cluster,
-            cluster_optional: self.nats_cluster_optional,
+            cluster_optional,
             strict: self.strict,
             progress: super::progress::terminal("rendering"),
         })

@@ -38,25 +38,29 @@ const PATH_ANNOTATIONS: [&str; 2] = [
     "config.kubernetes.io/path",
 ];
 
-/// Runs `krm`: always writes a `ResourceList`; exits 1 when it carries errors.
+/// Runs `krm`: always writes a `ResourceList`; exits 1 when it carries errors, which it also
+/// prints on stderr, since kustomize shows a failed function's stderr but not its results.
 pub fn run(args: Args) -> Result<(), Failure> {
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::Io(format!("standard input: {e}")))?;
     let text = utf8("-", bytes)?;
-    let (list, failed) = process(&args, &text)?;
+    let (list, errors) = process(&args, &text)?;
     super::stdout::print(&serde_saphyr::to_string(&list).map_err(|e| Failure::Io(e.to_string()))?)?;
-    if failed {
-        return Err(Failure::Changed(
-            "error: the ResourceList's results name the problems".into(),
-        ));
+    if errors.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // Diagnostics name file, object, field and rule, never input text that can hold a key.
+    let shown: String = errors.iter().map(|d| format!("{d}\n")).collect();
+    Err(Failure::Changed(format!(
+        "{shown}error: {} problem(s); the ResourceList's results name them too",
+        errors.len()
+    )))
 }
 
-/// The output `ResourceList` for an input, and whether it carries errors.
-fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
+/// The output `ResourceList` for an input, and the errors among its results.
+fn process(args: &Args, text: &str) -> Result<(Value, Vec<Diagnostic>), Failure> {
     // Never with a snippet: items can be Secrets, and the text around an error their keys.
     let options = serde_saphyr::options! { with_snippet: false };
     let mut list: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
@@ -112,7 +116,8 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
             Ok(rendered) if rendered.lock != loaded.lock => {
                 problems.extend(rendered.warnings);
                 problems.push(Diagnostic::error(format!(
-                    "{} is out of date: run `nauth-render render` and commit the lock",
+                    "{} is out of date: krm never changes the lock (it renders as `render \
+                     --locked`): run `nauth-render render` and commit the lock first",
                     loaded.lock_path.display()
                 )));
             }
@@ -126,10 +131,10 @@ fn process(args: &Args, text: &str) -> Result<(Value, bool), Failure> {
             }
         }
     }
-    let failed = problems.iter().any(Diagnostic::is_error);
     list["items"] = Value::Array(out_items);
     list["results"] = Value::Array(problems.iter().map(|d| result(d, &items)).collect());
-    Ok((list, failed))
+    let errors = problems.into_iter().filter(Diagnostic::is_error).collect();
+    Ok((list, errors))
 }
 
 /// A KRM function result for a diagnostic; `items` (the input's) tell the apiVersion of the
