@@ -70,7 +70,8 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
         Err(NoAnswer::Question(message)) => {
-            eprintln!("error: {message}");
+            // The question quotes what was typed, which may be a key pasted in the wrong place.
+            eprintln!("error: {}", crate::diagnostic::redact(&message));
             ExitCode::from(2)
         }
         Err(NoAnswer::Input(failure)) => {
