@@ -113,7 +113,13 @@ impl InputArgs {
         let seed_root = match &self.seed_root {
             None => None,
             Some(path) => {
-                let bytes = fs::read(path).map_err(|e| io(path, e))?;
+                // Name the option: a bare path reads like one of the inputs.
+                let option = match std::env::var_os("NAUTH_SEED_ROOT") {
+                    Some(env) if *path == env => "NAUTH_SEED_ROOT",
+                    _ => "--seed-root",
+                };
+                let bytes = fs::read(path)
+                    .map_err(|e| Failure::Io(format!("{option} {}: {e}", path.display())))?;
                 Some(SeedRoot::new(&bytes).map_err(|e| {
                     Failure::Invalid(vec![
                         Diagnostic::error(e.to_string()).in_file(path.display().to_string()),
@@ -210,6 +216,14 @@ impl AllowEmpty {
 impl OptionArgs {
     /// The render options these arguments ask for.
     pub fn options(&self) -> Result<Options, Failure> {
+        // clap takes the variable only when the option is absent; the same value from both
+        // names either correctly.
+        let from_env = std::env::var("NATS_CLUSTER_REF").ok() == self.nats_cluster;
+        let source = if from_env {
+            "NATS_CLUSTER_REF"
+        } else {
+            "--nats-cluster"
+        };
         let default_cluster = match self.nats_cluster.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(r) => Some(
@@ -218,13 +232,14 @@ impl OptionArgs {
                     .map(|(ns, name)| (ns.to_string(), name.to_string()))
                     .ok_or_else(|| {
                         Failure::Invalid(vec![Diagnostic::error(format!(
-                            "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
+                            "{source} must be NAMESPACE/NAME, got {r:?}"
                         ))])
                     })?,
             ),
         };
         Ok(Options {
             default_cluster,
+            default_cluster_from_env: from_env,
             cluster_optional: self.nats_cluster_optional,
             strict: self.strict,
             progress: super::progress::terminal("rendering"),
