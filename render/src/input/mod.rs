@@ -494,12 +494,18 @@ fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let resource: T = serde_path_to_error::deserialize(doc)
+    let resource: T = serde_path_to_error::deserialize(&doc)
         .map_err(|e| {
-            Diagnostic::error(e.inner().to_string())
+            let (field, message) = match e.path().to_string() {
+                spec if spec == "spec" && T::kind(&()) == "User" => {
+                    inside_user_spec(&doc).unwrap_or((spec, e.inner().to_string()))
+                }
+                field => (field, e.inner().to_string()),
+            };
+            Diagnostic::error(message)
                 .in_file(&file)
                 .in_object(format!("{} {namespace}/{name}", T::kind(&())))
-                .at_field(e.path().to_string())
+                .at_field(field)
         })
         .map_err(|d| vec![d])?;
     let object = Object { file, resource };
@@ -512,6 +518,15 @@ fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
     }
     into.push(object);
     Ok(())
+}
+
+/// The field and message of a type error among a User's permissions and limits: serde reads
+/// them through `#[serde(flatten)]`, which loses the path below `spec`, so they are read again
+/// on their own.
+fn inside_user_spec(doc: &Value) -> Option<(String, String)> {
+    let spec = doc.get("spec")?;
+    let e = serde_path_to_error::deserialize::<_, api::UserPermissionLimits>(spec).err()?;
+    Some((format!("spec.{}", e.path()), e.inner().to_string()))
 }
 
 fn duplicates_of<T: Resource<DynamicType = ()>>(

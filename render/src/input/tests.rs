@@ -315,3 +315,17 @@ fn the_krm_function_config_is_ignored_silently_and_other_unknown_kinds_of_the_gr
         load("apiVersion: nauth.io/v1alpha1\nkind: Usr\nmetadata: {name: u}\nspec: {}\n");
     assert!(problems[0].is_error(), "{problems:?}");
 }
+
+#[test]
+fn type_errors_inside_a_users_permissions_name_the_full_field() {
+    let (_, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: u, namespace: t}\n\
+         spec: {accountName: a, permissions: {resp: {max: many}}}\n",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].field.as_deref(),
+        Some("spec.permissions.resp.max")
+    );
+    assert!(problems[0].message.contains("\"many\""), "{}", problems[0]);
+}
