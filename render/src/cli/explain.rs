@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args as ClapArgs, ValueEnum};
 
-use super::inputs::InputArgs;
+use super::inputs::{InputArgs, without_lock};
 use super::{Failure, fail};
 use crate::explain::{Action, Explanation, explain};
 use crate::keys::KeySources;
@@ -127,7 +127,11 @@ fn claims(input: &InputArgs) -> Result<Preview, Failure> {
     };
     let preview =
         crate::render::preview_with_keys(&loaded.inputs, keys, &loaded.lock, 0, &loaded.options)
-            .map_err(|mut errors| {
+            .map_err(|errors| {
+                let mut errors = match loaded.lock_exists {
+                    true => errors,
+                    false => without_lock(errors, &loaded.lock_path.display().to_string()),
+                };
                 errors.extend(loaded.warnings.iter().cloned());
                 Failure::Invalid(errors)
             })?;

@@ -163,6 +163,27 @@ impl InputArgs {
     }
 }
 
+/// A preview's errors when the lock it read (`lock`) does not exist: every key no source holds
+/// is missing from it, so their errors become one that names the lock and says it is absent.
+pub fn without_lock(errors: Vec<Diagnostic>, lock: &str) -> Vec<Diagnostic> {
+    let (unrecorded, mut rest): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(|d| d.message.starts_with(crate::keys::UNRECORDED));
+    if !unrecorded.is_empty() {
+        rest.insert(
+            0,
+            Diagnostic::error(format!(
+                "{} {} objects: this lock file does not exist; render with the keys \
+                 (--seed-root or --keys) to create it, or name the lock with --lock",
+                crate::keys::UNRECORDED,
+                unrecorded.len()
+            ))
+            .in_file(lock),
+        );
+    }
+    rest
+}
+
 /// The lock's file name, where no `--lock` names another.
 const LOCK_FILE: &str = "nauth.lock";
 
