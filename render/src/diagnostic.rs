@@ -127,7 +127,7 @@ fn labels_a_public_key(word: &str) -> bool {
     let Some(at) = word.rfind(['=', '/', ':']) else {
         return false;
     };
-    let (label, key) = (&word[..at], word[at + 1..].as_bytes());
+    let (label, key) = (&word[..at], &word.as_bytes()[at + 1..]);
     !label.bytes().any(|c| c.is_ascii_uppercase())
         && key.len() == 56
         && b"ACNOUX".contains(&key[0])
