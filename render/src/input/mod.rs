@@ -247,13 +247,7 @@ impl Inputs {
         let nauth_kind = if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
             None
         } else {
-            let ignored = || {
-                Diagnostic::warning(format!(
-                    "ignored: {api_version} {kind} is not an input of nauth-render"
-                ))
-                .in_file(file)
-                .in_object(located.clone())
-            };
+            let ignored = || not_an_input(file, &api_version, &kind, located.clone());
             if contents == Contents::SecretsOnly {
                 return Err(ignored());
             }
@@ -378,11 +372,7 @@ impl Inputs {
             return Ok(Vec::new());
         }
         if readable(api_version) && readable(kind) && not_nauth(api_version, kind).is_none() {
-            return Err(Diagnostic::warning(format!(
-                "ignored: {api_version} {kind} is not an input of nauth-render"
-            ))
-            .in_file(file)
-            .in_object(described));
+            return Err(not_an_input(file, api_version, kind, described));
         }
         Err(Diagnostic::error(
             "encrypted with SOPS, so the resources it may hold cannot be read and would be \
@@ -405,6 +395,15 @@ impl Inputs {
         duplicates_of(&self.secrets, &mut problems);
         problems
     }
+}
+
+/// The warning that a document of another kind (a ConfigMap, a Deployment) is left out.
+fn not_an_input(file: &str, api_version: &str, kind: &str, object: String) -> Diagnostic {
+    Diagnostic::warning(format!(
+        "ignored: {api_version} {kind} is not an input of nauth-render"
+    ))
+    .in_file(file)
+    .in_object(object)
 }
 
 /// The kind of the KRM function's configuration (`kustomize/krm/`), in NAuth's group but not
