@@ -87,7 +87,9 @@ pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
-        if looks_like_seed(word) {
+        if labels_a_public_key(word) {
+            out.push_str(word);
+        } else if looks_like_seed(word) {
             out.push_str(&word[..2]);
             out.push_str("…(seed not shown)");
         } else if looks_like_base64(word) {
@@ -119,6 +121,21 @@ pub fn looks_like_seed(word: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c))
 }
 
+/// A public nkey after a lowercase label or path (`io/id=ADZ…` of a label selector
+/// `account.nauth.io/id=ADZ…`): public, and never the shape of base64 key material.
+fn labels_a_public_key(word: &str) -> bool {
+    let Some(at) = word.rfind(['=', '/', ':']) else {
+        return false;
+    };
+    let (label, key) = (&word[..at], &word.as_bytes()[at + 1..]);
+    !label.bytes().any(|c| c.is_ascii_uppercase())
+        && key.len() == 56
+        && b"ACNOUX".contains(&key[0])
+        && key
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c))
+}
+
 fn looks_like_base64(word: &str) -> bool {
     word.len() >= 20
         && word.bytes().any(|c| c.is_ascii_lowercase())
@@ -144,6 +161,36 @@ impl fmt::Display for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_hides_seeds_and_keeps_public_keys_and_label_selectors() {
+        let user = nkeys::KeyPair::new_user();
+        let (seed, public) = (user.seed().unwrap(), user.public_key());
+        // As a Secret's `data` holds it.
+        let encoded = serde_json::to_value(k8s_openapi::ByteString(seed.clone().into_bytes()))
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        for text in [
+            format!("User shop/{seed} is not in the input"),
+            format!("got {seed:?}"),
+            format!("key={seed}"),
+            format!("data.default: {encoded}"),
+            format!("io/id={encoded}"),
+        ] {
+            let shown = redact(&text);
+            assert!(!shown.contains(&seed[2..22]), "{shown}");
+            assert!(!shown.contains(&encoded[..20]), "{shown}");
+        }
+        for text in [
+            format!("no Secret labelled account.nauth.io/id={public}"),
+            format!("user {public} is revoked"),
+            format!("path nats/{public}.jwt"),
+        ] {
+            assert_eq!(redact(&text), text);
+        }
+    }
 
     #[test]
     fn display_names_every_known_location() {

@@ -490,3 +490,40 @@ fn the_argo_cd_plugin_command_renders_an_application_directory() {
     let expected = render_quickstart(keys.path(), &["--locked"]);
     assert_eq!(text(&out.stdout), text(&expected.stdout));
 }
+
+#[test]
+fn errors_name_the_option_or_variable_that_was_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let qs = quickstart().display().to_string();
+    let lock = lock.to_str().unwrap();
+    let out = nauth_render(
+        &[
+            "render",
+            &qs,
+            "--lock",
+            lock,
+            "--seed-root",
+            "/nonexistent/seed-rot",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: --seed-root /nonexistent/seed-rot: "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(["render", &qs, "--lock", lock])
+        .env("NATS_CLUSTER_REF", "junk")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("NATS_CLUSTER_REF must be NAMESPACE/NAME, got \"junk\""),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -338,3 +338,46 @@ fn check_without_keys_verifies_the_lock_from_its_public_keys() {
          error: 1 problem(s) in the input; nothing was checked\n"
     );
 }
+
+#[test]
+fn a_directory_the_change_deletes_or_adds_is_an_empty_side() {
+    let (repo, dir) = pull_request_repo();
+    git(repo.path(), &["rm", "-rq", "nats"]);
+    git(repo.path(), &["commit", "-qm", "delete"]);
+    let out = nauth_render(&["diff", "HEAD~1", "HEAD", "-C", dir.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not exist at HEAD (added or deleted by the change)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("(removed)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let back = nauth_render(&["diff", "HEAD", "HEAD~1", "-C", dir.to_str().unwrap()], "");
+    assert_eq!(back.status.code(), Some(1), "{}", text(&back.stderr));
+}
+
+#[test]
+fn a_missing_lock_is_named_once() {
+    let (repo, dir) = pull_request_repo();
+    let _ = repo;
+    fs::remove_file(dir.join("nauth.lock")).unwrap();
+    let out = nauth_render(&["diff", dir.to_str().unwrap(), dir.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("the lock has no public key").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: the lock has no public key for 2 objects: this lock file does not exist",
+            dir.join("nauth.lock").display()
+        )),
+        "{stderr}"
+    );
+}

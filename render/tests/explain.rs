@@ -247,3 +247,15 @@ fn without_keys_the_locks_public_keys_give_the_same_answer() {
     assert_eq!(without.status.code(), Some(0), "{}", text(&without.stderr));
     assert_eq!(json(&without), json(&explain(&question)));
 }
+
+#[test]
+fn a_seed_typed_as_the_user_is_not_printed() {
+    let seed = nkeys::KeyPair::new_user().seed().unwrap();
+    for user in [format!("shop/{seed}"), seed.clone()] {
+        let out = explain(&["--user", &user, "--pub", "a"]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains(&seed[2..]), "{stderr}");
+        assert!(stderr.contains("not shown)"), "{stderr}");
+    }
+}

@@ -268,3 +268,40 @@ fn the_readme_pull_request_commands_work_on_the_bundled_quickstart_as_written() 
         "{comment}"
     );
 }
+
+#[test]
+fn without_a_lock_check_and_explain_say_which_lock_does_not_exist_once() {
+    let dir = tempfile::tempdir().unwrap();
+    quickstart::copy_manifests(dir.path());
+    let lock = dir.path().join("nauth.lock");
+    fs::remove_file(&lock).unwrap();
+    let expected = format!(
+        "{}: the lock has no public key for 2 objects: this lock file does not exist",
+        lock.display()
+    );
+    let out = check(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("the lock has no public key").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("with the keys (--seed-root or --keys)"),
+        "{stderr}"
+    );
+
+    let q = dir.path().to_str().unwrap();
+    let args = ["explain", q, "--user", "shop/invoicer", "--pub", "a"];
+    let out = nauth_render(&args, "");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("the lock has no public key").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

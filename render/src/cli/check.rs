@@ -18,7 +18,7 @@ use clap::Args as ClapArgs;
 use serde_json::Value;
 use similar::TextDiff;
 
-use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
+use super::inputs::{AllowEmpty, InputArgs, Loaded, io, without_lock};
 use super::render::{IssuedAt, epoch, render_loaded, stale_files};
 use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
@@ -42,7 +42,8 @@ pub struct Args {
 
 /// How a stale report ends.
 const RUN_RENDER: &str = "error: the committed lock or output is out of date; run `nauth-render \
-                          render` with the same arguments and commit the result";
+                          render` on the same paths with the keys (--seed-root or --keys) and \
+                          commit the result";
 
 /// Runs `check` and returns its exit code: 0 up to date, 1 stale, 2 not checkable.
 pub fn run(args: Args) -> ExitCode {
@@ -157,15 +158,23 @@ fn previewed(loaded: &Loaded, args: &Args) -> Result<Lock, Failure> {
             }
             Ok(preview.lock)
         }
-        Err(errors) if errors.iter().all(|d| d.message.starts_with(UNRECORDED)) => {
-            let report: String = errors.iter().map(|d| format!("{d}\n")).collect();
-            Err(Failure::Changed(format!("{report}{RUN_RENDER}")))
+        Err(errors) if !loaded.lock_exists => {
+            let errors = without_lock(errors, &loaded.lock_path.display().to_string());
+            stale_or_invalid(errors, loaded)
         }
-        Err(mut errors) => {
-            errors.extend(loaded.warnings.iter().cloned());
-            Err(Failure::Invalid(errors))
-        }
+        Err(errors) => stale_or_invalid(errors, loaded),
     }
+}
+
+/// Errors that all name objects the lock does not record yet mean a stale lock; others mean
+/// input that cannot be checked.
+fn stale_or_invalid(mut errors: Vec<Diagnostic>, loaded: &Loaded) -> Result<Lock, Failure> {
+    if errors.iter().all(|d| d.message.starts_with(UNRECORDED)) {
+        let report: String = errors.iter().map(|d| format!("{d}\n")).collect();
+        return Err(Failure::Changed(format!("{report}{RUN_RENDER}")));
+    }
+    errors.extend(loaded.warnings.iter().cloned());
+    Err(Failure::Invalid(errors))
 }
 
 /// A unified diff of `old` → `new` under `name`, or nothing when they are equal.

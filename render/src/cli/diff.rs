@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::inputs::{OptionArgs, io, is_manifest, read_path, utf8};
+use super::inputs::{OptionArgs, io, is_manifest, read_path, utf8, without_lock};
 use super::{Failure, fail};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, Side, Style};
@@ -109,7 +109,7 @@ fn load(
     parsed: &mut ParsedFiles,
 ) -> Result<(Preview, Lock), Failure> {
     let path = Path::new(side);
-    let (files, lock_text) = if path.is_dir() {
+    let (files, lock_text, lock_name) = if path.is_dir() {
         let lock_path = path.join(&args.lock);
         let lock = match std::fs::read(&lock_path) {
             Ok(bytes) => {
@@ -119,7 +119,7 @@ fn load(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&lock_path, e)),
         };
-        (read_path(path)?, lock)
+        (read_path(path)?, lock, lock_path.display().to_string())
     } else {
         git_side(side, &args.dir, &args.lock)?
     };
@@ -134,39 +134,59 @@ fn load(
     if problems.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(problems));
     }
-    let lock = match lock_text {
-        None => Lock::new(),
-        Some((name, text)) => Lock::parse(&text)
-            .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)]))?,
+    let (lock, missing) = match lock_text {
+        None => (Lock::new(), Some(lock_name)),
+        Some((name, text)) => (
+            Lock::parse(&text).map_err(|e| {
+                Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)])
+            })?,
+            None,
+        ),
     };
     // diff compares no issue times, so the epoch does not matter.
-    let preview = preview(&inputs, &lock, 0, options).map_err(Failure::Invalid)?;
+    let preview = preview(&inputs, &lock, 0, options).map_err(|errors| {
+        Failure::Invalid(match &missing {
+            Some(lock) => without_lock(errors, lock),
+            None => errors,
+        })
+    })?;
     for w in problems.iter().chain(&preview.warnings) {
         eprintln!("{w}");
     }
     Ok((preview, lock))
 }
 
-/// Manifest files (named `REV:path`) and the lock of `dir` at git revision `rev`.
-type Files = (Vec<(String, String)>, Option<(String, String)>);
+/// Manifest files (named `REV:path`), the lock (if any) and its name, of `dir` at git
+/// revision `rev`.
+type Files = (Vec<(String, String)>, Option<(String, String)>, String);
 
 fn git_side(rev: &str, dir: &Path, lock: &Path) -> Result<Files, Failure> {
+    // A directory the change adds or deletes is missing from the working tree or from `rev`:
+    // git runs in its nearest existing ancestor, and a side without it is empty.
+    let (root, below) = existing_ancestor(dir);
     let not_found = |why: String| {
         Failure::Io(format!(
             "{rev}: not a directory, and not a git revision of {}: {why}",
-            dir.display()
+            root.display()
         ))
     };
     let commit = format!("{rev}^{{commit}}");
-    git(dir, &["rev-parse", "--verify", "--quiet", &commit], None).map_err(not_found)?;
-    let prefix = git(dir, &["rev-parse", "--show-prefix"], None).map_err(not_found)?;
-    let prefix = String::from_utf8_lossy(&prefix).trim().to_string();
+    git(&root, &["rev-parse", "--verify", "--quiet", &commit], None).map_err(not_found)?;
+    let prefix = git(&root, &["rev-parse", "--show-prefix"], None).map_err(not_found)?;
+    let prefix = format!("{}{below}", String::from_utf8_lossy(&prefix).trim());
+    let scope = if below.is_empty() { "." } else { &below };
     let listing = git(
-        dir,
-        &["ls-tree", "-r", "-z", "--full-name", rev, "--", "."],
+        &root,
+        &["ls-tree", "-r", "-z", "--full-name", rev, "--", scope],
         None,
     )
     .map_err(not_found)?;
+    if listing.is_empty() {
+        eprintln!(
+            "note: {} does not exist at {rev} (added or deleted by the change): that side is empty",
+            dir.display()
+        );
+    }
     let lock_path = format!("{prefix}{}", lock.display());
     let mut wanted = Vec::new();
     for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
@@ -184,7 +204,7 @@ fn git_side(rev: &str, dir: &Path, lock: &Path) -> Result<Files, Failure> {
         }
     }
     let batch: String = wanted.iter().map(|(_, o)| format!("{o}\n")).collect();
-    let contents = git(dir, &["cat-file", "--batch"], Some(&batch)).map_err(not_found)?;
+    let contents = git(&root, &["cat-file", "--batch"], Some(&batch)).map_err(not_found)?;
     let mut rest = contents.as_slice();
     let mut files = Vec::new();
     let mut lock_file = None;
@@ -206,7 +226,24 @@ fn git_side(rev: &str, dir: &Path, lock: &Path) -> Result<Files, Failure> {
             files.push((name, text));
         }
     }
-    Ok((files, lock_file))
+    Ok((files, lock_file, format!("{rev}:{lock_path}")))
+}
+
+/// The nearest ancestor of `dir` that exists (`.` at worst), and the rest of `dir` below it as
+/// a git path prefix (`a/b/`, or empty when `dir` exists).
+fn existing_ancestor(dir: &Path) -> (PathBuf, String) {
+    let mut root = dir.to_path_buf();
+    let mut below = Vec::new();
+    while !root.is_dir() {
+        let Some(name) = root.file_name() else { break };
+        below.push(format!("{}/", name.to_string_lossy()));
+        root.pop();
+    }
+    if root.as_os_str().is_empty() {
+        root = PathBuf::from(".");
+    }
+    below.reverse();
+    (root, below.concat())
 }
 
 /// Runs git in `dir`, feeding `stdin`; its stdout, or its stderr as the error.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args as ClapArgs, ValueEnum};
 
-use super::inputs::InputArgs;
+use super::inputs::{InputArgs, without_lock};
 use super::{Failure, fail};
 use crate::explain::{Action, Explanation, explain};
 use crate::keys::KeySources;
@@ -70,7 +70,8 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
         Err(NoAnswer::Question(message)) => {
-            eprintln!("error: {message}");
+            // The question quotes what was typed, which may be a key pasted in the wrong place.
+            eprintln!("error: {}", crate::diagnostic::redact(&message));
             ExitCode::from(2)
         }
         Err(NoAnswer::Input(failure)) => {
@@ -126,7 +127,11 @@ fn claims(input: &InputArgs) -> Result<Preview, Failure> {
     };
     let preview =
         crate::render::preview_with_keys(&loaded.inputs, keys, &loaded.lock, 0, &loaded.options)
-            .map_err(|mut errors| {
+            .map_err(|errors| {
+                let mut errors = match loaded.lock_exists {
+                    true => errors,
+                    false => without_lock(errors, &loaded.lock_path.display().to_string()),
+                };
                 errors.extend(loaded.warnings.iter().cloned());
                 Failure::Invalid(errors)
             })?;

@@ -118,7 +118,13 @@ impl InputArgs {
         let seed_root = match &self.seed_root {
             None => None,
             Some(path) => {
-                let bytes = fs::read(path).map_err(|e| io(path, e))?;
+                // Name the option: a bare path reads like one of the inputs.
+                let option = match std::env::var_os("NAUTH_SEED_ROOT") {
+                    Some(env) if *path == env => "NAUTH_SEED_ROOT",
+                    _ => "--seed-root",
+                };
+                let bytes = fs::read(path)
+                    .map_err(|e| Failure::Io(format!("{option} {}: {e}", path.display())))?;
                 Some(SeedRoot::new(&bytes).map_err(|e| {
                     Failure::Invalid(vec![
                         Diagnostic::error(e.to_string()).in_file(path.display().to_string()),
@@ -160,6 +166,27 @@ impl InputArgs {
             (None, _) => PathBuf::from(LOCK_FILE),
         }
     }
+}
+
+/// A preview's errors when the lock it read (`lock`) does not exist: every key no source holds
+/// is missing from it, so their errors become one that names the lock and says it is absent.
+pub fn without_lock(errors: Vec<Diagnostic>, lock: &str) -> Vec<Diagnostic> {
+    let (unrecorded, mut rest): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(|d| d.message.starts_with(crate::keys::UNRECORDED));
+    if !unrecorded.is_empty() {
+        rest.insert(
+            0,
+            Diagnostic::error(format!(
+                "{} {} objects: this lock file does not exist; render with the keys \
+                 (--seed-root or --keys) to create it, or name the lock with --lock",
+                crate::keys::UNRECORDED,
+                unrecorded.len()
+            ))
+            .in_file(lock),
+        );
+    }
+    rest
 }
 
 /// The lock's file name, where no `--lock` names another.
@@ -219,6 +246,14 @@ impl AllowEmpty {
 impl OptionArgs {
     /// The render options these arguments ask for.
     pub fn options(&self) -> Result<Options, Failure> {
+        // clap takes the variable only when the option is absent; the same value from both
+        // names either correctly.
+        let from_env = std::env::var("NATS_CLUSTER_REF").ok() == self.nats_cluster;
+        let source = if from_env {
+            "NATS_CLUSTER_REF"
+        } else {
+            "--nats-cluster"
+        };
         let default_cluster = match self.nats_cluster.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(r) => Some(
@@ -227,7 +262,7 @@ impl OptionArgs {
                     .map(|(ns, name)| (ns.to_string(), name.to_string()))
                     .ok_or_else(|| {
                         Failure::Invalid(vec![Diagnostic::error(format!(
-                            "--nats-cluster must be NAMESPACE/NAME, got {r:?}"
+                            "{source} must be NAMESPACE/NAME, got {r:?}"
                         ))])
                     })?,
             ),
@@ -236,6 +271,7 @@ impl OptionArgs {
             .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e)]))?;
         Ok(Options {
             default_cluster,
+            default_cluster_from_env: from_env,
             cluster_optional,
             strict: self.strict,
             progress: super::progress::terminal("rendering"),

@@ -8,6 +8,7 @@
 mod bootstrap;
 mod check;
 mod diff;
+mod epoch;
 mod explain;
 mod files;
 mod inputs;

@@ -102,15 +102,11 @@ pub(super) fn render_loaded(loaded: &Loaded, issued_at: IssuedAt) -> Result<Rend
 
 /// `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock: the only place the clock is read.
 pub(super) fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
-    if let Some(secs) = issued_at {
+    let env = std::env::var("SOURCE_DATE_EPOCH").ok();
+    if let Some(secs) = super::epoch::chosen(issued_at, env.as_deref())
+        .map_err(|message| Failure::Invalid(vec![Diagnostic::error(message)]))?
+    {
         return Ok(secs);
-    }
-    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
-        return value.trim().parse().map_err(|_| {
-            Failure::Invalid(vec![crate::diagnostic::Diagnostic::error(format!(
-                "SOURCE_DATE_EPOCH must be unix seconds, got {value:?}"
-            ))])
-        });
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -174,10 +174,14 @@ impl Inputs {
                 ];
             }
         };
-        docs.into_iter()
+        let mut problems: Vec<Diagnostic> = docs
+            .into_iter()
             .flat_map(list_items)
             .flat_map(|doc| self.add_document(file, doc, contents))
-            .collect()
+            .collect();
+        // Documents alike (every one of a fully encrypted file) share one message.
+        problems.dedup();
+        problems
     }
 
     /// Adds one already parsed document (for example an item of a KRM `ResourceList`) and
@@ -210,42 +214,67 @@ impl Inputs {
         let described = format!("{kind} {name}");
         if !doc.is_object() {
             return Err(
-                Diagnostic::error("expected a Kubernetes object (a mapping)").in_file(file),
+                Diagnostic::warning("ignored: not a Kubernetes object (a mapping)").in_file(file),
             );
         }
         if is_sops_encrypted(&doc) {
-            // Only SOPS can read it (its values, often its name too, are ciphertext).
-            self.encrypted.push(
-                Diagnostic::warning(
-                    "ignored: encrypted with SOPS, so keys in it are not used; pass the output of \
-                     `sops -d` with --keys",
-                )
-                .in_file(file),
-            );
+            return self.encrypted(file, &api_version, &kind, described);
+        }
+        if api_version.is_empty() || kind.is_empty() {
+            // kustomization.yaml, values.yaml, package.json: files that share the tree.
+            return Err(Diagnostic::warning(
+                "ignored: not a Kubernetes object (it has no apiVersion and kind)",
+            )
+            .in_file(file));
+        }
+        if kind == "List" {
+            return Err(Diagnostic::warning(
+                "ignored: a List inside a List is not read; list its items directly",
+            )
+            .in_file(file));
+        }
+        if (api_version.as_str(), kind.as_str()) == (api::API_VERSION, FUNCTION_CONFIG_KIND) {
+            // The KRM function's own configuration sits next to the resources it renders.
             return Ok(Vec::new());
         }
+        let namespace = doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_NAMESPACE)
+            .to_string();
+        let located = format!("{kind} {namespace}/{name}");
+        let nauth_kind = if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
+            None
+        } else {
+            let ignored = || not_an_input(file, &api_version, &kind, located.clone());
+            if contents == Contents::SecretsOnly {
+                return Err(ignored());
+            }
+            // Dropping an object of NAuth's group would drop its lock entries and so its JWTs:
+            // a typo in its type must not read as "no such object".
+            Some(Kind::from_type(&api_version, &kind).ok_or_else(|| {
+                match not_nauth(&api_version, &kind) {
+                    None => ignored(),
+                    Some((field, rule)) => Diagnostic::error(rule)
+                        .in_file(file)
+                        .in_object(located.clone())
+                        .at_field(field),
+                }
+            })?)
+        };
         if name.is_empty() {
             return Err(Diagnostic::error("metadata.name is required")
                 .in_file(file)
                 .in_object(described));
         }
-        if doc
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            doc["metadata"]["namespace"] = Value::from(DEFAULT_NAMESPACE);
-        }
-        let described = format!(
-            "{kind} {}/{name}",
-            doc["metadata"]["namespace"].as_str().unwrap_or_default()
-        );
-        if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
+        doc["metadata"]["namespace"] = Value::from(namespace.as_str());
+        let Some(kind) = nauth_kind else {
             // A Secret's parse error could quote its data: say where, never what.
             let secret = serde_path_to_error::deserialize(doc).map_err(|e| {
                 Diagnostic::error("not a valid Secret")
                     .in_file(file)
-                    .in_object(described.clone())
+                    .in_object(located.clone())
                     .at_field(e.path().to_string())
             })?;
             self.secrets.push(Object {
@@ -253,27 +282,6 @@ impl Inputs {
                 resource: secret,
             });
             return Ok(Vec::new());
-        }
-        let ignored = || {
-            Diagnostic::warning(format!(
-                "ignored: {api_version} {kind} is not an input of nauth-render"
-            ))
-            .in_file(file)
-            .in_object(described.clone())
-        };
-        if contents == Contents::SecretsOnly {
-            return Err(ignored());
-        }
-        let Some(kind) = Kind::from_type(&api_version, &kind) else {
-            // Dropping an object of NAuth's group would drop its lock entries and so its JWTs:
-            // a typo in its type must not read as "no such object".
-            return Err(match not_nauth(&api_version, &kind) {
-                None => ignored(),
-                Some((field, rule)) => Diagnostic::error(rule)
-                    .in_file(file)
-                    .in_object(described.clone())
-                    .at_field(field),
-            });
         };
         let namespace = doc["metadata"]["namespace"].as_str().unwrap_or_default();
         let bad_names: Vec<Diagnostic> = names::problems(kind, namespace, &name)
@@ -340,6 +348,41 @@ impl Inputs {
         Ok(warnings)
     }
 
+    /// A SOPS-encrypted document: a Secret is left out with a warning (commands that need no
+    /// key can go on); anything else may hold resources to render, so dropping it would drop
+    /// their JWTs, and it is an error.
+    fn encrypted(
+        &mut self,
+        file: &str,
+        api_version: &str,
+        kind: &str,
+        described: String,
+    ) -> Result<Vec<Diagnostic>, Diagnostic> {
+        let readable = |s: &str| !s.is_empty() && !s.starts_with("ENC[");
+        if (api_version, kind) == ("v1", "Secret") {
+            // Once per file: its name, often ciphertext too, tells the user nothing more.
+            let ignored = Diagnostic::warning(
+                "ignored: encrypted with SOPS, so keys in it are not used; pass the output of \
+                 `sops -d` with --keys",
+            )
+            .in_file(file);
+            if !self.encrypted.contains(&ignored) {
+                self.encrypted.push(ignored);
+            }
+            return Ok(Vec::new());
+        }
+        if readable(api_version) && readable(kind) && not_nauth(api_version, kind).is_none() {
+            return Err(not_an_input(file, api_version, kind, described));
+        }
+        Err(Diagnostic::error(
+            "encrypted with SOPS, so the resources it may hold cannot be read and would be \
+             dropped with their JWTs; encrypt only Secrets' data (`sops --encrypt \
+             --encrypted-regex '^(data|stringData)$'`, as Flux recommends) or pass the output of \
+             `sops -d`",
+        )
+        .in_file(file))
+    }
+
     /// Objects of one kind that appear more than once.
     pub fn duplicates(&self) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
@@ -353,6 +396,19 @@ impl Inputs {
         problems
     }
 }
+
+/// The warning that a document of another kind (a ConfigMap, a Deployment) is left out.
+fn not_an_input(file: &str, api_version: &str, kind: &str, object: String) -> Diagnostic {
+    Diagnostic::warning(format!(
+        "ignored: {api_version} {kind} is not an input of nauth-render"
+    ))
+    .in_file(file)
+    .in_object(object)
+}
+
+/// The kind of the KRM function's configuration (`kustomize/krm/`), in NAuth's group but not
+/// an input.
+const FUNCTION_CONFIG_KIND: &str = "RenderFunction";
 
 /// Why a document that is not one of the six kinds still claims to be NAuth's: `(field, rule)`
 /// when its `apiVersion` is in the `nauth.io` group, `None` for anything else.
@@ -437,12 +493,18 @@ fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let resource: T = serde_path_to_error::deserialize(doc)
+    let resource: T = serde_path_to_error::deserialize(&doc)
         .map_err(|e| {
-            Diagnostic::error(e.inner().to_string())
+            let (field, message) = match e.path().to_string() {
+                spec if spec == "spec" && T::kind(&()) == "User" => {
+                    inside_user_spec(&doc).unwrap_or((spec, e.inner().to_string()))
+                }
+                field => (field, e.inner().to_string()),
+            };
+            Diagnostic::error(message)
                 .in_file(&file)
                 .in_object(format!("{} {namespace}/{name}", T::kind(&())))
-                .at_field(e.path().to_string())
+                .at_field(field)
         })
         .map_err(|d| vec![d])?;
     let object = Object { file, resource };
@@ -455,6 +517,15 @@ fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
     }
     into.push(object);
     Ok(())
+}
+
+/// The field and message of a type error among a User's permissions and limits: serde reads
+/// them through `#[serde(flatten)]`, which loses the path below `spec`, so they are read again
+/// on their own.
+fn inside_user_spec(doc: &Value) -> Option<(String, String)> {
+    let spec = doc.get("spec")?;
+    let e = serde_path_to_error::deserialize::<_, api::UserPermissionLimits>(spec).err()?;
+    Some((format!("spec.{}", e.path()), e.inner().to_string()))
 }
 
 fn duplicates_of<T: Resource<DynamicType = ()>>(

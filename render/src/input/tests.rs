@@ -239,21 +239,93 @@ fn names_the_api_server_would_refuse_are_errors_naming_the_field() {
     );
 }
 
+const ENCRYPTED_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: op, namespace: nats}\n\
+     data: {default: 'ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]'}\n\
+     sops: {mac: 'ENC[AES256_GCM,data:DDDD,type:str]', version: 3.9.0}\n";
+
 #[test]
-fn documents_encrypted_with_sops_are_left_out_with_a_warning_aside() {
-    let (inputs, problems) = load(
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: op, namespace: nats}\n\
-         data: {default: 'ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]'}\n\
-         sops: {mac: 'ENC[AES256_GCM,data:DDDD,type:str]', version: 3.9.0}\n---\n\
-         apiVersion: 'ENC[AES256_GCM,data:EEEE,type:str]'\nkind: 'ENC[AES256_GCM,data:FFFF,type:str]'\n\
-         sops: {mac: 'ENC[AES256_GCM,data:GGGG,type:str]'}\n",
-    );
+fn encrypted_secrets_are_left_out_with_one_warning_aside() {
+    let (inputs, problems) = load(&format!("{ENCRYPTED_SECRET}---\n{ENCRYPTED_SECRET}"));
     assert!(problems.is_empty(), "{problems:?}");
     assert!(inputs.secrets.is_empty());
-    assert_eq!(inputs.encrypted.len(), 2);
+    assert_eq!(inputs.encrypted.len(), 1, "{:?}", inputs.encrypted);
     assert_eq!(
         inputs.encrypted[0].to_string(),
         "warning: in.yaml: ignored: encrypted with SOPS, so keys in it are not used; pass the \
          output of `sops -d` with --keys"
     );
+}
+
+#[test]
+fn other_encrypted_documents_are_one_error_naming_the_file() {
+    let whole = "apiVersion: 'ENC[AES256_GCM,data:EEEE,type:str]'\n\
+                 kind: 'ENC[AES256_GCM,data:FFFF,type:str]'\n\
+                 sops: {mac: 'ENC[AES256_GCM,data:GGGG,type:str]'}\n";
+    let user = "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: u}\n\
+                spec: {accountName: 'ENC[AES256_GCM,data:HHHH,type:str]'}\n\
+                sops: {mac: 'ENC[AES256_GCM,data:GGGG,type:str]'}\n";
+    for text in [format!("{whole}---\n{whole}"), user.to_string()] {
+        let (inputs, problems) = load(&text);
+        assert!(inputs.encrypted.is_empty());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert!(p.is_error());
+        assert_eq!(p.file.as_deref(), Some("in.yaml"));
+        assert!(
+            p.message
+                .contains("--encrypted-regex '^(data|stringData)$'")
+                && p.message.contains("sops -d"),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn files_that_are_not_kubernetes_objects_are_ignored_with_a_warning() {
+    for text in [
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
+        "replicaCount: 1\n",
+        "{\"name\": \"pkg\", \"version\": \"1.0.0\"}\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n",
+        "- a\n- b\n",
+    ] {
+        let (_, problems) = load(text);
+        assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+        assert_eq!(
+            problems[0].severity,
+            Severity::Warning,
+            "{text}: {}",
+            problems[0]
+        );
+        assert!(
+            problems[0].message.starts_with("ignored: "),
+            "{}",
+            problems[0]
+        );
+    }
+}
+
+#[test]
+fn the_krm_function_config_is_ignored_silently_and_other_unknown_kinds_of_the_group_are_errors() {
+    let config = "apiVersion: nauth.io/v1alpha1\nkind: RenderFunction\n\
+                  metadata: {name: nauth-render}\n";
+    let (_, problems) = load(config);
+    assert!(problems.is_empty(), "{problems:?}");
+    let (_, problems) =
+        load("apiVersion: nauth.io/v1alpha1\nkind: Usr\nmetadata: {name: u}\nspec: {}\n");
+    assert!(problems[0].is_error(), "{problems:?}");
+}
+
+#[test]
+fn type_errors_inside_a_users_permissions_name_the_full_field() {
+    let (_, problems) = load(
+        "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: u, namespace: t}\n\
+         spec: {accountName: a, permissions: {resp: {max: many}}}\n",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].field.as_deref(),
+        Some("spec.permissions.resp.max")
+    );
+    assert!(problems[0].message.contains("\"many\""), "{}", problems[0]);
 }

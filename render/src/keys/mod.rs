@@ -99,11 +99,17 @@ impl Keys<'_> {
     }
 
     /// See [`KeySources::user`].
-    pub fn user(&self, user: &Object<api::User>) -> Result<KeyPair, String> {
+    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, String> {
+        let recorded = |lock| {
+            public::user(lock, user).map(|key| UserKey {
+                key,
+                rotated_from: None,
+            })
+        };
         match self {
             Keys::Seeds(s) => s.user(user),
-            Keys::Public(lock) => public::user(lock, user),
-            Keys::Preview(s, lock) => Self::either(s.user(user), || public::user(lock, user)),
+            Keys::Public(lock) => recorded(lock),
+            Keys::Preview(s, lock) => Self::either(s.user(user), || recorded(lock)),
         }
     }
 }
@@ -124,6 +130,15 @@ pub struct AccountKeys {
     /// The implicit signing key, which signs users without a `signingKeyRef`.
     pub sign: KeyPair,
     /// The account ID these keys replace, when a raised `nauth.io/key-generation` rotates them.
+    pub rotated_from: Option<String>,
+}
+
+/// A User's key.
+pub struct UserKey {
+    /// The key; its public key is the JWT's subject.
+    pub key: KeyPair,
+    /// The public key of the creds Secret this key replaces, when a raised
+    /// `nauth.io/key-generation` rotates it.
     pub rotated_from: Option<String>,
 }
 
@@ -255,24 +270,49 @@ impl<'a> KeySources<'a> {
     }
 
     /// A User's key: from its existing creds Secret (`<user>-nats-user-creds`), then the seed
-    /// root.
-    pub fn user(&self, user: &Object<api::User>) -> Result<KeyPair, String> {
+    /// root. An explicit `nauth.io/key-generation` (1 or more) asks for the seed root's key at
+    /// that generation, so raising it rotates a key the Secret holds; without the annotation
+    /// the Secret wins (a NAuth cluster's users keep their keys).
+    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, String> {
         let name = format!("{}-nats-user-creds", user.name());
-        if let Some(secret) = secrets::named(self.secrets, user.namespace(), &name) {
-            let creds = secrets::value(secret, "user.creds").ok_or_else(|| {
-                format!("Secret {}/{name} has no key user.creds", user.namespace())
+        let generation = generation(user)?;
+        let derived =
+            |root: &SeedRoot| root.derive(Role::User, user.namespace(), user.name(), generation);
+        let Some(secret) = secrets::named(self.secrets, user.namespace(), &name) else {
+            let root = self.seed_root.ok_or_else(|| {
+                format!(
+                    "no key for this user: no Secret {}/{name} and no --seed-root",
+                    user.namespace()
+                )
             })?;
-            return jwt::creds::parse_creds(&creds)
-                .map(|(_, kp)| kp)
-                .map_err(|e| format!("Secret {}/{name}: {e}", user.namespace()));
+            return Ok(UserKey {
+                key: derived(root),
+                rotated_from: None,
+            });
+        };
+        let creds = secrets::value(secret, "user.creds")
+            .ok_or_else(|| format!("Secret {}/{name} has no key user.creds", user.namespace()))?;
+        let held = jwt::creds::parse_creds(&creds)
+            .map(|(_, kp)| kp)
+            .map_err(|e| format!("Secret {}/{name}: {e}", user.namespace()))?;
+        if generation == 0 {
+            return Ok(UserKey {
+                key: held,
+                rotated_from: None,
+            });
         }
         let root = self.seed_root.ok_or_else(|| {
             format!(
-                "no key for this user: no Secret {}/{name} and no --seed-root",
+                "annotation {KEY_GENERATION_ANNOTATION} is {generation}, which asks for the seed \
+                 root's key of that generation, but there is no --seed-root; the Secret \
+                 {}/{name} cannot say which generation its key is: pass --seed-root, or remove \
+                 the annotation to keep the Secret's key",
                 user.namespace()
             )
         })?;
-        Ok(root.derive(Role::User, user.namespace(), user.name(), generation(user)?))
+        let key = derived(root);
+        let rotated_from = Some(held.public_key()).filter(|old| *old != key.public_key());
+        Ok(UserKey { key, rotated_from })
     }
 }
 

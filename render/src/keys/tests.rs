@@ -208,7 +208,7 @@ fn user_key_from_existing_creds_then_seed_root() {
         seed_root: None,
     };
     assert_eq!(
-        sources.user(&inputs.users[0]).unwrap().public_key(),
+        sources.user(&inputs.users[0]).unwrap().key.public_key(),
         user.public_key()
     );
 
@@ -219,7 +219,58 @@ fn user_key_from_existing_creds_then_seed_root() {
         seed_root: Some(&root),
     };
     assert_eq!(
-        sources.user(&inputs.users[0]).unwrap().public_key(),
+        sources.user(&inputs.users[0]).unwrap().key.public_key(),
         root.derive(Role::User, "team", "alice", 0).public_key()
     );
+}
+
+/// The creds Secret of User team/alice holding `key`, then the User with `annotations`.
+fn user_with_creds(key: &KeyPair, annotations: &str) -> Inputs {
+    let creds = jwt::creds::format_user_creds("e30.e30.sig", &key.seed().unwrap());
+    let indented: String = creds.lines().map(|l| format!("    {l}\n")).collect();
+    load(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: alice-nats-user-creds, namespace: team}}\n\
+         stringData:\n  user.creds: |\n{indented}---\n\
+         apiVersion: nauth.io/v1alpha1\nkind: User\n\
+         metadata: {{name: alice, namespace: team, annotations: {{{annotations}}}}}\n\
+         spec: {{accountName: orders}}\n"
+    ))
+}
+
+#[test]
+fn a_raised_key_generation_rotates_a_user_key_its_creds_secret_holds() {
+    let root = root();
+    let old = root.derive(Role::User, "team", "alice", 0);
+    let new = root.derive(Role::User, "team", "alice", 1);
+    let sources = |inputs: &Inputs, seed_root| {
+        KeySources {
+            secrets: &inputs.secrets,
+            seed_root,
+        }
+        .user(&inputs.users[0])
+    };
+    let raised = user_with_creds(&old, "nauth.io/key-generation: '1'");
+    let rotated = sources(&raised, Some(&root)).unwrap();
+    assert_eq!(rotated.key.public_key(), new.public_key());
+    assert_eq!(rotated.rotated_from, Some(old.public_key()));
+
+    let done = user_with_creds(&new, "nauth.io/key-generation: '1'");
+    let kept = sources(&done, Some(&root)).unwrap();
+    assert_eq!(kept.key.public_key(), new.public_key());
+    assert_eq!(kept.rotated_from, None);
+
+    let error = sources(&raised, None).err().unwrap();
+    assert!(
+        error.contains("nauth.io/key-generation is 1") && error.contains("--seed-root"),
+        "{error}"
+    );
+
+    // Without the annotation the Secret wins: a NAuth cluster's users keep their keys.
+    let migrated = user_with_creds(&key(KeyPairType::User, 5), "");
+    let kept = sources(&migrated, Some(&root)).unwrap();
+    assert_eq!(
+        kept.key.public_key(),
+        key(KeyPairType::User, 5).public_key()
+    );
+    assert_eq!(kept.rotated_from, None);
 }

@@ -347,8 +347,12 @@ fn cluster_ref(a: &Object<api::Account>, options: &Options) -> Result<String, Di
                     Some(FIELD),
                     format!(
                         "account cluster reference {own} does not match required operator \
-                         cluster {required} (--nats-cluster; --nats-cluster-optional allows \
-                         other clusters)"
+                         cluster {required} ({}; --nats-cluster-optional allows other clusters)",
+                        if options.default_cluster_from_env {
+                            "NATS_CLUSTER_REF"
+                        } else {
+                            "--nats-cluster"
+                        }
                     ),
                 )),
                 _ => Ok(own),

@@ -32,6 +32,9 @@ pub struct Options {
     /// serves Accounts without `spec.natsClusterRef`, and an Account naming another cluster is
     /// an error unless `cluster_optional`.
     pub default_cluster: Option<(String, String)>,
+    /// Whether `default_cluster` came from the `NATS_CLUSTER_REF` variable rather than
+    /// `--nats-cluster`, so messages name what the user set.
+    pub default_cluster_from_env: bool,
     /// Like NAuth's `NATS_CLUSTER_REF_OPTIONAL`: Accounts may name a cluster other than
     /// `default_cluster`.
     pub cluster_optional: bool,

@@ -834,6 +834,16 @@ fn the_operator_cluster_is_strict_unless_optional_as_nauths_nats_cluster_ref() {
          not match required operator cluster nats/nats (--nats-cluster; --nats-cluster-optional \
          allows other clusters)"
     );
+    let from_env = Options {
+        default_cluster_from_env: true,
+        ..required.clone()
+    };
+    let errors = run_with(&docs, &from_env).unwrap_err();
+    assert!(
+        errors[0].message.contains("(NATS_CLUSTER_REF; "),
+        "{}",
+        errors[0]
+    );
     let optional = Options {
         cluster_optional: true,
         ..required.clone()

@@ -4,7 +4,7 @@ use nkeys::KeyPair;
 
 use crate::claims::{self, UserInput};
 use crate::input::{Inputs, Object};
-use crate::keys::Keys;
+use crate::keys::{KEY_GENERATION_ANNOTATION, Keys, UserKey};
 use crate::{api, jwt};
 
 use super::{
@@ -52,7 +52,10 @@ fn render_one(
         None => (identity.sign.clone(), false),
         Some(r) => signing_key(inputs, keys, u, r, account, report)?,
     };
-    let user_key = keys.user(u).map_err(|e| u.error(None, e))?;
+    let UserKey {
+        key: user_key,
+        rotated_from,
+    } = keys.user(u).map_err(|e| u.error(None, e))?;
     let name = display_name(u, spec.display_name.as_deref());
     let (public, issuer) = (user_key.public_key(), signer.public_key());
     let input = UserInput {
@@ -64,6 +67,17 @@ fn render_one(
         spec,
     };
     let built = claims::user_claims(&input).map_err(|e| claims_error(u, e))?;
+    if let Some(old) = rotated_from {
+        report.push(u.warning(
+            Some(&format!(
+                "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
+            )),
+            format!(
+                "rotates the user key: {old} (its creds Secret) becomes {public}; creds with the \
+                 old key stay valid until the Account revokes it (spec.revocations)"
+            ),
+        ));
+    }
     check_usable(cx, u, account, &built, report)?;
     let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
     if let Some(at) = revocations.and_then(|r| r.get(&public)) {
