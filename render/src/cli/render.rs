@@ -78,7 +78,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             .map(PathBuf::as_path)
             .chain([lock_dest.as_path()]),
     )?;
-    let mut lock_file = if lock_changed {
+    let lock_file = if lock_changed {
         Some(
             files::open(&lock_dest, Access::Kept).map_err(|failure| match failure {
                 Failure::Io(e) => Failure::Io(format!(
@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         None => stdout::print(&output::stream(&manifests))?,
         Some(dir) => write_dir(dir, &manifests, &wanted, &loaded.lock)?,
     }
-    if let Some(mut file) = lock_file.take() {
+    if let Some(mut file) = lock_file {
         file.write(rendered.lock.to_yaml().as_bytes())?;
         file.commit()?;
         if !loaded.lock_exists {
