@@ -11,6 +11,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::lock::Lock;
 use crate::render::{Rendered, RenderedAccount, RenderedUser};
 
 /// Annotation: the JWT subject (account ID or user public key).
@@ -38,13 +39,37 @@ pub struct Manifest {
 impl Manifest {
     /// A stable relative path for `--out-dir`: `<namespace>/<kind>-<name>.yaml`.
     pub fn path(&self) -> String {
-        format!(
-            "{}/{}-{}.yaml",
-            self.namespace,
-            self.kind.to_ascii_lowercase(),
-            self.name
-        )
+        path(self.kind, &self.namespace, &self.name)
     }
+}
+
+fn path(kind: &str, namespace: &str, name: &str) -> String {
+    format!("{namespace}/{}-{name}.yaml", kind.to_ascii_lowercase())
+}
+
+/// The name of an Account's JWT ConfigMap.
+fn account_config_map_name(account: &str) -> String {
+    format!("{account}-nats-account-jwt")
+}
+
+/// The name of a User's creds Secret.
+fn user_secret_name(user: &str) -> String {
+    format!("{user}-nats-user-creds")
+}
+
+/// The [`Manifest::path`] of every object a render that recorded `lock` produced: what
+/// `--out-dir` may have written before, and so the only files it may remove as stale.
+pub fn lock_paths(lock: &Lock) -> Vec<String> {
+    let objects = |entries: &BTreeMap<String, _>, kind, name: fn(&str) -> String| {
+        entries
+            .keys()
+            .filter_map(|key: &String| key.split_once('/'))
+            .map(move |(ns, n)| path(kind, ns, &name(n)))
+            .collect::<Vec<_>>()
+    };
+    let mut paths = objects(&lock.accounts, "ConfigMap", account_config_map_name);
+    paths.extend(objects(&lock.users, "Secret", user_secret_name));
+    paths
 }
 
 impl std::fmt::Debug for Manifest {
@@ -108,7 +133,7 @@ fn meta(
 
 fn account_config_map(a: &RenderedAccount) -> Manifest {
     let data = &a.claims.data;
-    let name = format!("{}-nats-account-jwt", a.name);
+    let name = account_config_map_name(&a.name);
     let claims = serde_saphyr::to_string(&a.claims).expect("claims serialize to YAML");
     let cm = ConfigMap {
         metadata: meta(
@@ -140,7 +165,7 @@ fn account_config_map(a: &RenderedAccount) -> Manifest {
 
 fn user_secret(u: &RenderedUser) -> Manifest {
     let data = &u.claims.data;
-    let name = format!("{}-nats-user-creds", u.name);
+    let name = user_secret_name(&u.name);
     let secret = Secret {
         metadata: meta(
             &u.namespace,

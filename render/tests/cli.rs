@@ -183,13 +183,14 @@ fn standard_input_and_io_errors() {
 }
 
 #[test]
-fn out_dir_gets_one_file_per_object_and_loses_stale_ones() {
+fn out_dir_gets_one_file_per_object_and_keeps_files_the_lock_never_had() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("rendered");
-    let stale = out_dir.join("shop/secret-gone-nats-user-creds.yaml");
-    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    // Labelled, but the lock has no User gone: not this tree's output.
+    let other = out_dir.join("shop/secret-gone-nats-user-creds.yaml");
+    fs::create_dir_all(other.parent().unwrap()).unwrap();
     fs::write(
-        &stale,
+        &other,
         "metadata:\n  labels:\n    app.kubernetes.io/managed-by: nauth-render\n",
     )
     .unwrap();
@@ -212,6 +213,7 @@ fn out_dir_gets_one_file_per_object_and_loses_stale_ones() {
             "configmap-billing-nats-account-jwt.yaml",
             "configmap-orders-nats-account-jwt.yaml",
             "notes.yaml",
+            "secret-gone-nats-user-creds.yaml",
             "secret-invoicer-nats-user-creds.yaml",
             "secret-orders-service-nats-user-creds.yaml",
         ]

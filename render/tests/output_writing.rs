@@ -467,3 +467,275 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
         text(&checked.stderr)
     );
 }
+
+/// A copy of the quickstart (resources, seed root, lock) in `dir/qs`.
+fn quickstart_copy(dir: &Path) -> PathBuf {
+    let tree = dir.join("qs");
+    fs::create_dir(&tree).unwrap();
+    for e in fs::read_dir(quickstart()).unwrap() {
+        let f = e.unwrap().path();
+        fs::copy(&f, tree.join(f.file_name().unwrap())).unwrap();
+    }
+    tree
+}
+
+/// `render TREE --seed-root TREE/seed-root EXTRA…`.
+fn render_tree(tree: &Path, extra: &[&str]) -> Output {
+    let seed_root = tree.join("seed-root");
+    let mut args = vec!["render", tree.to_str().unwrap(), "--seed-root"];
+    args.push(seed_root.to_str().unwrap());
+    args.extend(extra);
+    nauth_render(&args, "")
+}
+
+const MANAGED: &str = "metadata:\n  labels:\n    app.kubernetes.io/managed-by: nauth-render\n";
+
+#[test]
+fn out_dir_removes_only_the_files_of_objects_the_lock_had_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = quickstart_copy(dir.path());
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let first = render_tree(&tree, &["--out-dir", out_s]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // Another tree's output below, a hand-written labelled file, one in a rendered namespace.
+    let others = [
+        out.join("deep/shop/secret-orders-service-nats-user-creds.yaml"),
+        out.join("other/secret-x.yaml"),
+        out.join("shop/secret-x-nats-user-creds.yaml"),
+    ];
+    for f in &others {
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, MANAGED).unwrap();
+    }
+    // The User orders-service is deleted.
+    let users = fs::read_to_string(tree.join("users.yaml")).unwrap();
+    fs::write(
+        tree.join("users.yaml"),
+        users.split("---\n").nth(1).unwrap(),
+    )
+    .unwrap();
+    let gone = out.join("shop/secret-orders-service-nats-user-creds.yaml");
+
+    let check = nauth_render(
+        &[
+            "check",
+            tree.to_str().unwrap(),
+            "--seed-root",
+            tree.join("seed-root").to_str().unwrap(),
+            "--out-dir",
+            out_s,
+        ],
+        "",
+    );
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    let reported: Vec<String> = text(&check.stderr)
+        .lines()
+        .filter(|l| l.ends_with("no longer rendered; remove it"))
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        reported,
+        [format!("{}: no longer rendered; remove it", gone.display())]
+    );
+
+    let second = render_tree(&tree, &["--out-dir", out_s]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains(&format!("removed {}: no longer rendered", gone.display())),
+        "{}",
+        text(&second.stderr)
+    );
+    assert!(!gone.exists());
+    for f in &others {
+        assert_eq!(fs::read_to_string(f).unwrap(), MANAGED, "{}", f.display());
+    }
+}
+
+#[test]
+fn render_removes_temporary_files_interrupted_runs_left_and_check_reports_them() {
+    let (dir, lock, out) = rendered_out_dir();
+    let shop = out.join("shop");
+    let leftovers = [
+        shop.join(".secret-invoicer-nats-user-creds.yaml.4242.nauth-tmp"),
+        shop.join(".secret-invoicer-nats-user-creds.yaml.4243.tmp"),
+        dir.path().join(".nauth.lock.4242.nauth-tmp"),
+    ];
+    let unrelated = shop.join(".notes.yaml.4242.tmp");
+    for f in leftovers.iter().chain([&unrelated]) {
+        fs::write(f, "creds").unwrap();
+    }
+    let check = run(&with_quickstart(
+        "check",
+        &lock,
+        &["--out-dir", out.to_str().unwrap()],
+    ));
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    for f in &leftovers {
+        assert!(
+            text(&check.stderr).contains(&format!(
+                "{}: temporary file of an interrupted render (may hold creds); remove it",
+                f.display()
+            )),
+            "{}",
+            text(&check.stderr)
+        );
+    }
+    let render = run(&with_quickstart(
+        "render",
+        &lock,
+        &["--locked", "--out-dir", out.to_str().unwrap()],
+    ));
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    for f in &leftovers {
+        assert!(!f.exists(), "{}", f.display());
+        assert!(
+            text(&render.stderr).contains(&format!(
+                "removed {}: left by an interrupted render",
+                f.display()
+            )),
+            "{}",
+            text(&render.stderr)
+        );
+    }
+    assert!(unrelated.exists());
+    let again = run(&with_quickstart(
+        "check",
+        &lock,
+        &["--out-dir", out.to_str().unwrap()],
+    ));
+    assert!(again.status.success(), "{}", text(&again.stderr));
+}
+
+/// A lock in /proc: readable (it does not exist), but nothing can be created there, even by
+/// root, as the tests may run.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_lock_is_found_before_any_output() {
+    let lock = Path::new("/proc/nauth.lock");
+    let out = run(&with_quickstart("render", lock, &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot write the lock /proc/nauth.lock (")
+            && stderr.ends_with("); nothing was changed\n"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_exit_2_before_anything_is_written_and_dev_null_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let args = with_quickstart("render", &lock, &[]);
+    let closed = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(&args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(2), "{}", text(&closed.stderr));
+    assert_eq!(
+        text(&closed.stderr),
+        "error: standard output is closed; nothing was rendered\n"
+    );
+    assert!(!lock.exists());
+    let null = nauth_render_into(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "",
+        Stdio::null(),
+    );
+    assert!(null.status.success(), "{}", text(&null.stderr));
+    assert!(lock.exists());
+}
+
+#[test]
+fn a_second_render_into_the_same_lock_waits_for_the_first() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    // Another render holds the lock's directory.
+    let held = fs::File::open(dir.path()).unwrap();
+    held.lock().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nauth-render"))
+        .args(with_quickstart("render", &lock, &[]))
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("note: waiting for another nauth-render writing to "),
+        "{line}"
+    );
+    assert!(
+        !lock.exists(),
+        "nothing is written while the other run holds the directory"
+    );
+    drop(held);
+    assert!(child.wait().unwrap().success());
+    assert!(lock.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn walks_skip_directory_links_and_fifos_read_file_links_and_a_linked_lock_is_updated_in_place() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    let tree = quickstart_copy(dir.path());
+    symlink("..", tree.join("loop")).unwrap();
+    symlink(".", tree.join("self")).unwrap();
+    // A file link is read: the Users live outside the tree.
+    fs::rename(tree.join("users.yaml"), dir.path().join("users.yaml")).unwrap();
+    symlink("../users.yaml", tree.join("users.yaml")).unwrap();
+    let fifo = tree.join("pipe.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The lock is a link to a restricted file, and stale, so the render rewrites it.
+    let real_lock = dir.path().join("real.lock");
+    let stale = fs::read_to_string(tree.join("nauth.lock"))
+        .unwrap()
+        .replacen("claimsHash: ", "claimsHash: 00", 1);
+    fs::write(&real_lock, &stale).unwrap();
+    fs::set_permissions(&real_lock, fs::Permissions::from_mode(0o640)).unwrap();
+    fs::remove_file(tree.join("nauth.lock")).unwrap();
+    symlink("../real.lock", tree.join("nauth.lock")).unwrap();
+
+    let out = render_tree(&tree, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for (name, why) in [
+        ("loop", "a symbolic link to a directory, not followed"),
+        ("self", "a symbolic link to a directory, not followed"),
+        ("pipe.yaml", "not a regular file"),
+    ] {
+        let shown = format!("{}", tree.join(name).display());
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&shown) && l.contains(why)),
+            "{name}: {stderr}"
+        );
+    }
+    assert_eq!(text(&out.stdout).matches("kind: Secret").count(), 2);
+    assert!(
+        fs::symlink_metadata(tree.join("nauth.lock"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(fs::read_to_string(&real_lock).unwrap(), stale);
+    assert_eq!(mode(&real_lock), 0o640);
+}

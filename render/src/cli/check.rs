@@ -18,6 +18,7 @@ use clap::Args as ClapArgs;
 use serde_json::Value;
 use similar::TextDiff;
 
+use super::files;
 use super::inputs::{AllowEmpty, InputArgs, Loaded, io, without_lock};
 use super::render::{IssuedAt, epoch, render_loaded, stale_files};
 use super::{Failure, fail};
@@ -115,7 +116,7 @@ fn compare(args: &Args) -> Result<(), Failure> {
                 d => report.push_str(&d),
             }
         }
-        for path in stale_files(dir, &wanted)? {
+        for path in stale_files(dir, &loaded.lock, &wanted) {
             // render leaves an encrypted file alone (see the Flux recipe): deleting it is the fix.
             let encrypted =
                 fs::read_to_string(&path).is_ok_and(|t| crate::input::is_sops_encrypted_text(&t));
@@ -128,6 +129,17 @@ fn compare(args: &Args) -> Result<(), Failure> {
                 } else {
                     "remove it"
                 }
+            ));
+        }
+        let lock_dest = files::resolved(lock_path);
+        let dests = wanted
+            .iter()
+            .map(PathBuf::as_path)
+            .chain([lock_dest.as_path()]);
+        for path in files::leftovers(dests)? {
+            report.push_str(&format!(
+                "{}: temporary file of an interrupted render (may hold creds); remove it\n",
+                path.display()
             ));
         }
     }

@@ -109,6 +109,7 @@ fn load(
     parsed: &mut ParsedFiles,
 ) -> Result<(Preview, Lock), Failure> {
     let path = Path::new(side);
+    let mut problems = Vec::new();
     let (files, lock_text, lock_name) = if path.is_dir() {
         let lock_path = path.join(&args.lock);
         let lock = match std::fs::read(&lock_path) {
@@ -119,12 +120,15 @@ fn load(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&lock_path, e)),
         };
-        (read_path(path)?, lock, lock_path.display().to_string())
+        (
+            read_path(path, &mut problems)?,
+            lock,
+            lock_path.display().to_string(),
+        )
     } else {
         git_side(side, &args.dir, &args.lock)?
     };
     let mut inputs = Inputs::default();
-    let mut problems = Vec::new();
     for (name, text) in &files {
         problems.extend(parsed.add_yaml(&mut inputs, name, text, Contents::Everything));
     }

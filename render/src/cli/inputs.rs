@@ -104,7 +104,7 @@ impl InputArgs {
             (&self.keys, Contents::SecretsOnly),
         ] {
             for path in paths {
-                for (name, text) in read_path(path)? {
+                for (name, text) in read_path(path, &mut problems)? {
                     problems.extend(inputs.add_yaml(&name, &text, contents));
                 }
             }
@@ -279,8 +279,12 @@ impl OptionArgs {
     }
 }
 
-/// `(name, text)` of every manifest file at `path`, in a fixed order.
-pub fn read_path(path: &Path) -> Result<Vec<(String, String)>, Failure> {
+/// `(name, text)` of every manifest file at `path`, in a fixed order; entries of a directory
+/// that are skipped although named like manifests are noted in `warnings`.
+pub fn read_path(
+    path: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<(String, String)>, Failure> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -293,7 +297,7 @@ pub fn read_path(path: &Path) -> Result<Vec<(String, String)>, Failure> {
         return Ok(vec![(path.display().to_string(), read_text(path)?)]);
     }
     let mut files = Vec::new();
-    walk(path, &mut files)?;
+    walk(path, &mut files, warnings)?;
     files.sort();
     files
         .into_iter()
@@ -328,19 +332,39 @@ pub fn utf8(file: &str, bytes: Vec<u8>) -> Result<String, Failure> {
     })
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Failure> {
+/// Collects the manifest files below `dir`. Symbolic links to files are read; links to
+/// directories are not followed (a link to `..` would read a tree twice, or forever), nor is
+/// anything but a regular file read (a FIFO would block).
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(), Failure> {
     for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
-        let path = entry.map_err(|e| io(dir, e))?.path();
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let path = entry.path();
         let hidden = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden {
             continue;
         }
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if is_manifest(&path) {
-            files.push(path);
+        let kind = entry.file_type().map_err(|e| io(&path, e))?;
+        if kind.is_dir() {
+            walk(&path, files, warnings)?;
+            continue;
+        }
+        let skipped = |why: &str| Diagnostic::warning(why).in_file(path.display().to_string());
+        // Where a link points; a broken link is read and reported as unreadable.
+        match fs::metadata(&path) {
+            Ok(target) if target.is_dir() => warnings.push(skipped(
+                "a symbolic link to a directory, not followed; pass the directory itself",
+            )),
+            _ if !is_manifest(&path) => {}
+            Ok(target) if !target.is_file() => {
+                warnings.push(skipped("not a regular file (a FIFO or socket?); not read"))
+            }
+            _ => files.push(path),
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! `nauth-render render`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
 use super::{Failure, stdout};
 use crate::diagnostic::Diagnostic;
 use crate::keys::KeySources;
+use crate::lock::Lock;
 use crate::output::{self, Manifest};
 use crate::render::Rendered;
 
@@ -26,7 +28,8 @@ pub struct Args {
     #[arg(long)]
     locked: bool,
     /// Write one file per object (`<namespace>/<kind>-<name>.yaml`) into DIR instead of
-    /// printing a stream; files this command wrote before and no longer produces are removed.
+    /// printing a stream; files of the lock's previous objects that this command wrote and no
+    /// longer produces are removed, each named on stderr.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 }
@@ -41,12 +44,20 @@ pub struct IssuedAt {
 }
 
 /// Runs `render`. The output is written first and the lock last, only once the output has
-/// arrived: a lock never records JWTs that were not delivered.
+/// arrived: a lock never records JWTs that were not delivered. Whether the lock can be written
+/// is found out before any output, and runs sharing the lock's or the output's directory wait
+/// for each other.
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.out_dir.is_none() {
+        stdout::ensure_open()?;
+    }
+    let lock_path = args.input.lock_path();
+    let lock_dir = lock_path.parent().unwrap_or(Path::new("."));
+    let out_dir = args.out_dir.as_deref();
+    let _held = files::hold_exclusive(&[lock_dir, out_dir.map_or(lock_dir, existing)])?;
     let loaded = args.input.load()?;
     (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
     let rendered = render_loaded(&loaded, args.issued_at)?;
-    let lock_path = &loaded.lock_path;
     let lock_changed = rendered.lock != loaded.lock || !loaded.lock_exists;
     if lock_changed && args.locked {
         return Err(Failure::Changed(format!(
@@ -56,22 +67,60 @@ pub fn run(args: Args) -> Result<(), Failure> {
         )));
     }
     let manifests = output::manifests(&rendered);
-    match &args.out_dir {
+    let wanted: BTreeSet<PathBuf> = match out_dir {
+        Some(dir) => manifests.iter().map(|m| dir.join(m.path())).collect(),
+        None => BTreeSet::new(),
+    };
+    let lock_dest = files::resolved(&lock_path);
+    remove_leftovers(
+        wanted
+            .iter()
+            .map(PathBuf::as_path)
+            .chain([lock_dest.as_path()]),
+    )?;
+    let lock_file = if lock_changed {
+        Some(
+            files::open(&lock_dest, Access::Kept).map_err(|failure| match failure {
+                Failure::Io(e) => Failure::Io(format!(
+                    "cannot write the lock {} ({e}); nothing was changed",
+                    lock_path.display()
+                )),
+                other => other,
+            })?,
+        )
+    } else {
+        None
+    };
+    match out_dir {
         None => stdout::print(&output::stream(&manifests))?,
-        Some(dir) => write_dir(dir, &manifests)?,
+        Some(dir) => write_dir(dir, &manifests, &wanted, &loaded.lock)?,
     }
-    if lock_changed {
-        files::replace(
-            lock_path,
-            rendered.lock.to_yaml().as_bytes(),
-            Access::Everyone,
-        )?;
+    if let Some(mut file) = lock_file {
+        file.write(rendered.lock.to_yaml().as_bytes())?;
+        file.commit()?;
         if !loaded.lock_exists {
             eprintln!(
                 "note: created the lock file {}; commit it next to the resources",
                 lock_path.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// `dir`, or where it will be created: its nearest existing ancestor.
+fn existing(dir: &Path) -> &Path {
+    dir.ancestors()
+        .find(|d| d.as_os_str().is_empty() || d.is_dir())
+        .unwrap_or(dir)
+}
+
+/// Removes the temporary files interrupted runs left beside `dests` (they may hold creds),
+/// naming each on stderr.
+fn remove_leftovers<'a>(dests: impl IntoIterator<Item = &'a Path>) -> Result<(), Failure> {
+    for path in files::leftovers(dests)? {
+        fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        eprintln!("removed {}: left by an interrupted render", path.display());
     }
     Ok(())
 }
@@ -134,13 +183,17 @@ pub(super) fn changed_entries(old: &crate::lock::Lock, new: &crate::lock::Lock) 
     changed
 }
 
-/// Writes one file per object into `dir`: every file is staged first and renamed into place
-/// only when all were written, so an error leaves the directory as it was; creds Secrets get
-/// mode 0600. Committed SOPS-encrypted files are never replaced by plaintext.
-fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
-    let wanted: std::collections::BTreeSet<PathBuf> =
-        manifests.iter().map(|m| dir.join(m.path())).collect();
-    refuse_encrypted(&wanted)?;
+/// Writes one file per object into `dir` (`wanted` are their paths): every file is staged
+/// first and renamed into place only when all were written, so an error leaves the directory as
+/// it was; creds Secrets get mode 0600. Committed SOPS-encrypted files are never replaced by
+/// plaintext. Files the render recorded in `previous` wrote and no longer produces go.
+fn write_dir(
+    dir: &Path,
+    manifests: &[Manifest],
+    wanted: &BTreeSet<PathBuf>,
+    previous: &Lock,
+) -> Result<(), Failure> {
+    refuse_encrypted(wanted)?;
     let mut staged = Vec::with_capacity(manifests.len());
     for m in manifests {
         let path = dir.join(m.path());
@@ -156,12 +209,16 @@ fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
     for file in staged {
         file.commit()?;
     }
-    remove_stale(dir, &wanted)
+    for path in stale_files(dir, previous, wanted) {
+        fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        eprintln!("removed {}: no longer rendered", path.display());
+    }
+    Ok(())
 }
 
 /// Fails, naming them, when files a render would replace are SOPS-encrypted: replacing them
 /// would commit the plaintext creds they protect.
-fn refuse_encrypted(paths: &std::collections::BTreeSet<PathBuf>) -> Result<(), Failure> {
+fn refuse_encrypted(paths: &BTreeSet<PathBuf>) -> Result<(), Failure> {
     let encrypted: Vec<Diagnostic> = paths
         .iter()
         .filter(|path| {
@@ -183,45 +240,21 @@ fn refuse_encrypted(paths: &std::collections::BTreeSet<PathBuf>) -> Result<(), F
     }
 }
 
-/// Removes files this command wrote earlier that the current render no longer produces (a
-/// deleted User's Secret), and nothing else.
-fn remove_stale(dir: &Path, wanted: &std::collections::BTreeSet<PathBuf>) -> Result<(), Failure> {
-    for path in stale_files(dir, wanted)? {
-        fs::remove_file(&path).map_err(|e| io(&path, e))?;
-    }
-    Ok(())
-}
-
-/// Files under `dir` this command wrote earlier (they carry its managed-by label) that are not
-/// in `wanted`.
-pub(super) fn stale_files(
-    dir: &Path,
-    wanted: &std::collections::BTreeSet<PathBuf>,
-) -> Result<Vec<PathBuf>, Failure> {
-    let mut stale = Vec::new();
-    if !dir.exists() {
-        return Ok(stale);
-    }
-    collect_stale(dir, wanted, &mut stale)?;
+/// The files under `dir` a render that recorded `previous` wrote (at the paths of its
+/// entries, still carrying this command's managed-by label) that are not in `wanted`, sorted.
+/// Nothing else under `dir` is ever stale: other trees' output, hand-written files.
+pub(super) fn stale_files(dir: &Path, previous: &Lock, wanted: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let mut stale: Vec<PathBuf> = output::lock_paths(previous)
+        .into_iter()
+        .map(|path| dir.join(path))
+        .filter(|path| !wanted.contains(path))
+        .filter(|path| {
+            fs::read_to_string(path).is_ok_and(|text| {
+                text.lines()
+                    .any(|l| l.trim() == "app.kubernetes.io/managed-by: nauth-render")
+            })
+        })
+        .collect();
     stale.sort();
-    Ok(stale)
-}
-
-fn collect_stale(
-    dir: &Path,
-    wanted: &std::collections::BTreeSet<PathBuf>,
-    stale: &mut Vec<PathBuf>,
-) -> Result<(), Failure> {
-    for entry in fs::read_dir(dir).map_err(|e| io(dir, e))? {
-        let path = entry.map_err(|e| io(dir, e))?.path();
-        if path.is_dir() {
-            collect_stale(&path, wanted, stale)?;
-        } else if !wanted.contains(&path)
-            && fs::read_to_string(&path)
-                .is_ok_and(|t| t.contains("app.kubernetes.io/managed-by: nauth-render"))
-        {
-            stale.push(path);
-        }
-    }
-    Ok(())
+    stale
 }
