@@ -2,7 +2,7 @@
 //! derive from them: an object whose name renders here but whose creds Secret the cluster would
 //! refuse must fail before anything is written, not at apply time.
 
-use crate::api::Kind;
+use crate::api::{Kind, is_dns_label, is_dns_subdomain};
 
 /// Longest object name (a DNS-1123 subdomain), and so the longest derived Secret or ConfigMap name.
 const MAX_NAME: usize = 253;
@@ -32,7 +32,7 @@ pub fn problems(kind: Kind, namespace: &str, name: &str) -> Vec<(&'static str, S
             ),
         ));
     }
-    if !is_subdomain(name) {
+    if !is_dns_subdomain(name) {
         found.push((
             "metadata.name",
             format!(
@@ -69,24 +69,9 @@ pub fn problems(kind: Kind, namespace: &str, name: &str) -> Vec<(&'static str, S
     found
 }
 
-/// A DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
+/// A DNS-1123 label of at most 63 characters, as namespaces must be.
 fn is_label(s: &str) -> bool {
-    s.len() <= MAX_LABEL && has_label_form(s)
-}
-
-/// A DNS-1123 subdomain as the API server checks it: dot-separated parts of a label's form
-/// (of any length), at most 253 characters in all.
-fn is_subdomain(s: &str) -> bool {
-    s.len() <= MAX_NAME && s.split('.').all(has_label_form)
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
-fn has_label_form(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    b.first().is_some_and(alnum)
-        && b.last().is_some_and(alnum)
-        && b.iter().all(|c| alnum(c) || *c == b'-')
+    s.len() <= MAX_LABEL && is_dns_label(s)
 }
 
 #[cfg(test)]
@@ -101,10 +86,10 @@ mod tests {
         for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"a".repeat(64)] {
             assert!(!is_label(bad), "{bad}");
         }
-        assert!(is_subdomain("a.b-c.d"));
-        assert!(is_subdomain(&"a".repeat(253)));
+        assert!(is_dns_subdomain("a.b-c.d"));
+        assert!(is_dns_subdomain(&"a".repeat(253)));
         for bad in ["a..b", ".a", "a.", "Shop", "a b", &"a".repeat(254)] {
-            assert!(!is_subdomain(bad), "{bad}");
+            assert!(!is_dns_subdomain(bad), "{bad}");
         }
     }
 
