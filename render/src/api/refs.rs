@@ -91,6 +91,16 @@ pub struct SecretKeyRef {
     pub key: Option<String>,
 }
 
+impl SecretKeyRef {
+    /// The key to read: `key`, or `default` when it is absent or empty, as NAuth reads it.
+    pub fn key_or_default(&self) -> &str {
+        self.key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("default")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -254,11 +254,7 @@ impl<'a> KeySources<'a> {
         cluster: &Object<api::NatsCluster>,
     ) -> Result<KeyPair, String> {
         let r = &cluster.resource.spec.operator_signing_key_secret_ref;
-        let key = r
-            .key
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .unwrap_or("default");
+        let key = r.key_or_default();
         let secret = secrets::named(self.secrets, cluster.namespace(), &r.name).ok_or_else(|| {
             format!(
                 "operator signing key Secret {}/{} (spec.operatorSigningKeySecretRef) is not in the input",
@@ -324,11 +320,7 @@ pub fn system_account(
     cluster: &Object<api::NatsCluster>,
 ) -> Result<Option<String>, String> {
     let r = &cluster.resource.spec.system_account_user_creds_secret_ref;
-    let key = r
-        .key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .unwrap_or("default");
+    let key = r.key_or_default();
     let Some(secret) = secrets::named(secrets, cluster.namespace(), &r.name) else {
         return Ok(None);
     };
