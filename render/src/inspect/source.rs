@@ -141,21 +141,13 @@ fn classify(text: &str) -> Option<Content> {
             Err(e) => Content::Unreadable(e.to_string()),
         });
     }
-    if single_token && looks_like_seed(t) {
+    if single_token && crate::diagnostic::looks_like_seed(t) {
         return Some(match KeyPair::from_seed(t) {
             Ok(key) => Content::Seed(key),
             Err(_) => Content::Unreadable("an nkey seed that does not decode".into()),
         });
     }
     None
-}
-
-/// `S` + a key type letter + base32: the shape of every nkey seed.
-fn looks_like_seed(t: &str) -> bool {
-    t.len() >= 50
-        && t.starts_with('S')
-        && t.chars()
-            .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
 }
 
 #[cfg(test)]
