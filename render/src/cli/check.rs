@@ -120,15 +120,17 @@ fn compare(args: &Args) -> Result<(), Failure> {
             // render leaves an encrypted file alone (see the Flux recipe): deleting it is the fix.
             let encrypted =
                 fs::read_to_string(&path).is_ok_and(|t| crate::input::is_sops_encrypted_text(&t));
-            let report = if encrypted { &mut delete } else { &mut report };
-            report.push_str(&format!(
-                "{}: no longer rendered; {}\n",
-                path.display(),
-                if encrypted {
-                    "SOPS-encrypted, so render leaves it: delete it"
-                } else {
-                    "remove it"
-                }
+            let (into, advice) = if encrypted {
+                (
+                    &mut delete,
+                    "SOPS-encrypted, so render leaves it: delete it",
+                )
+            } else {
+                (&mut report, "remove it")
+            };
+            into.push_str(&format!(
+                "{}: no longer rendered; {advice}\n",
+                path.display()
             ));
         }
         let lock_dest = files::resolved(lock_path);
