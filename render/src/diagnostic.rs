@@ -14,9 +14,11 @@ pub enum Severity {
     Warning,
 }
 
-/// One problem: where it is (file, object, field) and which rule it breaks.
+/// One problem: where it is (file, object, field), which rule it breaks, and a stable [`Code`]
+/// saying what kind of problem it is.
 ///
-/// Messages name public keys and subjects, never seeds.
+/// Messages name public keys and subjects, never seeds. Fields compare in declaration order, so
+/// lists sort by severity, file, object, field, then message.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Diagnostic {
     /// Error or warning.
@@ -32,12 +34,18 @@ pub struct Diagnostic {
     pub field: Option<String>,
     /// The rule that was broken, or what happened.
     pub message: String,
+    /// The object [`Diagnostic::object`] names, typed: where a controller puts the condition.
+    /// Boxed to keep diagnostics small, as results carry them by value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Box<ObjectRef>>,
+    /// What kind of problem this is, for programs (a condition's reason); never shown in text.
+    pub code: Code,
 }
 
 impl Diagnostic {
-    /// An error with only a message; locate it with the builder methods. Message, object and
-    /// field pass through [`redact`]: some quote input (a parser's message, a key of a broken
-    /// mapping), and input can hold keys.
+    /// An error with only a message and code [`Code::Invalid`]; locate it and say its code
+    /// with the builder methods. Message, object and field pass through [`redact`]: some quote
+    /// input (a parser's message, a key of a broken mapping), and input can hold keys.
     pub fn error(message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
@@ -45,6 +53,8 @@ impl Diagnostic {
             object: None,
             field: None,
             message: redact(&message.into()),
+            reference: None,
+            code: Code::Invalid,
         }
     }
 
@@ -65,6 +75,25 @@ impl Diagnostic {
     /// Names the object (`Kind namespace/name`) the problem is in.
     pub fn in_object(mut self, object: impl Into<String>) -> Self {
         self.object = Some(redact(&object.into()));
+        self
+    }
+
+    /// Names the object the problem is in, typed and as text (`Kind namespace/name`).
+    pub fn about(self, reference: ObjectRef) -> Self {
+        let reference = ObjectRef {
+            kind: redact(&reference.kind),
+            namespace: redact(&reference.namespace),
+            name: redact(&reference.name),
+        };
+        Diagnostic {
+            reference: Some(Box::new(reference.clone())),
+            ..self.in_object(reference.to_string())
+        }
+    }
+
+    /// Says what kind of problem this is.
+    pub fn with_code(mut self, code: Code) -> Self {
+        self.code = code;
         self
     }
 
@@ -143,6 +172,108 @@ fn looks_like_base64(word: &str) -> bool {
         && word.bytes().any(|c| c.is_ascii_digit())
 }
 
+/// An object by kind, namespace and name, as a diagnostic refers to it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// The kind, such as `Account` or `Secret`.
+    pub kind: String,
+    /// The namespace (`default` when a manifest names none).
+    pub namespace: String,
+    /// The name.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    /// `Kind namespace/name`, as messages name objects.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// Declares [`Code`] with each variant's name as its string, so the two cannot drift apart and
+/// [`Code::ALL`] lists every one.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// What kind of problem a [`Diagnostic`] is: stable, CamelCase, usable as the `reason` of
+        /// a Kubernetes condition or event, so programs need not parse messages. The message
+        /// says the details; the code only sorts problems into kinds a caller may act on.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum Code {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Code {
+            /// Every code.
+            pub const ALL: &[Code] = &[$(Code::$name,)*];
+
+            /// The code as a condition reason: the variant's name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Invalid input without a more specific code.
+    Invalid,
+    /// A file is not YAML.
+    InvalidYaml,
+    /// A document is left out: not a Kubernetes object, or not a kind nauth-render reads.
+    Ignored,
+    /// A document is encrypted with SOPS.
+    Encrypted,
+    /// A document claims NAuth's API group with an unknown version or kind.
+    UnknownKind,
+    /// A field the schema does not know; the API server would drop it.
+    UnknownField,
+    /// A Secret that does not parse as one.
+    InvalidSecret,
+    /// A field breaks a rule of the schema, the API server's or NATS's.
+    InvalidSpec,
+    /// An object is defined more than once.
+    Duplicate,
+    /// A referenced object is not in the input.
+    NotFound,
+    /// A reference to an object that exists but may not be used from here (a signing key the
+    /// Account does not trust).
+    InvalidReference,
+    /// An Account names no NatsCluster and no operator cluster is configured.
+    NoCluster,
+    /// An Account names a NatsCluster other than the required operator cluster.
+    ClusterMismatch,
+    /// No source holds a key: a controller may generate it (see [`crate::keys::KeyErrorKind`]).
+    MissingKey,
+    /// A key source holds something unusable, or a key that is not the recorded identity.
+    InvalidKey,
+    /// Two objects claim the same thing: an account ID, a Secret, an adopted rule.
+    Conflict,
+    /// A raised `nauth.io/key-generation` gives an object a new key.
+    KeyRotation,
+    /// The Account is its NatsCluster's system account, which is never managed.
+    SystemAccount,
+    /// The object is in observe mode: read from NATS, not rendered.
+    Observed,
+    /// An import no export of the exporting account matches.
+    UnmatchedImport,
+    /// An import of an export that requires an activation token.
+    TokenRequired,
+    /// A User's key is revoked by its Account.
+    Revoked,
+    /// A bearer-token User in an Account that disallows bearer tokens.
+    BearerNotAllowed,
+    /// A User whose expiry is already past.
+    Expired,
+    /// A lock file that cannot be used.
+    InvalidLock,
+    /// A command-line argument or option that cannot be used.
+    InvalidArgument,
+    /// A file or directory that cannot be read.
+    ReadFailed,
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.severity == Severity::Warning {
@@ -161,6 +292,43 @@ impl fmt::Display for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_a_unique_condition_reason() {
+        // The pattern of metav1.Condition's `reason`.
+        let valid = |s: &str| {
+            let b = s.as_bytes();
+            let inner = |c: &u8| c.is_ascii_alphanumeric() || b"_,:".contains(c);
+            let last = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+            b.first().is_some_and(u8::is_ascii_alphabetic)
+                && b[1..].iter().all(inner)
+                && b.last().is_some_and(last)
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(valid(s), "{s}");
+            assert!(s.len() <= 1024, "{s}");
+            assert!(seen.insert(s), "{s} twice");
+            assert_eq!(serde_json::to_value(code).unwrap(), s);
+        }
+        assert!(!valid("Not valid") && !valid("1st") && !valid("Trailing,"));
+    }
+
+    #[test]
+    fn a_typed_reference_names_the_object_as_the_text_does() {
+        let d = Diagnostic::error("x")
+            .about(ObjectRef {
+                kind: "User".into(),
+                namespace: "team".into(),
+                name: "alice".into(),
+            })
+            .with_code(Code::NotFound);
+        assert_eq!(d.object.as_deref(), Some("User team/alice"));
+        assert_eq!(d.reference.as_ref().unwrap().name, "alice");
+        assert_eq!(d.code.as_str(), "NotFound");
+        assert_eq!(d.to_string(), "User team/alice: x");
+    }
 
     #[test]
     fn redaction_hides_seeds_and_keeps_public_keys_and_label_selectors() {

@@ -10,7 +10,7 @@ use super::inputs::io;
 use super::keygen::write_secret;
 use nauth_render::api::{is_dns_label, is_dns_subdomain};
 use nauth_render::bootstrap::{self, NewKeys, Settings};
-use nauth_render::diagnostic::Diagnostic;
+use nauth_render::diagnostic::{Code, Diagnostic};
 
 /// Options of `bootstrap`.
 #[derive(ClapArgs, Debug)]
@@ -127,7 +127,8 @@ impl Args {
     fn problems(&self) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         let mut refuse = |option: &str, value: &str, rule: &str| {
-            problems.push(Diagnostic::error(format!("--{option} {value:?}: {rule}")));
+            let d = Diagnostic::error(format!("--{option} {value:?}: {rule}"));
+            problems.push(d.with_code(Code::InvalidArgument));
         };
         if !(is_dns_label(&self.namespace) && self.namespace.len() <= 63) {
             refuse(

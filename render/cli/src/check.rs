@@ -22,7 +22,7 @@ use super::files;
 use super::inputs::{AllowEmpty, InputArgs, Loaded, io, without_lock};
 use super::render::{IssuedAt, epoch, render_loaded, stale_files};
 use super::{Failure, fail};
-use nauth_render::diagnostic::Diagnostic;
+use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::keys::{KeySources, UNRECORDED};
 use nauth_render::lock::Lock;
 use nauth_render::output::{self, Manifest};
@@ -70,7 +70,8 @@ fn compare(args: &Args) -> Result<(), Failure> {
         Some(_) if !loaded.has_keys() => {
             return Err(Failure::Invalid(vec![Diagnostic::error(
                 "--out-dir compares signed output, which needs keys: pass --seed-root or --keys",
-            )]));
+            )
+            .with_code(Code::InvalidArgument)]));
         }
         Some(_) => {
             let rendered = render_loaded(&loaded, args.issued_at)?;

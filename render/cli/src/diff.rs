@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 
 use super::inputs::{OptionArgs, io, is_manifest, read_path, utf8, without_lock};
 use super::{Failure, fail};
-use nauth_render::diagnostic::Diagnostic;
+use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::diff::{self, Side, Style};
 use nauth_render::input::shared::ParsedFiles;
 use nauth_render::input::{Contents, Inputs};
@@ -142,7 +142,8 @@ fn load(
         None => (Lock::new(), Some(lock_name)),
         Some((name, text)) => (
             Lock::parse(&text).map_err(|e| {
-                Failure::Invalid(vec![Diagnostic::error(e.to_string()).in_file(name)])
+                let d = Diagnostic::error(e.to_string()).in_file(name);
+                Failure::Invalid(vec![d.with_code(Code::InvalidLock)])
             })?,
             None,
         ),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::Failure;
-use nauth_render::diagnostic::Diagnostic;
+use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::input::{Contents, Inputs};
 use nauth_render::keys::SeedRoot;
 use nauth_render::lock::Lock;
@@ -127,7 +127,9 @@ impl InputArgs {
                     .map_err(|e| Failure::Io(format!("{option} {}: {e}", path.display())))?;
                 Some(SeedRoot::new(&bytes).map_err(|e| {
                     Failure::Invalid(vec![
-                        Diagnostic::error(e.to_string()).in_file(path.display().to_string()),
+                        Diagnostic::error(e.to_string())
+                            .in_file(path.display().to_string())
+                            .with_code(Code::InvalidArgument),
                     ])
                 })?)
             }
@@ -137,7 +139,9 @@ impl InputArgs {
             Ok(bytes) => (
                 Lock::parse(&utf8(&lock_path.display().to_string(), bytes)?).map_err(|e| {
                     Failure::Invalid(vec![
-                        Diagnostic::error(e.to_string()).in_file(lock_path.display().to_string()),
+                        Diagnostic::error(e.to_string())
+                            .in_file(lock_path.display().to_string())
+                            .with_code(Code::InvalidLock),
                     ])
                 })?,
                 true,
@@ -183,7 +187,8 @@ pub fn without_lock(errors: Vec<Diagnostic>, lock: &str) -> Vec<Diagnostic> {
                 nauth_render::keys::UNRECORDED,
                 unrecorded.len()
             ))
-            .in_file(lock),
+            .in_file(lock)
+            .with_code(Code::MissingKey),
         );
     }
     rest
@@ -261,14 +266,18 @@ impl OptionArgs {
                     .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
                     .map(|(ns, name)| (ns.to_string(), name.to_string()))
                     .ok_or_else(|| {
-                        Failure::Invalid(vec![Diagnostic::error(format!(
-                            "{source} must be NAMESPACE/NAME, got {r:?}"
-                        ))])
+                        Failure::Invalid(vec![
+                            Diagnostic::error(format!(
+                                "{source} must be NAMESPACE/NAME, got {r:?}"
+                            ))
+                            .with_code(Code::InvalidArgument),
+                        ])
                     })?,
             ),
         };
-        let cluster_optional = (self.nats_cluster_optional.clone())
-            .map_err(|e| Failure::Invalid(vec![Diagnostic::error(e)]))?;
+        let cluster_optional = (self.nats_cluster_optional.clone()).map_err(|e| {
+            Failure::Invalid(vec![Diagnostic::error(e).with_code(Code::InvalidArgument)])
+        })?;
         Ok(Options {
             default_cluster,
             default_cluster_from_env: from_env,
@@ -354,7 +363,10 @@ fn walk(
             walk(&path, files, warnings)?;
             continue;
         }
-        let skipped = |why: &str| Diagnostic::warning(why).in_file(path.display().to_string());
+        let skipped = |why: &str| {
+            let d = Diagnostic::warning(why).in_file(path.display().to_string());
+            d.with_code(Code::Ignored)
+        };
         // Where a link points; a broken link is read and reported as unreadable.
         match fs::metadata(&path) {
             Ok(target) if target.is_dir() => warnings.push(skipped(

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Failure;
 use super::inputs::{AllowEmpty, InputArgs, utf8};
-use nauth_render::diagnostic::{Diagnostic, Severity};
+use nauth_render::diagnostic::{Code, Diagnostic, Severity};
 use nauth_render::input::{Contents, DEFAULT_NAMESPACE};
 use nauth_render::keys::KeySources;
 use nauth_render::output;
@@ -69,7 +69,8 @@ fn process(args: &Args, text: &str) -> Result<(Value, Vec<Diagnostic>), Failure>
                 "not a ResourceList: {}",
                 nauth_render::input::yaml_error::message(&e)
             ))
-            .in_file("-"),
+            .in_file("-")
+            .with_code(Code::InvalidYaml),
         ])
     })?;
     if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
@@ -121,11 +122,14 @@ fn process(args: &Args, text: &str) -> Result<(Value, Vec<Diagnostic>), Failure>
             Err(errors) => problems.extend(errors),
             Ok(rendered) if rendered.lock != loaded.lock => {
                 problems.extend(rendered.warnings);
-                problems.push(Diagnostic::error(format!(
-                    "{} is out of date: krm never changes the lock (it renders as `render \
+                problems.push(
+                    Diagnostic::error(format!(
+                        "{} is out of date: krm never changes the lock (it renders as `render \
                      --locked`): run `nauth-render render` and commit the lock first",
-                    loaded.lock_path.display()
-                )));
+                        loaded.lock_path.display()
+                    ))
+                    .with_code(Code::InvalidLock),
+                );
             }
             Ok(rendered) => {
                 problems.extend(rendered.warnings.iter().cloned());
@@ -149,6 +153,7 @@ fn result(d: &Diagnostic, items: &[Value]) -> Value {
     let mut r = json!({
         "message": d.message,
         "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "tags": { "code": d.code.as_str() },
     });
     if let Some((kind, key)) = d.object.as_deref().and_then(|o| o.split_once(' ')) {
         let (namespace, name) = key.split_once('/').unwrap_or(("", key));

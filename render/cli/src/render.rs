@@ -9,7 +9,7 @@ use clap::Args as ClapArgs;
 use super::files::{self, Access};
 use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
 use super::{Failure, stdout};
-use nauth_render::diagnostic::Diagnostic;
+use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::keys::KeySources;
 use nauth_render::lock::Lock;
 use nauth_render::output::{self, Manifest};
@@ -151,9 +151,11 @@ pub(super) fn render_loaded(loaded: &Loaded, issued_at: IssuedAt) -> Result<Rend
 /// `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock: the only place the clock is read.
 pub(super) fn epoch(issued_at: Option<i64>) -> Result<i64, Failure> {
     let env = std::env::var("SOURCE_DATE_EPOCH").ok();
-    if let Some(secs) = super::epoch::chosen(issued_at, env.as_deref())
-        .map_err(|message| Failure::Invalid(vec![Diagnostic::error(message)]))?
-    {
+    if let Some(secs) = super::epoch::chosen(issued_at, env.as_deref()).map_err(|message| {
+        Failure::Invalid(vec![
+            Diagnostic::error(message).with_code(Code::InvalidArgument),
+        ])
+    })? {
         return Ok(secs);
     }
     let now = std::time::SystemTime::now()
@@ -234,6 +236,7 @@ fn refuse_encrypted(paths: &BTreeSet<PathBuf>) -> Result<(), Failure> {
                  --encrypt` into the committed directory (see the README, Flux and SOPS)",
             )
             .in_file(path.display().to_string())
+            .with_code(Code::Encrypted)
         })
         .collect();
     if encrypted.is_empty() {

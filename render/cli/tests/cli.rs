@@ -370,6 +370,7 @@ fn krm_reports_problems_as_results_and_exits_1() {
         serde_json::json!([{
             "message": "Account shop/nowhere is not in the input (or has no keys)",
             "severity": "error",
+            "tags": {"code": "NotFound"},
             "resourceRef": {"apiVersion": "nauth.io/v1alpha1", "kind": "User", "namespace": "shop", "name": "ghost"},
             "field": {"path": "spec.accountName"},
             "file": {"path": "users/ghost.yaml"}

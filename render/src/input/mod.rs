@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::{self, Kind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic, ObjectRef};
 
 /// The namespace of objects whose manifest names none, as `kubectl apply` would use it with a
 /// default context.
@@ -88,6 +88,15 @@ impl<T: Resource<DynamicType = ()>> Object<T> {
             .map(String::as_str)
     }
 
+    /// This object as diagnostics refer to it.
+    pub fn reference(&self) -> ObjectRef {
+        ObjectRef {
+            kind: T::kind(&()).to_string(),
+            namespace: self.namespace().to_string(),
+            name: self.name().to_string(),
+        }
+    }
+
     /// An annotation's value.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.resource
@@ -104,9 +113,7 @@ fn locate<T: Resource<DynamicType = ()>>(
     o: &Object<T>,
     field: Option<&str>,
 ) -> Diagnostic {
-    let d = d
-        .in_file(&o.file)
-        .in_object(format!("{} {}", T::kind(&()), o.key()));
+    let d = d.in_file(&o.file).about(o.reference());
     match field {
         Some(f) => d.at_field(f),
         None => d,
@@ -170,7 +177,8 @@ impl Inputs {
             Err(e) => {
                 return vec![
                     Diagnostic::error(format!("not valid YAML: {}", yaml_error::message(&e)))
-                        .in_file(file),
+                        .in_file(file)
+                        .with_code(Code::InvalidYaml),
                 ];
             }
         };
@@ -214,7 +222,9 @@ impl Inputs {
         let described = format!("{kind} {name}");
         if !doc.is_object() {
             return Err(
-                Diagnostic::warning("ignored: not a Kubernetes object (a mapping)").in_file(file),
+                Diagnostic::warning("ignored: not a Kubernetes object (a mapping)")
+                    .in_file(file)
+                    .with_code(Code::Ignored),
             );
         }
         if is_sops_encrypted(&doc) {
@@ -225,13 +235,15 @@ impl Inputs {
             return Err(Diagnostic::warning(
                 "ignored: not a Kubernetes object (it has no apiVersion and kind)",
             )
-            .in_file(file));
+            .in_file(file)
+            .with_code(Code::Ignored));
         }
         if kind == "List" {
             return Err(Diagnostic::warning(
                 "ignored: a List inside a List is not read; list its items directly",
             )
-            .in_file(file));
+            .in_file(file)
+            .with_code(Code::Ignored));
         }
         if (api_version.as_str(), kind.as_str()) == (api::API_VERSION, FUNCTION_CONFIG_KIND) {
             // The KRM function's own configuration sits next to the resources it renders.
@@ -243,11 +255,15 @@ impl Inputs {
             .filter(|n| !n.is_empty())
             .unwrap_or(DEFAULT_NAMESPACE)
             .to_string();
-        let located = format!("{kind} {namespace}/{name}");
+        let located = ObjectRef {
+            kind: kind.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+        };
         let nauth_kind = if (api_version.as_str(), kind.as_str()) == ("v1", "Secret") {
             None
         } else {
-            let ignored = || not_an_input(file, &api_version, &kind, located.clone());
+            let ignored = || not_an_input(file, &api_version, &kind, located.to_string());
             if contents == Contents::SecretsOnly {
                 return Err(ignored());
             }
@@ -258,15 +274,17 @@ impl Inputs {
                     None => ignored(),
                     Some((field, rule)) => Diagnostic::error(rule)
                         .in_file(file)
-                        .in_object(located.clone())
-                        .at_field(field),
+                        .about(located.clone())
+                        .at_field(field)
+                        .with_code(Code::UnknownKind),
                 }
             })?)
         };
         if name.is_empty() {
             return Err(Diagnostic::error("metadata.name is required")
                 .in_file(file)
-                .in_object(described));
+                .in_object(described)
+                .with_code(Code::InvalidSpec));
         }
         doc["metadata"]["namespace"] = Value::from(namespace.as_str());
         let Some(kind) = nauth_kind else {
@@ -274,8 +292,9 @@ impl Inputs {
             let secret = serde_path_to_error::deserialize(doc).map_err(|e| {
                 Diagnostic::error("not a valid Secret")
                     .in_file(file)
-                    .in_object(located.clone())
+                    .about(located.clone())
                     .at_field(e.path().to_string())
+                    .with_code(Code::InvalidSecret)
             })?;
             self.secrets.push(Object {
                 file: file.to_string(),
@@ -289,8 +308,9 @@ impl Inputs {
             .map(|(field, rule)| {
                 Diagnostic::error(rule)
                     .in_file(file)
-                    .in_object(format!("{kind} {namespace}/{name}"))
+                    .about(located.clone())
                     .at_field(field)
+                    .with_code(Code::InvalidSpec)
             })
             .collect();
         if !bad_names.is_empty() {
@@ -303,10 +323,6 @@ impl Inputs {
         let mut warnings = Vec::new();
         if let Some(schema) = SCHEMAS.get(kind.as_str()) {
             structural::apply(schema, &mut doc);
-            let object = format!(
-                "{kind} {}/{name}",
-                doc["metadata"]["namespace"].as_str().unwrap_or_default()
-            );
             warnings.extend(
                 structural::unknown_fields(schema, &doc)
                     .into_iter()
@@ -315,8 +331,9 @@ impl Inputs {
                             "unknown field; the API server drops it, so it has no effect",
                         )
                         .in_file(file)
-                        .in_object(object.clone())
+                        .about(located.clone())
                         .at_field(field)
+                        .with_code(Code::UnknownField)
                     }),
             );
         }
@@ -365,7 +382,8 @@ impl Inputs {
                 "ignored: encrypted with SOPS, so keys in it are not used; pass the output of \
                  `sops -d` with --keys",
             )
-            .in_file(file);
+            .in_file(file)
+            .with_code(Code::Encrypted);
             if !self.encrypted.contains(&ignored) {
                 self.encrypted.push(ignored);
             }
@@ -380,7 +398,8 @@ impl Inputs {
              --encrypted-regex '^(data|stringData)$'`, as Flux recommends) or pass the output of \
              `sops -d`",
         )
-        .in_file(file))
+        .in_file(file)
+        .with_code(Code::Encrypted))
     }
 
     /// Objects of one kind that appear more than once.
@@ -404,6 +423,7 @@ fn not_an_input(file: &str, api_version: &str, kind: &str, object: String) -> Di
     ))
     .in_file(file)
     .in_object(object)
+    .with_code(Code::Ignored)
 }
 
 /// The kind of the KRM function's configuration (`kustomize/krm/`), in NAuth's group but not
@@ -503,14 +523,19 @@ fn push<T: Resource<DynamicType = ()> + DeserializeOwned>(
             };
             Diagnostic::error(message)
                 .in_file(&file)
-                .in_object(format!("{} {namespace}/{name}", T::kind(&())))
+                .about(ObjectRef {
+                    kind: T::kind(&()).to_string(),
+                    namespace,
+                    name,
+                })
                 .at_field(field)
+                .with_code(Code::InvalidSpec)
         })
         .map_err(|d| vec![d])?;
     let object = Object { file, resource };
     let errors: Vec<_> = validate(&object.resource)
         .into_iter()
-        .map(|e| object.error(Some(&e.path), e.rule))
+        .map(|e| (object.error(Some(&e.path), e.rule)).with_code(Code::InvalidSpec))
         .collect();
     if !errors.is_empty() {
         return Err(errors);
@@ -538,13 +563,16 @@ fn duplicates_of<T: Resource<DynamicType = ()>>(
             Entry::Vacant(v) => {
                 v.insert(&o.file);
             }
-            Entry::Occupied(first) => problems.push(o.error(
-                None,
-                format!(
-                    "defined more than once in the input: also in {}",
-                    first.get()
-                ),
-            )),
+            Entry::Occupied(first) => problems.push(
+                o.error(
+                    None,
+                    format!(
+                        "defined more than once in the input: also in {}",
+                        first.get()
+                    ),
+                )
+                .with_code(Code::Duplicate),
+            ),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! cluster's Secrets work unchanged), then the seed root when one is configured.
 //!
 //! Render never generates a key. A key that no source has is an error naming the object and
-//! every place that was searched. Errors name Secrets and public keys, never seeds.
+//! every place that was searched, typed [`KeyErrorKind::Missing`] so a controller can tell it
+//! from a source holding a bad key. Errors name Secrets and public keys, never seeds.
 
+mod error;
 mod public;
 mod secrets;
 pub mod seed_root;
@@ -16,6 +18,7 @@ use crate::input::Object;
 use crate::jwt;
 use crate::lock::Lock;
 use crate::render::ACCOUNT_ID_LABEL;
+pub use error::{KeyError, KeyErrorKind};
 pub use seed_root::{Role, SeedRoot};
 
 /// Annotation holding the generation counter of seed-root derivation; raising it rotates the
@@ -52,9 +55,9 @@ impl Keys<'_> {
     /// The sources' key, else the lock's (see [`Keys::Preview`]): when both fail, the lock's
     /// reason, which names what a render would record.
     fn either<T>(
-        seeds: Result<T, String>,
-        public: impl FnOnce() -> Result<T, String>,
-    ) -> Result<T, String> {
+        seeds: Result<T, KeyError>,
+        public: impl FnOnce() -> Result<T, KeyError>,
+    ) -> Result<T, KeyError> {
         seeds.or_else(|_| public())
     }
 
@@ -63,7 +66,7 @@ impl Keys<'_> {
         &self,
         account: &Object<api::Account>,
         expected_id: Option<&str>,
-    ) -> Result<AccountKeys, String> {
+    ) -> Result<AccountKeys, KeyError> {
         match self {
             Keys::Seeds(s) => s.account(account, expected_id),
             Keys::Public(lock) => public::account(lock, account, expected_id),
@@ -74,7 +77,7 @@ impl Keys<'_> {
     }
 
     /// See [`KeySources::signing_key`].
-    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, String> {
+    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, KeyError> {
         match self {
             Keys::Seeds(s) => s.signing_key(ask),
             Keys::Public(lock) => public::signing_key(lock, ask),
@@ -88,7 +91,7 @@ impl Keys<'_> {
     pub fn operator_signing_key(
         &self,
         cluster: &Object<api::NatsCluster>,
-    ) -> Result<KeyPair, String> {
+    ) -> Result<KeyPair, KeyError> {
         match self {
             Keys::Seeds(s) => s.operator_signing_key(cluster),
             Keys::Public(lock) => public::operator_signing_key(lock, cluster),
@@ -99,7 +102,7 @@ impl Keys<'_> {
     }
 
     /// See [`KeySources::user`].
-    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, String> {
+    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, KeyError> {
         let recorded = |lock| {
             public::user(lock, user).map(|key| UserKey {
                 key,
@@ -153,8 +156,9 @@ impl<'a> KeySources<'a> {
         &self,
         account: &Object<api::Account>,
         expected_id: Option<&str>,
-    ) -> Result<AccountKeys, String> {
-        let keys = match secrets::account_secrets(self.secrets, account, expected_id)? {
+    ) -> Result<AccountKeys, KeyError> {
+        let found = secrets::account_secrets(self.secrets, account, expected_id);
+        let keys = match found.map_err(KeyError::broken)? {
             Some((root, sign)) => AccountKeys {
                 root: seed(root, "default", KeyPairType::Account)?,
                 sign: seed(sign, "default", KeyPairType::Account)?,
@@ -162,12 +166,12 @@ impl<'a> KeySources<'a> {
             },
             None => {
                 let root = self.seed_root.ok_or_else(|| {
-                    format!(
+                    KeyError::missing(format!(
                         "no keys for this account: no Secret labelled {}, no Secrets named \
                          {name}-ac-root/{name}-ac-sign, and no --seed-root",
                         secrets::account_selectors(account, expected_id),
                         name = account.name()
-                    )
+                    ))
                 })?;
                 let generation = generation(account)?;
                 let derive = |role, generation| {
@@ -194,7 +198,7 @@ impl<'a> KeySources<'a> {
         let found = keys.root.public_key();
         match expected_id {
             Some(id) if found != id && keys.rotated_from.is_none() => {
-                Err(match account.label(ACCOUNT_ID_LABEL) {
+                Err(KeyError::broken(match account.label(ACCOUNT_ID_LABEL) {
                     Some(_) => format!(
                         "the account key found has public key {found}, but its \
                          {ACCOUNT_ID_LABEL} label says {id}; refusing to change an account's \
@@ -207,7 +211,7 @@ impl<'a> KeySources<'a> {
                          purpose, raise its {KEY_GENERATION_ANNOTATION} annotation and keep the \
                          seed root)"
                     ),
-                })
+                }))
             }
             _ => Ok(keys),
         }
@@ -215,21 +219,25 @@ impl<'a> KeySources<'a> {
 
     /// The key of an AccountSigningKey: its Secret (`spec.secretName`, or `<name>-ac-sign` when
     /// managed), then the seed root.
-    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, String> {
+    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, KeyError> {
         let observed = ask.label("nauth.io/management-policy") == Some("observe");
         let name = match (&ask.resource.spec.secret_name, observed) {
             (Some(name), _) => name.clone(),
-            (None, true) => return Err("spec.secretName is required in observe mode".into()),
+            (None, true) => {
+                return Err(KeyError::broken(
+                    "spec.secretName is required in observe mode",
+                ));
+            }
             (None, false) => format!("{}-ac-sign", ask.name()),
         };
         if let Some(secret) = secrets::named(self.secrets, ask.namespace(), &name) {
             if !observed && !secrets::controlled_by(secret, ask) {
-                return Err(format!(
+                return Err(KeyError::conflict(format!(
                     "Conflict: Secret {} exists but is not owned by this AccountSigningKey (no \
                      controller ownerReference to it); to use an existing Secret, use observe \
                      mode (label nauth.io/management-policy=observe)",
                     secret.key()
-                ));
+                )));
             }
             return seed(secret, "default", KeyPairType::Account);
         }
@@ -240,11 +248,11 @@ impl<'a> KeySources<'a> {
                 ask.name(),
                 generation(ask)?,
             )),
-            _ => Err(format!(
+            _ => Err(KeyError::missing(format!(
                 "no key for this signing key: no Secret {}/{name}{}",
                 ask.namespace(),
                 if observed { "" } else { " and no --seed-root" }
-            )),
+            ))),
         }
     }
 
@@ -252,15 +260,15 @@ impl<'a> KeySources<'a> {
     pub fn operator_signing_key(
         &self,
         cluster: &Object<api::NatsCluster>,
-    ) -> Result<KeyPair, String> {
+    ) -> Result<KeyPair, KeyError> {
         let r = &cluster.resource.spec.operator_signing_key_secret_ref;
         let key = r.key_or_default();
         let secret = secrets::named(self.secrets, cluster.namespace(), &r.name).ok_or_else(|| {
-            format!(
+            KeyError::missing(format!(
                 "operator signing key Secret {}/{} (spec.operatorSigningKeySecretRef) is not in the input",
                 cluster.namespace(),
                 r.name
-            )
+            ))
         })?;
         seed(secret, key, KeyPairType::Operator)
     }
@@ -269,28 +277,32 @@ impl<'a> KeySources<'a> {
     /// root. An explicit `nauth.io/key-generation` (1 or more) asks for the seed root's key at
     /// that generation, so raising it rotates a key the Secret holds; without the annotation
     /// the Secret wins (a NAuth cluster's users keep their keys).
-    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, String> {
+    pub fn user(&self, user: &Object<api::User>) -> Result<UserKey, KeyError> {
         let name = format!("{}-nats-user-creds", user.name());
         let generation = generation(user)?;
         let derived =
             |root: &SeedRoot| root.derive(Role::User, user.namespace(), user.name(), generation);
         let Some(secret) = secrets::named(self.secrets, user.namespace(), &name) else {
             let root = self.seed_root.ok_or_else(|| {
-                format!(
+                KeyError::missing(format!(
                     "no key for this user: no Secret {}/{name} and no --seed-root",
                     user.namespace()
-                )
+                ))
             })?;
             return Ok(UserKey {
                 key: derived(root),
                 rotated_from: None,
             });
         };
-        let creds = secrets::value(secret, "user.creds")
-            .ok_or_else(|| format!("Secret {}/{name} has no key user.creds", user.namespace()))?;
+        let creds = secrets::value(secret, "user.creds").ok_or_else(|| {
+            KeyError::broken(format!(
+                "Secret {}/{name} has no key user.creds",
+                user.namespace()
+            ))
+        })?;
         let held = jwt::creds::parse_creds(&creds)
             .map(|(_, kp)| kp)
-            .map_err(|e| format!("Secret {}/{name}: {e}", user.namespace()))?;
+            .map_err(|e| KeyError::broken(format!("Secret {}/{name}: {e}", user.namespace())))?;
         if generation == 0 {
             return Ok(UserKey {
                 key: held,
@@ -298,13 +310,13 @@ impl<'a> KeySources<'a> {
             });
         }
         let root = self.seed_root.ok_or_else(|| {
-            format!(
+            KeyError::broken(format!(
                 "annotation {KEY_GENERATION_ANNOTATION} is {generation}, which asks for the seed \
                  root's key of that generation, but there is no --seed-root; the Secret \
                  {}/{name} cannot say which generation its key is: pass --seed-root, or remove \
                  the annotation to keep the Secret's key",
                 user.namespace()
-            )
+            ))
         })?;
         let key = derived(root);
         let rotated_from = Some(held.public_key()).filter(|old| *old != key.public_key());
@@ -318,14 +330,15 @@ impl<'a> KeySources<'a> {
 pub fn system_account(
     secrets: &[Object<Secret>],
     cluster: &Object<api::NatsCluster>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, KeyError> {
     let r = &cluster.resource.spec.system_account_user_creds_secret_ref;
     let key = r.key_or_default();
     let Some(secret) = secrets::named(secrets, cluster.namespace(), &r.name) else {
         return Ok(None);
     };
     let at = format!("Secret {} key {key}", secret.key());
-    let creds = secrets::value(secret, key).ok_or_else(|| format!("{at} is missing"))?;
+    let creds =
+        secrets::value(secret, key).ok_or_else(|| KeyError::broken(format!("{at} is missing")))?;
     let user = jwt::creds::parse_creds(&creds)
         .ok()
         .and_then(|(token, _)| jwt::decode(&token).ok())
@@ -333,7 +346,7 @@ pub fn system_account(
             jwt::AnyClaims::User(user) => Some(user),
             _ => None,
         })
-        .ok_or_else(|| format!("{at} does not hold user creds"))?;
+        .ok_or_else(|| KeyError::broken(format!("{at} does not hold user creds")))?;
     let account = match user.nats.issuer_account.as_str() {
         "" => user.data.iss,
         account => account.to_string(),
@@ -341,29 +354,30 @@ pub fn system_account(
     Ok(Some(account))
 }
 
-fn generation<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> Result<u64, String> {
+fn generation<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> Result<u64, KeyError> {
     o.annotation(KEY_GENERATION_ANNOTATION).map_or(Ok(0), |g| {
         g.parse().map_err(|_| {
-            format!(
+            KeyError::broken(format!(
                 "annotation {KEY_GENERATION_ANNOTATION} must be a non-negative integer, got {g:?}"
-            )
+            ))
         })
     })
 }
 
 /// The seed in `key` of `secret`, which must be of type `kind`. The message names the Secret
 /// and key, never the value.
-fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair, String> {
+fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair, KeyError> {
     let at = format!("Secret {} key {key}", secret.key());
-    let value = secrets::value(secret, key).ok_or_else(|| format!("{at} is missing"))?;
-    let kp =
-        KeyPair::from_seed(value.trim()).map_err(|_| format!("{at} does not hold an nkey seed"))?;
+    let value =
+        secrets::value(secret, key).ok_or_else(|| KeyError::broken(format!("{at} is missing")))?;
+    let kp = KeyPair::from_seed(value.trim())
+        .map_err(|_| KeyError::broken(format!("{at} does not hold an nkey seed")))?;
     if kp.key_pair_type() != kind {
-        return Err(format!(
+        return Err(KeyError::broken(format!(
             "{at} holds {} seed, expected {} seed",
             seed_kind(kp.key_pair_type()),
             seed_kind(kind)
-        ));
+        )));
     }
     Ok(kp)
 }

@@ -4,7 +4,7 @@
 
 use nkeys::KeyPair;
 
-use super::AccountKeys;
+use super::{AccountKeys, KeyError};
 use crate::api;
 use crate::input::Object;
 use crate::lock::{Lock, owner};
@@ -15,7 +15,7 @@ pub(super) fn account(
     lock: &Lock,
     account: &Object<api::Account>,
     expected_id: Option<&str>,
-) -> Result<AccountKeys, String> {
+) -> Result<AccountKeys, KeyError> {
     let locked = lock
         .accounts
         .get(&account.key())
@@ -24,10 +24,10 @@ pub(super) fn account(
         .or(expected_id)
         .ok_or_else(|| missing("this account"))?;
     if let Some(expected) = expected_id.filter(|e| *e != id) {
-        return Err(format!(
+        return Err(KeyError::broken(format!(
             "the lock records account ID {id}, but the account ID is {expected}; refusing to \
              change an account's identity"
-        ));
+        )));
     }
     Ok(AccountKeys {
         root: public(id)?,
@@ -45,7 +45,7 @@ pub(super) fn account(
 pub(super) fn signing_key(
     lock: &Lock,
     ask: &Object<api::AccountSigningKey>,
-) -> Result<KeyPair, String> {
+) -> Result<KeyPair, KeyError> {
     recorded(lock, "AccountSigningKey", &ask.key(), "this signing key")
 }
 
@@ -53,7 +53,7 @@ pub(super) fn signing_key(
 pub(super) fn operator_signing_key(
     lock: &Lock,
     cluster: &Object<api::NatsCluster>,
-) -> Result<KeyPair, String> {
+) -> Result<KeyPair, KeyError> {
     recorded(
         lock,
         "NatsCluster",
@@ -63,7 +63,7 @@ pub(super) fn operator_signing_key(
 }
 
 /// The recorded key of a User.
-pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<KeyPair, String> {
+pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<KeyPair, KeyError> {
     let entry = lock
         .users
         .get(&user.key())
@@ -71,7 +71,7 @@ pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<KeyPair, Str
     public(&entry.public_key)
 }
 
-fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<KeyPair, String> {
+fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<KeyPair, KeyError> {
     let value = lock
         .signing_keys
         .get(&owner(kind, key))
@@ -79,13 +79,14 @@ fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<KeyPair, S
     public(value)
 }
 
-fn public(key: &str) -> Result<KeyPair, String> {
-    KeyPair::from_public_key(key).map_err(|_| format!("the lock holds {key:?}, not a public key"))
+fn public(key: &str) -> Result<KeyPair, KeyError> {
+    KeyPair::from_public_key(key)
+        .map_err(|_| KeyError::broken(format!("the lock holds {key:?}, not a public key")))
 }
 
-fn missing(what: &str) -> String {
-    format!(
+fn missing(what: &str) -> KeyError {
+    KeyError::missing(format!(
         "{} {what}; run `nauth-render render` with the keys to record it",
         super::UNRECORDED
-    )
+    ))
 }

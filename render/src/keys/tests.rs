@@ -135,8 +135,9 @@ fn missing_and_mismatched_keys_are_explained_without_seeds() {
         seed_root: None,
     };
     let err = none.account(&inputs.accounts[0], None).err().unwrap();
+    assert_eq!(err.kind, KeyErrorKind::Missing);
     assert_eq!(
-        err,
+        err.message,
         "no keys for this account: no Secret labelled account.nauth.io/name=orders, no Secrets \
          named orders-ac-root/orders-ac-sign, and no --seed-root"
     );
@@ -150,6 +151,8 @@ fn missing_and_mismatched_keys_are_explained_without_seeds() {
         .account(&inputs.accounts[0], Some(&other))
         .err()
         .unwrap();
+    assert_eq!(err.kind, KeyErrorKind::Broken);
+    let err = err.message;
     assert!(
         err.contains("refusing to change an account's identity"),
         "{err}"
@@ -166,6 +169,8 @@ fn missing_and_mismatched_keys_are_explained_without_seeds() {
         seed_root: None,
     };
     let err = sources.account(&inputs.accounts[0], None).err().unwrap();
+    assert_eq!(err.kind, KeyErrorKind::Broken);
+    let err = err.message;
     assert_eq!(
         err,
         "Secret team/orders-ac-root key default holds a user seed, expected an account seed"
@@ -259,7 +264,7 @@ fn a_raised_key_generation_rotates_a_user_key_its_creds_secret_holds() {
     assert_eq!(kept.key.public_key(), new.public_key());
     assert_eq!(kept.rotated_from, None);
 
-    let error = sources(&raised, None).err().unwrap();
+    let error = sources(&raised, None).err().unwrap().message;
     assert!(
         error.contains("nauth.io/key-generation is 1") && error.contains("--seed-root"),
         "{error}"
@@ -273,4 +278,51 @@ fn a_raised_key_generation_rotates_a_user_key_its_creds_secret_holds() {
         key(KeyPairType::User, 5).public_key()
     );
     assert_eq!(kept.rotated_from, None);
+}
+
+#[test]
+fn a_key_no_source_holds_is_missing_and_a_bad_one_is_broken_or_someone_elses() {
+    let user = "apiVersion: nauth.io/v1alpha1\nkind: User\nmetadata: {name: alice, namespace: team}\nspec: {accountName: orders}\n";
+    let ask = "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {name: sk, namespace: team}\nspec: {}\n";
+    let none = |inputs: &Inputs| -> KeyErrorKind {
+        let sources = KeySources {
+            secrets: &inputs.secrets,
+            seed_root: None,
+        };
+        let user = sources.user(&inputs.users[0]).err().unwrap();
+        let ask = sources.signing_key(&inputs.signing_keys[0]).err().unwrap();
+        assert_eq!(user.kind, ask.kind, "{user} / {ask}");
+        user.kind
+    };
+    // Nothing at all: a controller may generate both keys.
+    let empty = load(&format!("{user}---\n{ask}"));
+    assert_eq!(none(&empty), KeyErrorKind::Missing);
+    assert!(
+        KeySources {
+            secrets: &empty.secrets,
+            seed_root: None
+        }
+        .user(&empty.users[0])
+        .err()
+        .unwrap()
+        .is_missing()
+    );
+    // Secrets of the right names holding nothing usable: stop, generate nothing.
+    let seed = key(KeyPairType::Account, 1).seed().unwrap();
+    let broken = load(&format!(
+        "{}{}{user}---\n{ask}",
+        secret("alice-nats-user-creds", "", "other", "x"),
+        secret("sk-ac-sign", "", "default", &seed),
+    ));
+    let sources = KeySources {
+        secrets: &broken.secrets,
+        seed_root: None,
+    };
+    let user_error = sources.user(&broken.users[0]).err().unwrap();
+    assert_eq!(user_error.kind, KeyErrorKind::Broken, "{user_error}");
+    assert_eq!(user_error.code(), crate::diagnostic::Code::InvalidKey);
+    // The signing key's Secret exists but has no ownerReference to it: NAuth's Conflict.
+    let ask_error = sources.signing_key(&broken.signing_keys[0]).err().unwrap();
+    assert_eq!(ask_error.kind, KeyErrorKind::Conflict, "{ask_error}");
+    assert_eq!(ask_error.code(), crate::diagnostic::Code::Conflict);
 }

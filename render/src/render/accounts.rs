@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::api;
 use crate::claims::{self, AccountInput, Adoption, RuleGroup, SigningKeyEntry};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
 use crate::jwt;
 use crate::keys::{self, KEY_GENERATION_ANNOTATION, Keys};
-use crate::{api, diagnostic::Diagnostic};
 
 use super::{
     ACCOUNT_ID_LABEL, Adoptions, Context, Identities, Identity, MANAGEMENT_POLICY_LABEL, Options,
@@ -27,7 +28,7 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
             report.push(a.error(
                 Some("metadata.labels"),
                 format!("observe mode needs the {ACCOUNT_ID_LABEL} label: the account is read from NATS by its ID"),
-            ));
+            ).with_code(Code::InvalidSpec));
             continue;
         }
         let locked = lock.accounts.get(&a.key()).map(|e| e.public_key.as_str());
@@ -36,22 +37,28 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
                 report.record_key("Account", a.key(), &k.sign);
                 let id = k.root.public_key();
                 if let Some(old) = &k.rotated_from {
-                    report.push(a.warning(
-                        Some(&format!(
-                            "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
-                        )),
-                        format!(
-                            "rotates the account key: account ID {old} becomes {id}; its users \
+                    report.push(
+                        a.warning(
+                            Some(&format!(
+                                "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
+                            )),
+                            format!(
+                                "rotates the account key: account ID {old} becomes {id}; its users \
                              and the imports of it are re-issued, and NATS keeps the old account \
                              until it is deleted from the resolver"
-                        ),
-                    ));
+                            ),
+                        )
+                        .with_code(Code::KeyRotation),
+                    );
                 }
                 if let Some(other) = owners.insert(id.clone(), a.key()) {
-                    report.push(a.error(
-                        None,
-                        format!("has the same account ID {id} as Account {other}"),
-                    ));
+                    report.push(
+                        a.error(
+                            None,
+                            format!("has the same account ID {id} as Account {other}"),
+                        )
+                        .with_code(Code::Conflict),
+                    );
                 }
                 identities.insert(
                     a.key(),
@@ -62,7 +69,7 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
                     },
                 );
             }
-            Err(e) => report.push(a.error(None, e)),
+            Err(e) => report.push(a.error(None, &e.message).with_code(e.code())),
         }
     }
     identities
@@ -88,13 +95,16 @@ pub(super) fn render(
             if let Err(d) = cluster_ref(a, cx.options) {
                 report.push(d);
             }
-            report.push(a.warning(
-                Some("metadata.labels"),
-                format!(
-                    "observe mode ({MANAGEMENT_POLICY_LABEL}=observe): its JWT is read from \
+            report.push(
+                a.warning(
+                    Some("metadata.labels"),
+                    format!(
+                        "observe mode ({MANAGEMENT_POLICY_LABEL}=observe): its JWT is read from \
                      NATS, not rendered"
-                ),
-            ));
+                    ),
+                )
+                .with_code(Code::Observed),
+            );
             continue;
         }
         if let Some(r) = render_one(cx, identities, identity, &system_accounts, a, report) {
@@ -130,14 +140,16 @@ fn unbound<T: kube::Resource<DynamicType = ()>>(
 ) {
     for o in all {
         let target = format!("{}/{}", o.namespace(), account_name(&o.resource));
-        let why = if !cx.inputs.accounts.iter().any(|a| a.has_key(&target)) {
-            format!("Account {target} is not in the input; nothing is rendered for it")
+        let (code, why) = if !cx.inputs.accounts.iter().any(|a| a.has_key(&target)) {
+            let why = format!("Account {target} is not in the input; nothing is rendered for it");
+            (Code::NotFound, why)
         } else if identities.get(&target).is_some_and(|i| !i.managed) {
-            format!("Account {target} is in observe mode; its rules are not adopted")
+            let why = format!("Account {target} is in observe mode; its rules are not adopted");
+            (Code::Observed, why)
         } else {
             continue;
         };
-        report.push(o.warning(Some("spec.accountName"), why));
+        report.push(o.warning(Some("spec.accountName"), why).with_code(code));
     }
 }
 
@@ -151,10 +163,13 @@ fn system_accounts(inputs: &Inputs, report: &mut Report) -> BTreeMap<String, Str
                 found.insert(c.key(), id);
             }
             Ok(None) => {}
-            Err(e) => report.push(c.warning(
-                Some("spec.systemAccountUserCredsSecretRef"),
-                format!("{e}; its system account is unknown, so nothing stops rendering it"),
-            )),
+            Err(e) => report.push(
+                c.warning(
+                    Some("spec.systemAccountUserCredsSecretRef"),
+                    format!("{e}; its system account is unknown, so nothing stops rendering it"),
+                )
+                .with_code(e.code()),
+            ),
         }
     }
     found
@@ -180,14 +195,17 @@ fn render_one(
         .map_err(|d| report.push(d))
         .ok()?;
     if system_accounts.get(&cluster) == Some(&identity.id) {
-        report.push(a.error(
-            None,
-            format!(
-                "account {} is the system account of NatsCluster {cluster} (the account of its \
+        report.push(
+            a.error(
+                None,
+                format!(
+                    "account {} is the system account of NatsCluster {cluster} (the account of its \
                  system user creds): reconciling system account is not supported",
-                identity.id
-            ),
-        ));
+                    identity.id
+                ),
+            )
+            .with_code(Code::SystemAccount),
+        );
         return None;
     }
     let mut signing_keys = vec![SigningKeyEntry {
@@ -198,13 +216,16 @@ fn render_one(
         let field = format!("spec.signingKeyRefs[{i}]");
         match signing_key_object(inputs, r, a.namespace()) {
             // NAuth trusts only signing keys that exist and are ready, skipping the others.
-            None => report.push(a.warning(
-                Some(&field),
-                format!(
-                    "AccountSigningKey {} is not in the input; it is not trusted",
-                    ref_key(r.namespace.as_deref(), &r.name, a.namespace())
-                ),
-            )),
+            None => report.push(
+                a.warning(
+                    Some(&field),
+                    format!(
+                        "AccountSigningKey {} is not in the input; it is not trusted",
+                        ref_key(r.namespace.as_deref(), &r.name, a.namespace())
+                    ),
+                )
+                .with_code(Code::NotFound),
+            ),
             Some(ask) => match keys.signing_key(ask) {
                 Ok(kp) => {
                     report.record_key("AccountSigningKey", ask.key(), &kp);
@@ -213,7 +234,7 @@ fn render_one(
                         scope: ask.resource.spec.scope.clone(),
                     })
                 }
-                Err(e) => report.push(ask.error(None, e)),
+                Err(e) => report.push(ask.error(None, &e.message).with_code(e.code())),
             },
         }
     }
@@ -245,10 +266,13 @@ fn render_one(
         let target = ref_key(Some(&r.namespace), &r.name, a.namespace());
         let Some(exporter) = identities.get(&target) else {
             if !identity_failed(cx.inputs, identities, &target) {
-                report.push(a.error(
-                    Some(&format!("spec.imports[{i}].accountRef")),
-                    format!("Account {target} is not in the input (or has no keys)"),
-                ));
+                report.push(
+                    a.error(
+                        Some(&format!("spec.imports[{i}].accountRef")),
+                        format!("Account {target} is not in the input (or has no keys)"),
+                    )
+                    .with_code(Code::NotFound),
+                );
             }
             continue;
         };
@@ -270,10 +294,13 @@ fn render_one(
         let Some(exporter) = identities.get(&target) else {
             // An exporter in the input without keys is reported with it.
             if !inputs.accounts.iter().any(|a| a.has_key(&target)) {
-                report.push(imp.warning(
-                    Some("spec.exportAccountRef"),
-                    format!("Account {target} is not in the input; the import is not adopted"),
-                ));
+                report.push(
+                    imp.warning(
+                        Some("spec.exportAccountRef"),
+                        format!("Account {target} is not in the input; the import is not adopted"),
+                    )
+                    .with_code(Code::NotFound),
+                );
             }
             continue;
         };
@@ -324,7 +351,7 @@ fn render_one(
             },
         }),
         Err(e) => {
-            report.push(a.error(None, e));
+            report.push(a.error(None, e).with_code(Code::InvalidSpec));
             None
         }
     }
@@ -343,26 +370,30 @@ fn cluster_ref(a: &Object<api::Account>, options: &Options) -> Result<String, Di
         (Some(r), operator) => {
             let own = ref_key(r.namespace.as_deref(), &r.name, a.namespace());
             match operator {
-                Some(required) if !options.cluster_optional && required != own => Err(a.error(
-                    Some(FIELD),
-                    format!(
-                        "account cluster reference {own} does not match required operator \
+                Some(required) if !options.cluster_optional && required != own => Err(a
+                    .error(
+                        Some(FIELD),
+                        format!(
+                            "account cluster reference {own} does not match required operator \
                          cluster {required} ({}; --nats-cluster-optional allows other clusters)",
-                        if options.default_cluster_from_env {
-                            "NATS_CLUSTER_REF"
-                        } else {
-                            "--nats-cluster"
-                        }
-                    ),
-                )),
+                            if options.default_cluster_from_env {
+                                "NATS_CLUSTER_REF"
+                            } else {
+                                "--nats-cluster"
+                            }
+                        ),
+                    )
+                    .with_code(Code::ClusterMismatch)),
                 _ => Ok(own),
             }
         }
         (None, Some(operator)) => Ok(operator),
-        (None, None) => Err(a.error(
-            Some(FIELD),
-            "no cluster reference provided and no operator cluster configured (--nats-cluster)",
-        )),
+        (None, None) => Err(a
+            .error(
+                Some(FIELD),
+                "no cluster reference provided and no operator cluster configured (--nats-cluster)",
+            )
+            .with_code(Code::NoCluster)),
     }
 }
 
@@ -384,10 +415,12 @@ fn operator_key(
                 Some("spec.natsClusterRef"),
                 format!("NatsCluster {target} is not in the input"),
             )
+            .with_code(Code::NotFound)
         })?;
-    let key = keys
-        .operator_signing_key(cluster)
-        .map_err(|e| cluster.error(Some("spec.operatorSigningKeySecretRef"), e))?;
+    let key = keys.operator_signing_key(cluster).map_err(|e| {
+        let at = Some("spec.operatorSigningKeySecretRef");
+        cluster.error(at, &e.message).with_code(e.code())
+    })?;
     report.record_key("NatsCluster", cluster.key(), &key);
     Ok((target, key))
 }
@@ -442,10 +475,11 @@ fn report_adoptions<T: kube::Resource<DynamicType = ()>>(
                         "not adopted by Account {} (Conflict with {winner}, adopted first): {message}",
                         account.key()
                     ),
-                ));
+                ).with_code(Code::Conflict));
             }
             Adoption::Invalid { message } => {
-                report.push(o.error(Some("spec.rules"), format!("invalid: {message}")));
+                let d = o.error(Some("spec.rules"), format!("invalid: {message}"));
+                report.push(d.with_code(Code::InvalidSpec));
             }
         }
     }

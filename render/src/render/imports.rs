@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::diagnostic::Code;
 use crate::input::{Inputs, Object};
 use crate::{api, jwt};
 
@@ -91,7 +92,7 @@ fn check_one<T: kube::Resource<DynamicType = ()>>(
                 "Account {target} exports no {wanted} matching subject {subject:?}; NATS keeps \
                  the import inactive until it does"
             ),
-        )),
+        ).with_code(Code::UnmatchedImport)),
         Some(e) if e.token_req => report.push(importer.warning(
             Some(field),
             format!(
@@ -99,7 +100,7 @@ fn check_one<T: kube::Resource<DynamicType = ()>>(
                  which nauth-rs does not issue; NATS will refuse this import",
                 e.subject
             ),
-        )),
+        ).with_code(Code::TokenRequired)),
         Some(_) => {}
     }
 }

@@ -448,7 +448,7 @@ fn claims_error<T: kube::Resource<DynamicType = ()>>(
     o: &Object<T>,
     e: claims::ClaimsError,
 ) -> Diagnostic {
-    o.error(e.field.as_deref(), e.message)
+    (o.error(e.field.as_deref(), e.message)).with_code(crate::diagnostic::Code::InvalidSpec)
 }
 
 /// Whether an object is in observe mode.

@@ -3,6 +3,7 @@
 use nkeys::KeyPair;
 
 use crate::claims::{self, UserInput};
+use crate::diagnostic::Code;
 use crate::input::{Inputs, Object};
 use crate::keys::{KEY_GENERATION_ANNOTATION, Keys, UserKey};
 use crate::{api, jwt};
@@ -46,6 +47,7 @@ fn render_one(
             Some("spec.accountName"),
             format!("Account {account_key} is not in the input (or has no keys)"),
         )
+        .with_code(Code::NotFound)
     })?;
     let account = inputs.accounts.iter().find(|a| a.has_key(&account_key));
     let (signer, scoped) = match &spec.signing_key_ref {
@@ -55,7 +57,9 @@ fn render_one(
     let UserKey {
         key: user_key,
         rotated_from,
-    } = keys.user(u).map_err(|e| u.error(None, e))?;
+    } = keys
+        .user(u)
+        .map_err(|e| u.error(None, &e.message).with_code(e.code()))?;
     let name = display_name(u, spec.display_name.as_deref());
     let (public, issuer) = (user_key.public_key(), signer.public_key());
     let input = UserInput {
@@ -76,7 +80,7 @@ fn render_one(
                 "rotates the user key: {old} (its creds Secret) becomes {public}; creds with the \
                  old key stay valid until the Account revokes it (spec.revocations)"
             ),
-        ));
+        ).with_code(Code::KeyRotation));
     }
     check_usable(cx, u, account, &built, report)?;
     let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
@@ -87,7 +91,7 @@ fn render_one(
                 "the user's key {public} is revoked by Account {account_key} (at {at}); raise the \
                  nauth.io/key-generation annotation or replace its creds to issue a new key"
             ),
-        ));
+        ).with_code(Code::Revoked));
     }
     // A revocation of all users before a time is how an account forces re-issue: new JWTs
     // must be issued after it.
@@ -95,7 +99,7 @@ fn render_one(
     let previous = lock.users.get(&u.key());
     let (claims, claims_hash, token) = cx
         .sign(built, &signer, previous, floor)
-        .map_err(|e| u.error(None, e))?;
+        .map_err(|e| u.error(None, e).with_code(Code::InvalidSpec))?;
     // A preview signs nothing: no token, so no creds, even where a seed is at hand.
     let creds = match user_key.seed() {
         Ok(seed) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
@@ -131,19 +135,22 @@ fn check_usable(
                 u.namespace(),
                 u.resource.spec.account_name
             ),
-        ));
+        ).with_code(Code::BearerNotAllowed));
     }
     if let Some(at) = &u.resource.spec.expires_at
         && claims.data.exp != 0
         && claims.data.exp <= cx.epoch
     {
-        report.push(u.warning(
-            Some("spec.expiresAt"),
-            format!(
-                "expired at {} before the render's time: NATS will refuse this user",
-                at.0
-            ),
-        ));
+        report.push(
+            u.warning(
+                Some("spec.expiresAt"),
+                format!(
+                    "expired at {} before the render's time: NATS will refuse this user",
+                    at.0
+                ),
+            )
+            .with_code(Code::Expired),
+        );
     }
     Ok(())
 }
@@ -164,6 +171,7 @@ fn signing_key(
             Some(FIELD),
             format!("AccountSigningKey {target} is not in the input"),
         )
+        .with_code(Code::NotFound)
     })?;
     let trusted = account.is_some_and(|a| {
         a.resource
@@ -181,9 +189,10 @@ fn signing_key(
                 u.namespace(),
                 u.resource.spec.account_name
             ),
-        ));
+        ).with_code(Code::InvalidReference));
     }
-    let kp = keys.signing_key(ask).map_err(|e| ask.error(None, e))?;
+    let kp =
+        (keys.signing_key(ask)).map_err(|e| ask.error(None, &e.message).with_code(e.code()))?;
     report.record_key("AccountSigningKey", ask.key(), &kp);
     Ok((kp, ask.resource.spec.scope.is_some()))
 }
