@@ -6,132 +6,156 @@ use crate::api;
 use crate::claims::{self, AccountInput, Adoption, RuleGroup, SigningKeyEntry};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
-use crate::jwt;
 use crate::keys::{self, KEY_GENERATION_ANNOTATION, Keys};
+use crate::lock::LockEntry;
 
 use super::{
     ACCOUNT_ID_LABEL, Adoptions, Context, Identities, Identity, MANAGEMENT_POLICY_LABEL, Options,
-    RenderedAccount, Report, by_key, claims_error, display_name, identity_failed, observed,
-    ref_key, signing_key_object,
+    RenderedAccount, Report, by_key, claims_error, display_name, observed, ref_key,
+    signing_key_object,
 };
 
-/// Resolves every Account's keys first, so imports and users can name any account's ID.
-pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
-    let Context {
-        inputs, keys, lock, ..
-    } = *cx;
-    let mut identities = Identities::new();
-    let mut owners: BTreeMap<String, String> = BTreeMap::new();
-    for a in by_key(&inputs.accounts) {
-        let label = a.label(ACCOUNT_ID_LABEL);
-        if observed(a) && label.is_none() {
-            report.push(a.error(
-                Some("metadata.labels"),
-                format!("observe mode needs the {ACCOUNT_ID_LABEL} label: the account is read from NATS by its ID"),
-            ).with_code(Code::InvalidSpec));
-            continue;
-        }
-        let locked = lock.accounts.get(&a.key()).map(|e| e.public_key.as_str());
-        match keys.account(a, label.or(locked)) {
-            Ok(k) => {
-                report.record_key("Account", a.key(), &k.sign);
-                let id = k.root.public_key();
-                if let Some(old) = &k.rotated_from {
-                    report.push(
-                        a.warning(
-                            Some(&format!(
-                                "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
-                            )),
-                            format!(
-                                "rotates the account key: account ID {old} becomes {id}; its users \
-                             and the imports of it are re-issued, and NATS keeps the old account \
-                             until it is deleted from the resolver"
-                            ),
-                        )
-                        .with_code(Code::KeyRotation),
-                    );
-                }
-                if let Some(other) = owners.insert(id.clone(), a.key()) {
-                    report.push(
-                        a.error(
-                            None,
-                            format!("has the same account ID {id} as Account {other}"),
-                        )
-                        .with_code(Code::Conflict),
-                    );
-                }
-                identities.insert(
-                    a.key(),
-                    Identity {
-                        id,
-                        sign: k.sign,
-                        managed: !observed(a),
-                    },
-                );
-            }
-            Err(e) => report.push(a.error(None, &e.message).with_code(e.code())),
-        }
+/// An Account's keys, resolved before anything is rendered, so imports and users can name its
+/// ID. `previous` is its lock record, whose ID the keys found must have (unless its
+/// `account.nauth.io/id` label says one).
+pub(super) fn identity(
+    cx: &Context,
+    a: &Object<api::Account>,
+    previous: Option<&LockEntry>,
+) -> (Option<Identity>, Report) {
+    let mut report = Report::default();
+    let label = a.label(ACCOUNT_ID_LABEL);
+    if observed(a) && label.is_none() {
+        report.push(a.error(
+            Some("metadata.labels"),
+            format!("observe mode needs the {ACCOUNT_ID_LABEL} label: the account is read from NATS by its ID"),
+        ).with_code(Code::InvalidSpec));
+        return (None, report);
     }
-    identities
+    let locked = previous.map(|e| e.public_key.as_str());
+    let keys = match cx.keys.account(a, label.or(locked)) {
+        Ok(keys) => keys,
+        Err(e) => {
+            report.push(a.error(None, &e.message).with_code(e.code()));
+            return (None, report);
+        }
+    };
+    report.record_key("Account", a.key(), &keys.sign);
+    let id = keys.root.public_key();
+    if let Some(old) = &keys.rotated_from {
+        report.push(
+            a.warning(
+                Some(&format!(
+                    "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
+                )),
+                format!(
+                    "rotates the account key: account ID {old} becomes {id}; its users and the \
+                     imports of it are re-issued, and NATS keeps the old account until it is \
+                     deleted from the resolver"
+                ),
+            )
+            .with_code(Code::KeyRotation),
+        );
+    }
+    let identity = Identity {
+        id,
+        sign: keys.sign,
+        managed: !observed(a),
+    };
+    (Some(identity), report)
 }
 
-/// Renders every managed Account. Also returns each rendered account's exports by account ID,
-/// for checking imports against them.
-pub(super) fn render(
-    cx: &Context,
-    identities: &Identities,
-    report: &mut Report,
-) -> (Vec<RenderedAccount>, BTreeMap<String, Vec<jwt::Export>>) {
-    let system_accounts = system_accounts(cx.inputs, report);
-    let mut rendered = Vec::new();
-    let mut exports = BTreeMap::new();
+/// Whole-graph checks of identities: no two Accounts share an account ID, and each
+/// NatsCluster's system account is known (warned once per cluster, even without Accounts).
+pub(super) fn check_identities(cx: &Context, identities: &Identities, report: &mut Report) {
+    let mut owners: BTreeMap<&str, String> = BTreeMap::new();
     for a in by_key(&cx.inputs.accounts) {
-        report.step(cx);
         let Some(identity) = identities.get(&a.key()) else {
             continue;
         };
-        if !identity.managed {
-            // NAuth still resolves the cluster of an observed Account.
-            if let Err(d) = cluster_ref(a, cx.options) {
-                report.push(d);
-            }
+        if let Some(other) = owners.insert(&identity.id, a.key()) {
             report.push(
-                a.warning(
-                    Some("metadata.labels"),
-                    format!(
-                        "observe mode ({MANAGEMENT_POLICY_LABEL}=observe): its JWT is read from \
-                     NATS, not rendered"
-                    ),
+                a.error(
+                    None,
+                    format!("has the same account ID {} as Account {other}", identity.id),
                 )
-                .with_code(Code::Observed),
+                .with_code(Code::Conflict),
             );
-            continue;
-        }
-        if let Some(r) = render_one(cx, identities, identity, &system_accounts, a, report) {
-            exports.insert(identity.id.clone(), r.claims.nats.exports.clone());
-            rendered.push(r);
         }
     }
-    unbound(
-        &cx.inputs.exports,
+    for unknown in identities
+        .system_accounts
+        .values()
+        .filter_map(|s| s.as_ref().err())
+    {
+        report.push(unknown.clone());
+    }
+}
+
+/// Renders one Account (see [`super::account`]). The output is kept even when the report
+/// holds an error, for the whole-graph checks; `None` when the Account has no identity, is
+/// observed, or its claims cannot be built.
+pub(super) fn render_account(
+    cx: &Context,
+    identities: &Identities,
+    a: &Object<api::Account>,
+    previous: Option<&LockEntry>,
+) -> (Option<RenderedAccount>, Report) {
+    let resolved;
+    let (identity, mut report) = match identities.accounts.get(&a.key()) {
+        Some((found, report)) => (found.as_ref(), report.clone()),
+        // Not among the identities the caller resolved: resolve it here.
+        None => {
+            resolved = identity(cx, a, previous);
+            (resolved.0.as_ref(), resolved.1.clone())
+        }
+    };
+    let Some(identity) = identity else {
+        return (None, report);
+    };
+    if !identity.managed {
+        // NAuth still resolves the cluster of an observed Account.
+        if let Err(d) = cluster_ref(a, cx.options) {
+            report.push(d);
+        }
+        report.push(
+            a.warning(
+                Some("metadata.labels"),
+                format!(
+                    "observe mode ({MANAGEMENT_POLICY_LABEL}=observe): its JWT is read from \
+                     NATS, not rendered"
+                ),
+            )
+            .with_code(Code::Observed),
+        );
+        return (None, report);
+    }
+    let output = render_one(cx, identities, identity, a, previous, &mut report);
+    (output, report)
+}
+
+/// Warns about AccountExports and AccountImports that no rendered Account adopts.
+pub(super) fn unbound(cx: &Context, identities: &Identities, report: &mut Report) {
+    let inputs = cx.inputs;
+    unbound_of(
+        &inputs.exports,
         cx,
         identities,
         |e| &e.spec.account_name,
         report,
     );
-    unbound(
-        &cx.inputs.imports,
+    unbound_of(
+        &inputs.imports,
         cx,
         identities,
         |i| &i.spec.account_name,
         report,
     );
-    (rendered, exports)
 }
 
-/// Warns about AccountExports and AccountImports that no rendered Account adopts: their
+/// Warns about AccountExports or AccountImports that no rendered Account adopts: their
 /// Account is not in the input, or is observed.
-fn unbound<T: kube::Resource<DynamicType = ()>>(
+fn unbound_of<T: kube::Resource<DynamicType = ()>>(
     all: &[Object<T>],
     cx: &Context,
     identities: &Identities,
@@ -153,24 +177,23 @@ fn unbound<T: kube::Resource<DynamicType = ()>>(
     }
 }
 
-/// The system account of each NatsCluster whose system user creds Secret is in the input: the
-/// issuer account of that user's JWT, by NatsCluster `namespace/name`.
-fn system_accounts(inputs: &Inputs, report: &mut Report) -> BTreeMap<String, String> {
+/// The system account of each NatsCluster whose system user creds Secret is in the input (the
+/// issuer account of that user's JWT), or a warning saying why it is unknown, by NatsCluster
+/// `namespace/name`.
+pub(super) fn system_accounts(inputs: &Inputs) -> BTreeMap<String, Result<String, Diagnostic>> {
     let mut found = BTreeMap::new();
     for c in &inputs.clusters {
-        match keys::system_account(&inputs.secrets, c) {
-            Ok(Some(id)) => {
-                found.insert(c.key(), id);
-            }
-            Ok(None) => {}
-            Err(e) => report.push(
-                c.warning(
+        let system_account = match keys::system_account(&inputs.secrets, c) {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => continue,
+            Err(e) => Err(c
+                .warning(
                     Some("spec.systemAccountUserCredsSecretRef"),
                     format!("{e}; its system account is unknown, so nothing stops rendering it"),
                 )
-                .with_code(e.code()),
-            ),
-        }
+                .with_code(e.code())),
+        };
+        found.insert(c.key(), system_account);
     }
     found
 }
@@ -179,14 +202,13 @@ fn render_one(
     cx: &Context,
     identities: &Identities,
     identity: &Identity,
-    system_accounts: &BTreeMap<String, String>,
     a: &Object<api::Account>,
+    previous: Option<&LockEntry>,
     report: &mut Report,
 ) -> Option<RenderedAccount> {
     let Context {
         inputs,
         keys,
-        lock,
         options,
         ..
     } = *cx;
@@ -194,7 +216,11 @@ fn render_one(
     let (cluster, operator) = operator_key(inputs, keys, options, a, report)
         .map_err(|d| report.push(d))
         .ok()?;
-    if system_accounts.get(&cluster) == Some(&identity.id) {
+    let system_account = identities.system_accounts.get(&cluster);
+    if let Some(Err(unknown)) = system_account {
+        report.push(unknown.clone());
+    }
+    if system_account.and_then(|s| s.as_ref().ok()) == Some(&identity.id) {
         report.push(
             a.error(
                 None,
@@ -265,14 +291,15 @@ fn render_one(
         let r = &imp.account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, a.namespace());
         let Some(exporter) = identities.get(&target) else {
-            if !identity_failed(cx.inputs, identities, &target) {
-                report.push(
+            match identities.failure(&target) {
+                Some(failed) => report.depends_on(failed),
+                None => report.push(
                     a.error(
                         Some(&format!("spec.imports[{i}].accountRef")),
                         format!("Account {target} is not in the input (or has no keys)"),
                     )
                     .with_code(Code::NotFound),
-                );
+                ),
             }
             continue;
         };
@@ -292,15 +319,15 @@ fn render_one(
         let r = &imp.resource.spec.export_account_ref;
         let target = ref_key(Some(&r.namespace), &r.name, imp.namespace());
         let Some(exporter) = identities.get(&target) else {
-            // An exporter in the input without keys is reported with it.
-            if !inputs.accounts.iter().any(|a| a.has_key(&target)) {
-                report.push(
+            match identities.failure(&target) {
+                Some(failed) => report.depends_on(failed),
+                None => report.push(
                     imp.warning(
                         Some("spec.exportAccountRef"),
                         format!("Account {target} is not in the input; the import is not adopted"),
                     )
                     .with_code(Code::NotFound),
-                );
+                ),
             }
             continue;
         };
@@ -337,7 +364,6 @@ fn render_one(
         .ok()?;
     report_adoptions(&inputs.exports, a, &built.exports, report);
     report_adoptions(&inputs.imports, a, &built.imports, report);
-    let previous = lock.accounts.get(&a.key());
     match cx.sign(built.claims, &operator, previous, None) {
         Ok((claims, claims_hash, jwt)) => Some(RenderedAccount {
             namespace: a.namespace().to_string(),

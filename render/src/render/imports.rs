@@ -17,9 +17,12 @@ pub(super) fn check(
     inputs: &Inputs,
     identities: &Identities,
     accounts: &[RenderedAccount],
-    exports: &BTreeMap<String, Vec<jwt::Export>>,
     report: &mut Report,
 ) {
+    let exports: BTreeMap<&str, &[jwt::Export]> = accounts
+        .iter()
+        .map(|a| (a.claims.data.sub.as_str(), a.claims.nats.exports.as_slice()))
+        .collect();
     // AccountImports left out of their account were reported with their adoption.
     let adopted: BTreeSet<(&str, &str)> = accounts
         .iter()
@@ -30,7 +33,10 @@ pub(super) fn check(
         })
         .collect();
     // Unknown exporters were reported already; observed ones are not rendered here.
-    let offered_by = |target: &str| identities.get(target).and_then(|id| exports.get(&id.id));
+    let offered_by = |target: &str| {
+        let id = identities.get(target)?;
+        exports.get(id.id.as_str()).copied()
+    };
     for a in &inputs.accounts {
         for (i, imp) in a.resource.spec.imports.iter().flatten().enumerate() {
             let r = &imp.account_ref;

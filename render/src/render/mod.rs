@@ -1,5 +1,13 @@
 //! The pure render: custom resources, keys, the lock and an epoch in; JWTs, creds, the new lock
 //! and diagnostics out. No clock, no randomness, no network, and no dependence on input order.
+//!
+//! The entry points are per object: [`account`] renders one Account (its exports, imports and
+//! trusted signing keys), [`user`] one User, each from a [`Context`] holding what it depends
+//! on, the [`Identities`] of the Accounts involved, and its own previous lock record; each
+//! returns an [`ObjectResult`] with its own diagnostics. The whole-tree [`render`] is a loop
+//! over them plus the checks only the whole graph allows (duplicates, one account ID per
+//! Account, imports against exports, unadopted exports and imports), so the CLI and a
+//! controller reconciling one object produce the same bytes by construction.
 
 mod accounts;
 mod imports;
@@ -13,7 +21,7 @@ use nkeys::KeyPair;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
 use crate::jwt::{self, ClaimBody};
 use crate::keys::{KeySources, Keys};
@@ -128,13 +136,13 @@ pub fn render(
     epoch: i64,
     options: &Options,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    run(Context {
+    let cx = Context {
         inputs,
         keys: Keys::Seeds(keys),
-        lock,
         epoch,
         options,
-    })
+    };
+    run(&cx, lock)
 }
 
 /// The claims a render of `inputs` at `epoch` would sign, and the lock it would write, built
@@ -146,13 +154,13 @@ pub fn preview(
     epoch: i64,
     options: &Options,
 ) -> Result<Preview, Vec<Diagnostic>> {
-    let rendered = run(Context {
+    let cx = Context {
         inputs,
         keys: Keys::Public(lock),
-        lock,
         epoch,
         options,
-    })?;
+    };
+    let rendered = run(&cx, lock)?;
     Ok(Preview::from(rendered))
 }
 
@@ -166,13 +174,13 @@ pub fn preview_with_keys(
     epoch: i64,
     options: &Options,
 ) -> Result<Preview, Vec<Diagnostic>> {
-    let rendered = run(Context {
+    let cx = Context {
         inputs,
         keys: Keys::Preview(keys, lock),
-        lock,
         epoch,
         options,
-    })?;
+    };
+    let rendered = run(&cx, lock)?;
     Ok(Preview::from(rendered))
 }
 
@@ -231,14 +239,102 @@ impl From<Rendered> for Preview {
     }
 }
 
-fn run(cx: Context) -> Result<Rendered, Vec<Diagnostic>> {
+/// What rendering one object gives: its output, its own diagnostics and the signing keys it
+/// resolved. A controller turns `diagnostics` into the object's conditions and events; the
+/// whole-tree [`render`] merges every object's.
+#[derive(Clone, Debug)]
+pub struct ObjectResult<T> {
+    /// What was rendered; `None` when `diagnostics` hold an error, or when the object is not
+    /// rendered here (an Account in observe mode, which a warning says).
+    pub output: Option<T>,
+    /// Errors and warnings about the object, with the errors of the objects it depends on (an
+    /// Account it imports from without keys, the Account of a User), so a caller reconciling
+    /// this object alone sees why it cannot be rendered. Sorted; warnings are errors with
+    /// [`Options::strict`].
+    pub diagnostics: Vec<Diagnostic>,
+    /// Public signing keys the render resolved, by [`lock::owner`]: this object's part of
+    /// [`Lock::signing_keys`].
+    pub signing_keys: BTreeMap<String, String>,
+}
+
+impl<T> ObjectResult<T> {
+    /// Whether the diagnostics hold an error (then there is no output).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Renders one managed Account: its JWT with the AccountExports and AccountImports naming it,
+/// the signing keys it trusts, and what became of each export and import ([`Adoptions`]).
+///
+/// `cx.inputs` must hold what the Account depends on: its NatsCluster and that cluster's
+/// operator signing key Secret (and system user creds Secret, to refuse the system account),
+/// its AccountExports, AccountImports and AccountSigningKeys, and the Accounts it imports from;
+/// `identities` must be resolved from them. Other objects may be there too: their problems do
+/// not fail this Account. `previous` is the Account's lock record (the lock file's entry, or
+/// what the controller keeps in status), which keeps `iat` and so the bytes when nothing
+/// changed.
+pub fn account(
+    cx: &Context,
+    identities: &Identities,
+    account: &Object<api::Account>,
+    previous: Option<&LockEntry>,
+) -> ObjectResult<RenderedAccount> {
+    let (output, report) = accounts::render_account(cx, identities, account, previous);
+    report.into_result(output, cx.options)
+}
+
+/// Renders one User: its JWT and creds, signed by its Account's key or a signing key the
+/// Account trusts.
+///
+/// `cx.inputs` must hold the User's Account, the AccountSigningKey it names (if any) and the
+/// Secrets of their keys and of the User's creds; `identities` must be resolved from them.
+/// `previous` is the User's lock record.
+pub fn user(
+    cx: &Context,
+    identities: &Identities,
+    user: &Object<api::User>,
+    previous: Option<&LockEntry>,
+) -> ObjectResult<RenderedUser> {
+    let (output, report) = users::render_user(cx, identities, user, previous);
+    report.into_result(output, cx.options)
+}
+
+/// The whole-tree render: every object through the steps of [`account`] and [`user`], plus the
+/// checks of the whole graph. Outputs are kept even when their object has an error (which
+/// [`account`] withholds), so the whole-graph checks see every account; any error fails the
+/// render anyway. Errors an object repeats from what it depends on are shown once.
+fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     let mut report = Report::default();
     report.problems.extend(cx.inputs.duplicates());
     let inputs = cx.inputs;
-    let identities = accounts::identities(&cx, &mut report);
-    let (accounts, exports) = accounts::render(&cx, &identities, &mut report);
-    imports::check(inputs, &identities, &accounts, &exports, &mut report);
-    let users = users::render(&cx, &identities, &mut report);
+    let identities = Identities::resolve(cx, lock);
+    accounts::check_identities(cx, &identities, &mut report);
+    let progress = Steps::default();
+    let mut accounts = Vec::new();
+    for a in by_key(&inputs.accounts) {
+        progress.step(cx);
+        let previous = lock.accounts.get(&a.key());
+        let (output, own) = accounts::render_account(cx, &identities, a, previous);
+        report.merge(own);
+        accounts.extend(output);
+    }
+    accounts::unbound(cx, &identities, &mut report);
+    imports::check(inputs, &identities, &accounts, &mut report);
+    let rendered_users: Vec<_> = by_key(&inputs.users)
+        .par_iter()
+        .map(|u| {
+            let previous = lock.users.get(&u.key());
+            let rendered = users::render_user(cx, &identities, u, previous);
+            progress.step(cx);
+            rendered
+        })
+        .collect();
+    let mut users = Vec::with_capacity(rendered_users.len());
+    for (output, own) in rendered_users {
+        report.merge(own);
+        users.extend(output);
+    }
 
     if cx.options.strict {
         report.problems = strict(report.problems);
@@ -290,14 +386,19 @@ fn sorted(mut d: Vec<Diagnostic>) -> Vec<Diagnostic> {
     d
 }
 
-/// What every step of a render reads.
+/// What rendering an object reads besides the object and its lock record: the objects it may
+/// depend on, where keys come from, the time of the render and its settings.
 #[derive(Clone, Copy)]
-struct Context<'a> {
-    inputs: &'a Inputs,
-    keys: Keys<'a>,
-    lock: &'a Lock,
-    epoch: i64,
-    options: &'a Options,
+pub struct Context<'a> {
+    /// The objects of the render: the whole tree, or (in a controller) the object being
+    /// reconciled with what it depends on.
+    pub inputs: &'a Inputs,
+    /// Seeds to sign with, or public keys to preview with.
+    pub keys: Keys<'a>,
+    /// The render's time: the `iat` of what changed.
+    pub epoch: i64,
+    /// Settings not in the custom resources.
+    pub options: &'a Options,
 }
 
 impl Context<'_> {
@@ -325,58 +426,45 @@ impl Context<'_> {
     }
 }
 
-/// What a render collects besides its outputs.
-#[derive(Default)]
+/// What rendering collects besides outputs: of one object, or merged, of the whole tree.
+#[derive(Clone, Default)]
 struct Report {
     problems: Vec<Diagnostic>,
     /// Public signing keys resolved, by [`lock::owner`], for the new lock.
     signing_keys: BTreeMap<String, String>,
-    /// Accounts and Users rendered so far. Locked while the observer is told, so it hears the
-    /// counts in order even when objects are rendered on several threads.
-    done: Mutex<usize>,
 }
 
 impl Report {
-    /// Counts one Account or User as done and tells the progress observer.
-    fn step(&self, cx: &Context) {
-        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        *done += 1;
-        if let Some(progress) = &cx.options.progress {
-            let total = cx.inputs.accounts.len() + cx.inputs.users.len();
-            (progress.0)(*done, total);
-        }
-    }
-
-    /// Renders `objects` with `render_one` on every core (rayon's pool), counting each as a
-    /// step. Each object gets a report of its own, merged here in the objects' order, so the
-    /// results and the report are the same whatever the number of threads.
-    fn render_parallel<T: Sync, R: Send>(
-        &mut self,
-        cx: &Context,
-        objects: &[T],
-        render_one: impl Fn(&T, &mut Report) -> Option<R> + Sync,
-    ) -> Vec<R> {
-        let this = &*self;
-        let done: Vec<(Option<R>, Report)> = objects
-            .par_iter()
-            .map(|o| {
-                let mut own = Report::default();
-                let result = render_one(o, &mut own);
-                this.step(cx);
-                (result, own)
-            })
-            .collect();
-        let mut results = Vec::with_capacity(done.len());
-        for (result, own) in done {
-            self.problems.extend(own.problems);
-            self.signing_keys.extend(own.signing_keys);
-            results.extend(result);
-        }
-        results
-    }
-
     fn push(&mut self, d: Diagnostic) {
         self.problems.push(d);
+    }
+
+    /// Adds the errors of an object this one depends on: its own result says why it failed,
+    /// and a caller of this object alone must see it too (the whole tree shows it once).
+    fn depends_on(&mut self, failed: &[Diagnostic]) {
+        self.problems
+            .extend(failed.iter().filter(|d| d.is_error()).cloned());
+    }
+
+    /// Adds what one object's render collected.
+    fn merge(&mut self, other: Report) {
+        self.problems.extend(other.problems);
+        self.signing_keys.extend(other.signing_keys);
+    }
+
+    /// One object's result: sorted diagnostics, made errors with `--strict`, and no output
+    /// when one is an error.
+    fn into_result<T>(self, output: Option<T>, options: &Options) -> ObjectResult<T> {
+        let diagnostics = match options.strict {
+            true => sorted(strict(self.problems)),
+            false => sorted(self.problems),
+        };
+        let failed = diagnostics.iter().any(Diagnostic::is_error);
+        ObjectResult {
+            output: output.filter(|_| !failed),
+            diagnostics,
+            signing_keys: self.signing_keys,
+        }
     }
 
     fn record_key(&mut self, kind: &str, key: String, signer: &KeyPair) {
@@ -414,20 +502,86 @@ fn by_key<T: kube::Resource<DynamicType = ()>>(objects: &[Object<T>]) -> Vec<&Ob
     v
 }
 
-/// An Account's resolved identity.
-pub(crate) struct Identity {
+/// Accounts and Users rendered so far. Locked while the observer is told, so it hears the
+/// counts in order even when objects are rendered on several threads.
+#[derive(Default)]
+struct Steps(Mutex<usize>);
+
+impl Steps {
+    /// Counts one Account or User as done and tells the progress observer.
+    fn step(&self, cx: &Context) {
+        let mut done = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *done += 1;
+        if let Some(progress) = &cx.options.progress {
+            let total = cx.inputs.accounts.len() + cx.inputs.users.len();
+            (progress.0)(*done, total);
+        }
+    }
+}
+
+/// An Account's resolved identity: its ID and the key that signs its users. Holds a seed when
+/// the render signs, so it is neither printed nor compared.
+pub struct Identity {
     id: String,
     sign: KeyPair,
     managed: bool,
 }
 
-/// Identities by Account `namespace/name`.
-pub(crate) type Identities = BTreeMap<String, Identity>;
+impl Identity {
+    /// The account ID (the public key of its root key).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
 
-/// Whether `key` names an Account of the input without an identity. Its own error says why (a
-/// key missing from the lock, a broken Secret), so what refers to it adds no error of its own.
-fn identity_failed(inputs: &Inputs, identities: &Identities, key: &str) -> bool {
-    !identities.contains_key(key) && inputs.accounts.iter().any(|a| a.has_key(key))
+    /// Whether the Account is rendered here rather than observed (read from NATS).
+    pub fn is_managed(&self) -> bool {
+        self.managed
+    }
+}
+
+/// The identities of the Accounts of a [`Context`], resolved once before any object is
+/// rendered, because imports and Users name other Accounts by ID; and the system account of
+/// each NatsCluster, which is never rendered.
+pub struct Identities {
+    /// Each Account's identity, or the diagnostics of why it has none, by `namespace/name`.
+    accounts: BTreeMap<String, (Option<Identity>, Report)>,
+    /// Each NatsCluster's system account ID, or why it is unknown (a warning), by
+    /// `namespace/name`; clusters whose system user creds Secret is not at hand are absent.
+    system_accounts: BTreeMap<String, Result<String, Diagnostic>>,
+}
+
+impl Identities {
+    /// Resolves every Account and NatsCluster of `cx.inputs`. The ID an Account must keep is
+    /// its `account.nauth.io/id` label, else the one `lock` records for it.
+    pub fn resolve(cx: &Context, lock: &Lock) -> Self {
+        let accounts = by_key(&cx.inputs.accounts)
+            .into_iter()
+            .map(|a| {
+                let previous = lock.accounts.get(&a.key());
+                (a.key(), accounts::identity(cx, a, previous))
+            })
+            .collect();
+        Identities {
+            accounts,
+            system_accounts: accounts::system_accounts(cx.inputs),
+        }
+    }
+
+    /// The identity of Account `namespace/name`, when it has one.
+    pub fn get(&self, key: &str) -> Option<&Identity> {
+        self.accounts
+            .get(key)
+            .and_then(|(identity, _)| identity.as_ref())
+    }
+
+    /// The diagnostics of an Account of the inputs that has no identity: what refers to it
+    /// cannot be rendered either, and repeats its errors.
+    fn failure(&self, key: &str) -> Option<&[Diagnostic]> {
+        match self.accounts.get(key)? {
+            (None, report) => Some(&report.problems),
+            (Some(_), _) => None,
+        }
+    }
 }
 
 /// `namespace/name` of a reference whose empty namespace means the referrer's.
@@ -448,7 +602,7 @@ fn claims_error<T: kube::Resource<DynamicType = ()>>(
     o: &Object<T>,
     e: claims::ClaimsError,
 ) -> Diagnostic {
-    (o.error(e.field.as_deref(), e.message)).with_code(crate::diagnostic::Code::InvalidSpec)
+    (o.error(e.field.as_deref(), e.message)).with_code(Code::InvalidSpec)
 }
 
 /// Whether an object is in observe mode.

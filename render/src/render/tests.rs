@@ -49,12 +49,8 @@ fn run_full(
     epoch: i64,
     options: &Options,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    let mut inputs = Inputs::default();
-    for (i, doc) in docs.iter().enumerate() {
-        let problems = inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
-        assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
-    }
-    let root = SeedRoot::new(&[3; 32]).unwrap();
+    let inputs = load(docs);
+    let root = seed_root();
     let keys = KeySources {
         secrets: &inputs.secrets,
         seed_root: Some(&root),
@@ -659,14 +655,13 @@ fn a_preview_with_keys_signs_nothing_and_builds_the_claims_a_render_signs() {
     };
     let signed = render(&inputs, keys, &Lock::new(), EPOCH, &Options::default()).unwrap();
     // With an empty lock every key must come from the sources: a new User is previewed too.
-    let previewed = super::run(Context {
+    let cx = Context {
         inputs: &inputs,
         keys: Keys::Preview(keys, &Lock::new()),
-        lock: &Lock::new(),
         epoch: EPOCH,
         options: &Options::default(),
-    })
-    .unwrap();
+    };
+    let previewed = super::run(&cx, &Lock::new()).unwrap();
     assert!(
         previewed.accounts.iter().all(|a| a.jwt.is_empty()),
         "no JWT signed"
@@ -903,5 +898,143 @@ fn a_managed_signing_key_secret_it_does_not_own_is_a_conflict() {
             EPOCH
         )
         .is_err()
+    );
+}
+
+/// Inputs of `docs`, which must hold no error.
+fn load(docs: &[String]) -> Inputs {
+    let mut inputs = Inputs::default();
+    for (i, doc) in docs.iter().enumerate() {
+        let problems = inputs.add_yaml(&format!("f{i}.yaml"), doc, Contents::Everything);
+        assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
+    }
+    inputs
+}
+
+fn seed_root() -> SeedRoot {
+    SeedRoot::new(&[3; 32]).unwrap()
+}
+
+#[test]
+fn one_account_or_user_rendered_alone_gives_the_bytes_of_the_whole_tree() {
+    let whole = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let lock = &whole.lock;
+    // What a controller reconciling Account team/b holds: b, the account it imports from, the
+    // cluster and its key; and for User team/bob, its account. With the lock's records a later
+    // epoch changes nothing.
+    let t = tree();
+    let inputs = load(&[t[0].clone(), t[1].clone(), t[2].clone(), t[4].clone()]);
+    let root = seed_root();
+    let options = Options::default();
+    let cx = Context {
+        inputs: &inputs,
+        keys: Keys::Seeds(KeySources {
+            secrets: &inputs.secrets,
+            seed_root: Some(&root),
+        }),
+        epoch: EPOCH + 99,
+        options: &options,
+    };
+    let identities = Identities::resolve(&cx, lock);
+    let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
+    let alone = super::account(&cx, &identities, b, lock.accounts.get("team/b"));
+    assert!(alone.diagnostics.is_empty(), "{:?}", alone.diagnostics);
+    // The signing keys it used are those the whole tree's lock records.
+    for (owner, key) in &alone.signing_keys {
+        assert_eq!(lock.signing_keys.get(owner), Some(key), "{owner}");
+    }
+    let alone = alone.output.unwrap();
+    let in_tree = whole.accounts.iter().find(|a| a.name == "b").unwrap();
+    assert_eq!(alone.jwt, in_tree.jwt);
+    assert_eq!(alone.adoptions, in_tree.adoptions);
+
+    let bob = super::user(
+        &cx,
+        &identities,
+        &inputs.users[0],
+        lock.users.get("team/bob"),
+    );
+    let bob_in_tree = whole.users.iter().find(|u| u.name == "bob").unwrap();
+    assert_eq!(bob.output.unwrap().creds, bob_in_tree.creds);
+}
+
+#[test]
+fn an_error_of_one_user_does_not_stop_another_users_result() {
+    let mut docs = tree();
+    docs.push(user("bad", "a", "  signingKeyRef: {name: missing}\n"));
+    let inputs = load(&docs);
+    let root = seed_root();
+    let options = Options::default();
+    let cx = Context {
+        inputs: &inputs,
+        keys: Keys::Seeds(KeySources {
+            secrets: &inputs.secrets,
+            seed_root: Some(&root),
+        }),
+        epoch: EPOCH,
+        options: &options,
+    };
+    let identities = Identities::resolve(&cx, &Lock::new());
+    let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
+    let bad = super::user(&cx, &identities, of("bad"), None);
+    assert!(bad.output.is_none() && bad.has_errors());
+    let [error] = bad.diagnostics.as_slice() else {
+        panic!("{:?}", bad.diagnostics)
+    };
+    assert_eq!(error.code, Code::NotFound);
+    let reference = error.reference.as_ref().unwrap();
+    assert_eq!(
+        (reference.kind.as_str(), reference.name.as_str()),
+        ("User", "bad")
+    );
+    let alice = super::user(&cx, &identities, of("alice"), None);
+    assert!(alice.diagnostics.is_empty(), "{:?}", alice.diagnostics);
+    let whole = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    assert_eq!(alice.output.unwrap().creds, whole.users[0].creds);
+    // The whole tree fails with the same error, once.
+    assert_eq!(
+        run(&docs, &Lock::new(), EPOCH).unwrap_err(),
+        vec![error.clone()]
+    );
+}
+
+#[test]
+fn an_object_fails_with_the_errors_of_an_account_it_depends_on_and_no_other() {
+    // Account team/a in observe mode without its ID label has no identity: b imports from it,
+    // alice is its User; bob (of b) depends on b's identity only.
+    let mut docs = tree();
+    docs[1] = docs[1].replace(
+        "metadata: {name: a, namespace: team}",
+        "metadata: {name: a, namespace: team, labels: {nauth.io/management-policy: observe}}",
+    );
+    let inputs = load(&docs);
+    let root = seed_root();
+    let options = Options::default();
+    let cx = Context {
+        inputs: &inputs,
+        keys: Keys::Seeds(KeySources {
+            secrets: &inputs.secrets,
+            seed_root: Some(&root),
+        }),
+        epoch: EPOCH,
+        options: &options,
+    };
+    let identities = Identities::resolve(&cx, &Lock::new());
+    let whole = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    assert_eq!(whole[0].code, Code::InvalidSpec);
+    let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
+    let b = super::account(&cx, &identities, b, None);
+    assert!(b.output.is_none());
+    assert_eq!(b.diagnostics, whole, "b imports from a");
+    let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
+    assert_eq!(
+        super::user(&cx, &identities, of("alice"), None).diagnostics,
+        whole
+    );
+    let bob = super::user(&cx, &identities, of("bob"), None);
+    assert!(
+        bob.output.is_some() && bob.diagnostics.is_empty(),
+        "{bob:?}"
     );
 }

@@ -6,40 +6,42 @@ use crate::claims::{self, UserInput};
 use crate::diagnostic::Code;
 use crate::input::{Inputs, Object};
 use crate::keys::{KEY_GENERATION_ANNOTATION, Keys, UserKey};
+use crate::lock::LockEntry;
 use crate::{api, jwt};
 
 use super::{
-    Context, Identities, RenderedUser, Report, by_key, claims_error, display_name, identity_failed,
-    ref_key, signing_key_object,
+    Context, Identities, RenderedUser, Report, claims_error, display_name, ref_key,
+    signing_key_object,
 };
 
-/// Renders every User whose Account is known, on every core.
-pub(super) fn render(
+/// Renders one User (see [`super::user`]); `None` when it has an error.
+pub(super) fn render_user(
     cx: &Context,
     identities: &Identities,
-    report: &mut Report,
-) -> Vec<RenderedUser> {
-    report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
-        let account = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
-        if identity_failed(cx.inputs, identities, &account) {
-            // The Account's own error says why; its Users add nothing to it.
-            return None;
-        }
-        render_one(cx, identities, u, report)
-            .map_err(|d| report.push(d))
-            .ok()
-    })
+    u: &Object<api::User>,
+    previous: Option<&LockEntry>,
+) -> (Option<RenderedUser>, Report) {
+    let mut report = Report::default();
+    let account = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
+    if let Some(failed) = identities.failure(&account) {
+        // The Account's own errors say why.
+        report.depends_on(failed);
+        return (None, report);
+    }
+    let output = render_one(cx, identities, u, previous, &mut report)
+        .map_err(|d| report.push(d))
+        .ok();
+    (output, report)
 }
 
 fn render_one(
     cx: &Context,
     identities: &Identities,
     u: &Object<api::User>,
+    previous: Option<&LockEntry>,
     report: &mut Report,
 ) -> Result<RenderedUser, crate::diagnostic::Diagnostic> {
-    let Context {
-        inputs, keys, lock, ..
-    } = *cx;
+    let Context { inputs, keys, .. } = *cx;
     let spec = &u.resource.spec;
     let account_key = format!("{}/{}", u.namespace(), spec.account_name);
     let identity = identities.get(&account_key).ok_or_else(|| {
@@ -96,7 +98,6 @@ fn render_one(
     // A revocation of all users before a time is how an account forces re-issue: new JWTs
     // must be issued after it.
     let floor = revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied();
-    let previous = lock.users.get(&u.key());
     let (claims, claims_hash, token) = cx
         .sign(built, &signer, previous, floor)
         .map_err(|e| u.error(None, e).with_code(Code::InvalidSpec))?;
