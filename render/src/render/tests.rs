@@ -387,6 +387,7 @@ fn bearer_users_are_refused_where_the_account_disallows_bearer_tokens() {
     assert_eq!(errors[0].object.as_deref(), Some("User team/u"));
     assert_eq!(errors[0].field.as_deref(), Some("spec.bearerToken"));
     assert!(errors[0].message.contains("disallowBearer"), "{errors:?}");
+    assert_eq!(errors[0].code, Code::BearerNotAllowed);
 
     let ask = "apiVersion: nauth.io/v1alpha1\nkind: AccountSigningKey\nmetadata: {name: apps, namespace: team}\n\
                spec: {scope: {role: app, template: {bearerToken: true}}}\n---\n";
@@ -448,6 +449,7 @@ fn a_revoke_all_forces_later_user_iats_and_a_revoked_key_is_refused() {
         "{}",
         errors[0]
     );
+    assert_eq!(errors[0].code, Code::Revoked);
 }
 
 #[test]
@@ -786,6 +788,7 @@ fn the_system_account_is_never_rendered() {
             sys.public_key()
         )
     );
+    assert_eq!(errors[0].code, Code::SystemAccount);
 }
 
 #[test]
@@ -802,6 +805,7 @@ fn unreadable_system_user_creds_are_a_warning_naming_the_cluster() {
          nats/sys key default does not hold user creds; its system account is unknown, so \
          nothing stops rendering it"
     );
+    assert_eq!(r.warnings[0].code, Code::InvalidKey);
 }
 
 fn other_cluster() -> String {
@@ -829,6 +833,7 @@ fn the_operator_cluster_is_strict_unless_optional_as_nauths_nats_cluster_ref() {
          not match required operator cluster nats/nats (--nats-cluster; --nats-cluster-optional \
          allows other clusters)"
     );
+    assert_eq!(errors[0].code, Code::ClusterMismatch);
     let from_env = Options {
         default_cluster_from_env: true,
         ..required.clone()
