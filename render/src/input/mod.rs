@@ -136,7 +136,7 @@ pub struct Inputs {
 }
 
 /// What a file may contribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Contents {
     /// Custom resources and Secrets.
     Everything,
