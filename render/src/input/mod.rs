@@ -534,7 +534,7 @@ fn duplicates_of<T: Resource<DynamicType = ()>>(
 ) {
     let mut first_in = BTreeMap::new();
     for o in objects {
-        match first_in.entry(o.key()) {
+        match first_in.entry((o.namespace(), o.name())) {
             Entry::Vacant(v) => {
                 v.insert(&o.file);
             }
