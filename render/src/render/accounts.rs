@@ -34,7 +34,7 @@ pub(super) fn identities(cx: &Context, report: &mut Report) -> Identities {
         match keys.account(a, label.or(locked)) {
             Ok(k) => {
                 report.record_key("Account", a.key(), &k.sign);
-                let id = k.root.public_key();
+                let id = k.root.public_key().to_string();
                 if let Some(old) = &k.rotated_from {
                     report.push(a.warning(
                         Some(&format!(
@@ -191,7 +191,7 @@ fn render_one(
         return None;
     }
     let mut signing_keys = vec![SigningKeyEntry {
-        key: identity.sign.public_key(),
+        key: identity.sign.public_key().to_string(),
         scope: None,
     }];
     for (i, r) in spec.signing_key_refs.iter().flatten().enumerate() {
@@ -209,7 +209,7 @@ fn render_one(
                 Ok(kp) => {
                     report.record_key("AccountSigningKey", ask.key(), &kp);
                     signing_keys.push(SigningKeyEntry {
-                        key: kp.public_key(),
+                        key: kp.public_key().to_string(),
                         scope: ask.resource.spec.scope.clone(),
                     })
                 }
@@ -298,7 +298,7 @@ fn render_one(
     let issuer = operator.public_key();
     let input = AccountInput {
         account_id: &identity.id,
-        issuer: &issuer,
+        issuer,
         display_name: &name,
         spec,
         signing_keys,
@@ -373,7 +373,7 @@ fn operator_key(
     options: &Options,
     a: &Object<api::Account>,
     report: &mut Report,
-) -> Result<(String, nkeys::KeyPair), Diagnostic> {
+) -> Result<(String, keys::Key), Diagnostic> {
     let target = cluster_ref(a, options)?;
     let cluster = inputs
         .clusters

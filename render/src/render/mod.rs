@@ -9,14 +9,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use data_encoding::HEXLOWER;
-use nkeys::KeyPair;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Diagnostic;
 use crate::input::{Inputs, Object};
 use crate::jwt::{self, ClaimBody};
-use crate::keys::{KeySources, Keys};
+use crate::keys::{Key, KeySources, Keys};
 use crate::lock::{self, Lock, LockEntry};
 use crate::{api, claims};
 
@@ -307,7 +306,7 @@ impl Context<'_> {
     fn sign<T: ClaimBody>(
         &self,
         mut claims: jwt::Claims<T>,
-        signer: &KeyPair,
+        signer: &Key,
         previous: Option<&LockEntry>,
         floor: Option<i64>,
     ) -> Result<(jwt::Claims<T>, String, String), String> {
@@ -320,6 +319,7 @@ impl Context<'_> {
             claims.data.iat = iat;
             return Ok((claims, hash, String::new()));
         }
+        let signer = (signer.pair()).expect("a render with seeds holds every key's pair");
         let token = jwt::encode(&mut claims, signer, iat).map_err(|e| e.to_string())?;
         Ok((claims, hash, token))
     }
@@ -379,9 +379,9 @@ impl Report {
         self.problems.push(d);
     }
 
-    fn record_key(&mut self, kind: &str, key: String, signer: &KeyPair) {
+    fn record_key(&mut self, kind: &str, key: String, signer: &Key) {
         self.signing_keys
-            .insert(lock::owner(kind, &key), signer.public_key());
+            .insert(lock::owner(kind, &key), signer.public_key().to_string());
     }
 }
 
@@ -417,7 +417,7 @@ fn by_key<T: kube::Resource<DynamicType = ()>>(objects: &[Object<T>]) -> Vec<&Ob
 /// An Account's resolved identity.
 pub(crate) struct Identity {
     id: String,
-    sign: KeyPair,
+    sign: Key,
     managed: bool,
 }
 

@@ -1,10 +1,12 @@
 //! User JWTs and creds.
 
+use std::collections::HashMap;
+
 use nkeys::KeyPair;
 
 use crate::claims::{self, UserInput};
 use crate::input::{Inputs, Object};
-use crate::keys::{KEY_GENERATION_ANNOTATION, Keys, UserKey};
+use crate::keys::{KEY_GENERATION_ANNOTATION, Key, Keys, UserKey};
 use crate::{api, jwt};
 
 use super::{
@@ -12,19 +14,26 @@ use super::{
     ref_key, signing_key_object,
 };
 
+/// Accounts by namespace and name, the first of duplicates (which are an error of their own).
+type Accounts<'i> = HashMap<(&'i str, &'i str), &'i Object<api::Account>>;
+
 /// Renders every User whose Account is known, on every core.
 pub(super) fn render(
     cx: &Context,
     identities: &Identities,
     report: &mut Report,
 ) -> Vec<RenderedUser> {
+    let mut accounts = Accounts::new();
+    for a in &cx.inputs.accounts {
+        accounts.entry((a.namespace(), a.name())).or_insert(a);
+    }
     report.render_parallel(cx, &by_key(&cx.inputs.users), |u, report| {
         let account = format!("{}/{}", u.namespace(), u.resource.spec.account_name);
         if identity_failed(cx.inputs, identities, &account) {
             // The Account's own error says why; its Users add nothing to it.
             return None;
         }
-        render_one(cx, identities, u, report)
+        render_one(cx, identities, &accounts, u, report)
             .map_err(|d| report.push(d))
             .ok()
     })
@@ -33,6 +42,7 @@ pub(super) fn render(
 fn render_one(
     cx: &Context,
     identities: &Identities,
+    accounts: &Accounts,
     u: &Object<api::User>,
     report: &mut Report,
 ) -> Result<RenderedUser, crate::diagnostic::Diagnostic> {
@@ -47,7 +57,9 @@ fn render_one(
             format!("Account {account_key} is not in the input (or has no keys)"),
         )
     })?;
-    let account = inputs.accounts.iter().find(|a| a.has_key(&account_key));
+    let account = accounts
+        .get(&(u.namespace(), spec.account_name.as_str()))
+        .copied();
     let (signer, scoped) = match &spec.signing_key_ref {
         None => (identity.sign.clone(), false),
         Some(r) => signing_key(inputs, keys, u, r, account, report)?,
@@ -59,9 +71,9 @@ fn render_one(
     let name = display_name(u, spec.display_name.as_deref());
     let (public, issuer) = (user_key.public_key(), signer.public_key());
     let input = UserInput {
-        user_key: &public,
+        user_key: public,
         account_id: &identity.id,
-        issuer: &issuer,
+        issuer,
         scoped,
         display_name: &name,
         spec,
@@ -80,7 +92,7 @@ fn render_one(
     }
     check_usable(cx, u, account, &built, report)?;
     let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
-    if let Some(at) = revocations.and_then(|r| r.get(&public)) {
+    if let Some(at) = revocations.and_then(|r| r.get(public)) {
         return Err(u.error(
             None,
             format!(
@@ -97,8 +109,8 @@ fn render_one(
         .sign(built, &signer, previous, floor)
         .map_err(|e| u.error(None, e))?;
     // A preview signs nothing: no token, so no creds, even where a seed is at hand.
-    let creds = match user_key.seed() {
-        Ok(seed) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
+    let creds = match user_key.pair().map(KeyPair::seed) {
+        Some(Ok(seed)) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
         _ => String::new(),
     };
     Ok(RenderedUser {
@@ -156,7 +168,7 @@ fn signing_key(
     r: &api::AccountSigningKeyRef,
     account: Option<&Object<api::Account>>,
     report: &mut Report,
-) -> Result<(KeyPair, bool), crate::diagnostic::Diagnostic> {
+) -> Result<(Key, bool), crate::diagnostic::Diagnostic> {
     const FIELD: &str = "spec.signingKeyRef";
     let target = ref_key(r.namespace.as_deref(), &r.name, u.namespace());
     let ask = signing_key_object(inputs, r, u.namespace()).ok_or_else(|| {
