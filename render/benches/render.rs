@@ -112,8 +112,16 @@ fn changed_tree_files() -> Vec<(String, String)> {
     files
 }
 
+/// The texts of `sides`, each as often as `diff` reads it.
+fn texts<'t>(sides: &[&'t [(String, String)]]) -> ParsedFiles<'t> {
+    let texts = sides
+        .iter()
+        .flat_map(|files| files.iter().map(|(_, t)| t.as_str()));
+    ParsedFiles::expecting(texts, Contents::Everything)
+}
+
 /// Parses `files` as `diff` does, reusing what `parsed` already holds.
-fn parse(files: &[(String, String)], parsed: &mut ParsedFiles) -> Inputs {
+fn parse<'t>(files: &'t [(String, String)], parsed: &mut ParsedFiles<'t>) -> Inputs {
     let mut inputs = Inputs::default();
     for (file, text) in files {
         let problems = parsed.add_yaml(&mut inputs, file, text, Contents::Everything);
@@ -173,7 +181,7 @@ impl DiffFixture {
     /// render a day later.
     fn new(fixture: &Fixture) -> Self {
         let head_files = changed_tree_files();
-        let head_inputs = parse(&head_files, &mut ParsedFiles::default());
+        let head_inputs = parse(&head_files, &mut texts(&[&head_files]));
         let keys = KeySources {
             secrets: &head_inputs.secrets,
             seed_root: Some(&fixture.root),
@@ -203,11 +211,7 @@ impl DiffFixture {
     /// What `nauth-render diff BASE HEAD` computes once it has read the files: both sides
     /// parsed (each distinct file once), previewed from their locks, compared, and the text.
     fn diff(&self) -> String {
-        let mut parsed = ParsedFiles::default();
-        let side = |(files, lock): &(Vec<(String, String)>, Lock), parsed: &mut ParsedFiles| {
-            let inputs = parse(files, parsed);
-            preview(&inputs, lock, 0, &Options::default()).expect("each side previews")
-        };
+        let mut parsed = texts(&[&self.base.0, &self.head.0]);
         let base: Preview = side(&self.base, &mut parsed);
         let head: Preview = side(&self.head, &mut parsed);
         let diffs = diff::diff(
@@ -222,6 +226,15 @@ impl DiffFixture {
         );
         diff::text(&diffs, Style { color: false })
     }
+}
+
+/// One side of a `diff`, parsed with the other's texts at hand and previewed from its lock.
+fn side<'t>(
+    (files, lock): &'t (Vec<(String, String)>, Lock),
+    parsed: &mut ParsedFiles<'t>,
+) -> Preview {
+    let inputs = parse(files, parsed);
+    preview(&inputs, lock, 0, &Options::default()).expect("each side previews")
 }
 
 /// Mean length of a rendered user JWT's signing input (`header.payload`).

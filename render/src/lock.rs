@@ -75,8 +75,11 @@ impl Lock {
 
     /// Reads a lock file's text.
     pub fn parse(text: &str) -> Result<Self, LockError> {
-        let lock: Lock = serde_saphyr::from_str(text)
-            .map_err(|e| LockError::Syntax(crate::input::yaml_error::message(&e)))?;
+        let lock = match written::parse(text) {
+            Some(lock) => lock,
+            None => serde_saphyr::from_str(text)
+                .map_err(|e| LockError::Syntax(crate::input::yaml_error::message(&e)))?,
+        };
         if lock.version != LOCK_VERSION {
             return Err(LockError::Version {
                 found: lock.version,
@@ -92,6 +95,123 @@ impl Lock {
             "# nauth-render lock file: public keys, claims hashes and issue times.\n\
              # Generated; commit it next to the custom resources. It holds no secrets.\n{body}"
         )
+    }
+}
+
+/// Lock files exactly as [`Lock::to_yaml`] writes them, read line by line: the lock of a large
+/// tree is megabytes of YAML (`diff` reads two), and a YAML parser takes longer over it than
+/// the rest of a `diff` takes over an object. Anything else (another style, quoting, comments
+/// below the header, a value that is not a public key, hash or time) is left to the parser.
+mod written {
+    use std::collections::BTreeMap;
+    use std::iter::Peekable;
+    use std::str::Lines;
+
+    use super::{Lock, LockEntry};
+
+    /// The lock `text` holds, or `None` when it is not in the written form.
+    pub(super) fn parse(text: &str) -> Option<Lock> {
+        let mut lines = text.lines().peekable();
+        while lines.next_if(|l| l.starts_with('#')).is_some() {}
+        let version = lines.next()?.strip_prefix("version: ")?;
+        let lock = Lock {
+            version: integer(version)?,
+            accounts: entries(&mut lines, "accounts")?,
+            users: entries(&mut lines, "users")?,
+            signing_keys: signing_keys(&mut lines)?,
+        };
+        lines.next().is_none().then_some(lock)
+    }
+
+    /// Whether the section `name` starts here: `Some(true)` when it is written empty (`{}`).
+    fn section(lines: &mut Peekable<Lines>, name: &str) -> Option<bool> {
+        match lines.next()?.strip_prefix(name)? {
+            ":" => Some(false),
+            ": {}" => Some(true),
+            _ => None,
+        }
+    }
+
+    /// The keys of one section: `  key:` lines (or `  key: value` ones), one at least.
+    fn keys<'t>(
+        lines: &mut Peekable<Lines<'t>>,
+        mut each: impl FnMut(&mut Peekable<Lines<'t>>, &'t str) -> Option<()>,
+    ) -> Option<()> {
+        let mut any = false;
+        while let Some(line) = lines.next_if(|l| l.starts_with("  ") && !l.starts_with("   ")) {
+            each(lines, &line[2..])?;
+            any = true;
+        }
+        any.then_some(())
+    }
+
+    fn entries(lines: &mut Peekable<Lines>, name: &str) -> Option<BTreeMap<String, LockEntry>> {
+        let mut map = BTreeMap::new();
+        if section(lines, name)? {
+            return Some(map);
+        }
+        keys(lines, |lines, line| {
+            let key = object(line.strip_suffix(':')?)?;
+            let mut field = |name: &str| {
+                let line = lines.next()?.strip_prefix("    ")?.strip_prefix(name)?;
+                line.strip_prefix(": ")
+            };
+            let entry = LockEntry {
+                public_key: public_key(field("publicKey")?)?,
+                issuer: public_key(field("issuer")?)?,
+                claims_hash: hash(field("claimsHash")?)?,
+                issued_at: integer(field("issuedAt")?)?,
+            };
+            map.insert(key.to_string(), entry).is_none().then_some(())
+        })?;
+        Some(map)
+    }
+
+    fn signing_keys(lines: &mut Peekable<Lines>) -> Option<BTreeMap<String, String>> {
+        let mut map = BTreeMap::new();
+        if section(lines, "signingKeys")? {
+            return Some(map);
+        }
+        keys(lines, |_, line| {
+            let (owner, key) = line.split_once(": ")?;
+            let (kind, name) = owner.split_once(' ')?;
+            if !kind.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return None;
+            }
+            object(name)?;
+            let key = public_key(key)?;
+            map.insert(owner.to_string(), key).is_none().then_some(())
+        })?;
+        Some(map)
+    }
+
+    /// `namespace/name` of DNS-1123 names, which YAML reads as the same plain string.
+    fn object(key: &str) -> Option<&str> {
+        let dns = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+        let (namespace, name) = key.split_once('/')?;
+        let fine = |s: &str| s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        (fine(namespace) && fine(name) && namespace.bytes().chain(name.bytes()).all(dns))
+            .then_some(key)
+    }
+
+    /// An nkey public key: 56 base32 characters, never a YAML number, boolean or null.
+    fn public_key(value: &str) -> Option<String> {
+        let base32 = |b: u8| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b);
+        (value.len() == 56 && value.bytes().all(base32)).then(|| value.to_string())
+    }
+
+    /// 64 lowercase hex digits with a letter that no YAML number has (not only digits and `e`).
+    fn hash(value: &str) -> Option<String> {
+        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        let letter = |b: u8| (b'a'..=b'f').contains(&b) && b != b'e';
+        (value.len() == 64 && value.bytes().all(hex) && value.bytes().any(letter))
+            .then(|| value.to_string())
+    }
+
+    /// An integer written as Rust writes it (no `+`, leading zero or other base to interpret).
+    fn integer<T: std::str::FromStr + ToString>(value: &str) -> Option<T> {
+        let n: T = value.parse().ok()?;
+        (n.to_string() == value).then_some(n)
     }
 }
 
@@ -155,6 +275,63 @@ mod tests {
         assert!(text.find("a/one").unwrap() < text.find("b/two").unwrap());
         assert!(text.contains("claimsHash: h1"));
         assert_eq!(Lock::parse(&text).unwrap(), lock);
+    }
+
+    #[test]
+    fn a_written_lock_reads_as_the_yaml_parser_reads_it() {
+        let mut lock = Lock::new();
+        let key = |c: char| format!("A{}", c.to_string().repeat(55));
+        lock.accounts
+            .insert("b/two".into(), entry(&"ab12".repeat(16), 2));
+        lock.accounts
+            .insert("a.b/one-1".into(), entry(&"9f".repeat(32), -1));
+        lock.users
+            .insert("a/u".into(), entry(&"0c".repeat(32), 1_800_000_000));
+        lock.signing_keys
+            .insert(owner("Account", "a/one"), key('B'));
+        lock.signing_keys
+            .insert(owner("NatsCluster", "nats/nats"), key('C'));
+        let empty = Lock::new();
+        for lock in [lock, empty] {
+            let text = lock.to_yaml();
+            assert_eq!(written::parse(&text).as_ref(), Some(&lock), "{text}");
+            let parsed: Lock = serde_saphyr::from_str(&text).unwrap();
+            assert_eq!(parsed, lock);
+        }
+    }
+
+    #[test]
+    fn other_lock_texts_are_left_to_the_yaml_parser() {
+        let text = Lock::new().to_yaml();
+        let (key, hash) = ("A".repeat(56), "ab".repeat(32));
+        let entry = format!(
+            "  a/b:\n    publicKey: {key}\n    issuer: {key}\n    claimsHash: {hash}\n    \
+             issuedAt: 1\n"
+        );
+        let written = text.replace("users: {}\n", &format!("users:\n{entry}"));
+        assert!(written::parse(&written).is_some(), "{written}");
+        for other in [
+            written
+                .replace("publicKey: A", "publicKey: 'A")
+                .replace("AAAA\n    issuer", "AAAA'\n    issuer"),
+            written.replace("issuedAt: 1", "issuedAt: 01"),
+            written.replace("issuedAt: 1", "issuedAt: 1 # comment"),
+            written.replace(&hash, &"1".repeat(64)),
+            written.replace("a/b:", "A/b:"),
+            written.replace("users:\n", "users: # comment\n"),
+            written.replace("version: 1", "version: 1\nextra: 1"),
+            format!("{written}  c/d:\n"),
+            "version: 1\nusers: {a/b: {publicKey: X, issuer: Y, claimsHash: Z, issuedAt: 1}}\n"
+                .to_string(),
+        ] {
+            assert_eq!(written::parse(&other), None, "{other}");
+            let yaml = serde_saphyr::from_str::<Lock>(&other).map_err(|e| e.to_string());
+            let parsed = Lock::parse(&other).map_err(|e| e.to_string());
+            assert_eq!(parsed.is_ok(), yaml.is_ok(), "{other}");
+            if let (Ok(parsed), Ok(yaml)) = (parsed, yaml) {
+                assert_eq!(parsed, yaml);
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
@@ -73,8 +73,9 @@ fn compare(args: &Args) -> Result<(), Failure> {
             )
             .with_code(Code::InvalidArgument)]));
         }
-        Some(_) => {
+        Some(dir) => {
             let rendered = render_loaded(&loaded, args.issued_at)?;
+            committed_dir(dir)?;
             (rendered.lock.clone(), Some(rendered))
         }
         None => (previewed(&loaded, args)?, None),
@@ -153,6 +154,26 @@ fn compare(args: &Args) -> Result<(), Failure> {
              delete them and commit"
         ))),
         _ => Err(Failure::Changed(format!("{report}{delete}{RUN_RENDER}"))),
+    }
+}
+
+/// Nothing when `dir` is a directory. A missing one is stale output as a whole (exit 1), said
+/// once rather than as every file it should hold; a file there cannot be checked (exit 2).
+fn committed_dir(dir: &Path) -> Result<(), Failure> {
+    if dir.is_dir() {
+        Ok(())
+    } else if dir.exists() {
+        Err(Failure::Io(format!(
+            "--out-dir {}: a file, not a directory",
+            dir.display()
+        )))
+    } else {
+        Err(Failure::Changed(format!(
+            "error: --out-dir {dir} does not exist, so no rendered output is committed there; run \
+             `nauth-render render --out-dir {dir}` on the same paths with the keys (--seed-root \
+             or --keys) and commit the result, or correct the path",
+            dir = dir.display()
+        )))
     }
 }
 

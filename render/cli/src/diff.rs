@@ -69,10 +69,12 @@ pub fn run(args: Args) -> ExitCode {
 
 fn compare(args: &Args) -> Result<bool, Failure> {
     let options = args.options.options()?;
+    let (base, head) = (read(&args.base, args)?, read(&args.head, args)?);
     // The two sides usually share most files: each distinct text is parsed once.
-    let mut parsed = ParsedFiles::default();
-    let (base, base_lock) = load(&args.base, args, &options, &mut parsed)?;
-    let (head, head_lock) = load(&args.head, args, &options, &mut parsed)?;
+    let texts = [&base, &head].map(|side| side.files.iter().map(|(_, text)| text.as_str()));
+    let mut parsed = ParsedFiles::expecting(texts.into_iter().flatten(), Contents::Everything);
+    let (base, base_lock) = load(&base, &options, &mut parsed)?;
+    let (head, head_lock) = load(&head, &options, &mut parsed)?;
     let diffs = diff::diff(
         Side {
             preview: &base,
@@ -101,16 +103,20 @@ fn compare(args: &Args) -> Result<bool, Failure> {
     Ok(!diffs.is_empty())
 }
 
-/// One side's preview and lock.
-fn load(
-    side: &str,
-    args: &Args,
-    options: &Options,
-    parsed: &mut ParsedFiles,
-) -> Result<(Preview, Lock), Failure> {
+/// One side as read: its manifest files, its lock (name and text) if it has one, the name of
+/// its lock, and what reading found.
+struct Read {
+    files: Vec<(String, String)>,
+    lock: Option<(String, String)>,
+    lock_name: String,
+    problems: Vec<Diagnostic>,
+}
+
+/// Reads one side, a directory or a git revision.
+fn read(side: &str, args: &Args) -> Result<Read, Failure> {
     let path = Path::new(side);
     let mut problems = Vec::new();
-    let (files, lock_text, lock_name) = if path.is_dir() {
+    let (files, lock, lock_name) = if path.is_dir() {
         let lock_path = path.join(&args.lock);
         let lock = match std::fs::read(&lock_path) {
             Ok(bytes) => {
@@ -128,8 +134,23 @@ fn load(
     } else {
         git_side(side, &args.dir, &args.lock)?
     };
+    Ok(Read {
+        files,
+        lock,
+        lock_name,
+        problems,
+    })
+}
+
+/// One side's preview and lock.
+fn load<'t>(
+    side: &'t Read,
+    options: &Options,
+    parsed: &mut ParsedFiles<'t>,
+) -> Result<(Preview, Lock), Failure> {
+    let mut problems = side.problems.clone();
     let mut inputs = Inputs::default();
-    for (name, text) in &files {
+    for (name, text) in &side.files {
         problems.extend(parsed.add_yaml(&mut inputs, name, text, Contents::Everything));
     }
     if options.strict {
@@ -138,10 +159,10 @@ fn load(
     if problems.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(problems));
     }
-    let (lock, missing) = match lock_text {
-        None => (Lock::new(), Some(lock_name)),
+    let (lock, missing) = match &side.lock {
+        None => (Lock::new(), Some(&side.lock_name)),
         Some((name, text)) => (
-            Lock::parse(&text).map_err(|e| {
+            Lock::parse(text).map_err(|e| {
                 let d = Diagnostic::error(e.to_string()).in_file(name);
                 Failure::Invalid(vec![d.with_code(Code::InvalidLock)])
             })?,

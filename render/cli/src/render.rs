@@ -54,6 +54,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let lock_path = args.input.lock_path();
     let lock_dir = lock_path.parent().unwrap_or(Path::new("."));
     let out_dir = args.out_dir.as_deref();
+    if let Some(dir) = out_dir {
+        usable_out_dir(dir)?;
+    }
     let _held = files::hold_exclusive(&[lock_dir, out_dir.map_or(lock_dir, existing)])?;
     let loaded = args.input.load()?;
     (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
@@ -113,6 +116,24 @@ fn existing(dir: &Path) -> &Path {
     dir.ancestors()
         .find(|d| d.as_os_str().is_empty() || d.is_dir())
         .unwrap_or(dir)
+}
+
+/// Refuses an `--out-dir` that is, or lies below, a regular file, before anything is read or
+/// written: writing would otherwise fail midway with the OS's bare "Not a directory".
+fn usable_out_dir(dir: &Path) -> Result<(), Failure> {
+    let found = dir
+        .ancestors()
+        .filter(|d| !d.as_os_str().is_empty())
+        .find(|d| d.exists());
+    match found {
+        Some(file) if !file.is_dir() => Err(Failure::Io(format!(
+            "--out-dir {}: {} is a file, not a directory; give a directory (it is created if \
+             missing)",
+            dir.display(),
+            file.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Removes the temporary files interrupted runs left beside `dests` (they may hold creds),

@@ -183,6 +183,75 @@ fn standard_input_and_io_errors() {
 }
 
 #[test]
+fn a_secret_data_value_that_is_not_base64_is_named_without_quoting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.yaml");
+    // A seed pasted under data instead of stringData: base32, so not base64 of a whole length.
+    let seed = "SAAPQGHCXP3M5THZ4JIJ2X6DJPXIBDX4DHVEI2ODY37NKI7R7YTIHNSTW4";
+    fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: orders-ac-root, namespace: shop}}\n\
+             data:\n  default: {seed}\n"
+        ),
+    )
+    .unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let out = nauth_render(
+        &[
+            "render",
+            file.to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{}: Secret shop/orders-ac-root: data.default: not valid base64: values under data \
+             are base64-encoded (put plain text under stringData)\n\
+             error: 1 problem(s) in the input; nothing was rendered\n",
+            file.display()
+        )
+    );
+    assert!(!lock.exists());
+}
+
+#[test]
+fn check_of_an_out_dir_that_does_not_exist_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    fs::copy(quickstart().join("nauth.lock"), &lock).unwrap();
+    let missing = dir.path().join("out");
+    let out = nauth_render(
+        &[
+            "check",
+            quickstart().to_str().unwrap(),
+            "--seed-root",
+            quickstart().join("seed-root").to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+            "--out-dir",
+            missing.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "stale: run render");
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: --out-dir {dir} does not exist, so no rendered output is committed there; \
+             run `nauth-render render --out-dir {dir}` on the same paths with the keys \
+             (--seed-root or --keys) and commit the result, or correct the path\n",
+            dir = missing.display()
+        )
+    );
+    assert!(!missing.exists(), "check writes nothing");
+}
+
+#[test]
 fn out_dir_gets_one_file_per_object_and_keeps_files_the_lock_never_had() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("rendered");

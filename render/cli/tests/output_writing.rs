@@ -125,6 +125,30 @@ fn a_failed_out_dir_render_leaves_the_directory_and_the_lock_as_they_were() {
     assert!(!lock.exists(), "no lock after a failed output");
 }
 
+#[test]
+fn an_out_dir_that_is_a_file_is_named_as_the_option_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    fs::write(&file, "not a directory\n").unwrap();
+    let lock = dir.path().join("nauth.lock");
+    for out in [file.clone(), file.join("shop")] {
+        let failed = run_out_dir("render", &lock, &[], &out);
+        let stderr = text(&failed.stderr);
+        assert_eq!(failed.status.code(), Some(2), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: --out-dir {}: {} is a file, not a directory; give a directory (it is \
+                 created if missing)\n",
+                out.display(),
+                file.display()
+            )
+        );
+        assert!(!lock.exists(), "no lock written");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "not a directory\n");
+    }
+}
+
 /// Standard output whose reader is already gone, as after `| head -1` stopped reading.
 fn closed_pipe() -> Stdio {
     let (reader, writer) = std::io::pipe().unwrap();

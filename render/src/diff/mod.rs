@@ -60,37 +60,47 @@ pub struct ObjectDiff {
     pub changes: Vec<Change>,
 }
 
-/// Human names for public keys: the account, user or key owner they belong to.
+/// Human names for public keys: the account, user or key owner they belong to. Only the few
+/// keys of changed objects are ever named, so names are built when asked for.
 #[derive(Default)]
-pub struct Names(BTreeMap<String, String>);
+pub struct Names<'a>(BTreeMap<&'a str, Owner<'a>>);
 
-impl Names {
-    fn learn(&mut self, side: Side) {
+/// What a public key belongs to.
+enum Owner<'a> {
+    /// An Account or User: its kind, namespace and name.
+    Object(&'static str, &'a str, &'a str),
+    /// A signing key, by its owner in the lock (`Kind namespace/name`).
+    SigningKey(&'a str),
+}
+
+impl<'a> Names<'a> {
+    fn learn(&mut self, side: Side<'a>) {
         let p = side.preview;
         for a in &p.accounts {
-            let name = format!("Account {}/{}", a.namespace, a.name);
-            self.0.insert(a.claims.data.sub.clone(), name);
+            let owner = Owner::Object("Account", &a.namespace, &a.name);
+            self.0.insert(&a.claims.data.sub, owner);
         }
         for u in &p.users {
-            let name = format!("User {}/{}", u.namespace, u.name);
-            self.0.insert(u.claims.data.sub.clone(), name);
+            let owner = Owner::Object("User", &u.namespace, &u.name);
+            self.0.insert(&u.claims.data.sub, owner);
         }
         for (owner, key) in &side.lock.signing_keys {
-            let name = match owner.split_once(' ') {
-                Some(("Account", object)) => format!("signing key of Account {object}"),
-                Some(("NatsCluster", object)) => format!("operator key of NatsCluster {object}"),
-                _ => owner.clone(),
-            };
-            self.0.insert(key.clone(), name);
+            self.0.insert(key, Owner::SigningKey(owner));
         }
     }
 
     /// `key` with its owner when known: `Account shop/billing (AA5E73QD…)`.
     pub fn label(&self, key: &str) -> String {
-        match self.0.get(key) {
-            Some(name) => format!("{name} ({}…)", &key[..key.len().min(8)]),
-            None => key.to_string(),
-        }
+        let name = match self.0.get(key) {
+            Some(Owner::Object(kind, namespace, name)) => format!("{kind} {namespace}/{name}"),
+            Some(Owner::SigningKey(owner)) => match owner.split_once(' ') {
+                Some(("Account", object)) => format!("signing key of Account {object}"),
+                Some(("NatsCluster", object)) => format!("operator key of NatsCluster {object}"),
+                _ => owner.to_string(),
+            },
+            None => return key.to_string(),
+        };
+        format!("{name} ({}…)", &key[..key.len().min(8)])
     }
 }
 

@@ -143,7 +143,7 @@ pub struct Inputs {
 }
 
 /// What a file may contribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Contents {
     /// Custom resources and Secrets.
     Everything,
@@ -289,8 +289,8 @@ impl Inputs {
         doc["metadata"]["namespace"] = Value::from(namespace.as_str());
         let Some(kind) = nauth_kind else {
             // A Secret's parse error could quote its data: say where, never what.
-            let secret = serde_path_to_error::deserialize(doc).map_err(|e| {
-                Diagnostic::error("not a valid Secret")
+            let secret = serde_path_to_error::deserialize(&doc).map_err(|e| {
+                Diagnostic::error(secret_problem(&doc, e.path()))
                     .in_file(file)
                     .about(located.clone())
                     .at_field(e.path().to_string())
@@ -413,6 +413,27 @@ impl Inputs {
         duplicates_of(&self.clusters, &mut problems);
         duplicates_of(&self.secrets, &mut problems);
         problems
+    }
+}
+
+/// What is wrong at `path` of a Secret that does not parse, without its value (it may be a
+/// key): a `data` value that is a string but not base64, or, for anything else, only that the
+/// field does not fit a Secret.
+fn secret_problem(doc: &Value, path: &serde_path_to_error::Path) -> &'static str {
+    use serde_path_to_error::Segment;
+    let mut segments = path.iter();
+    let key = match (segments.next(), segments.next()) {
+        (Some(Segment::Map { key: section }), Some(Segment::Map { key })) if section == "data" => {
+            key
+        }
+        _ => return "not a valid Secret",
+    };
+    match doc["data"].get(key) {
+        Some(Value::String(_)) => {
+            "not valid base64: values under data are base64-encoded (put plain text under \
+             stringData)"
+        }
+        _ => "must be a base64-encoded string",
     }
 }
 
@@ -559,7 +580,7 @@ fn duplicates_of<T: Resource<DynamicType = ()>>(
 ) {
     let mut first_in = BTreeMap::new();
     for o in objects {
-        match first_in.entry(o.key()) {
+        match first_in.entry((o.namespace(), o.name())) {
             Entry::Vacant(v) => {
                 v.insert(&o.file);
             }

@@ -6,42 +6,67 @@ use std::collections::HashMap;
 use super::{Contents, Inputs, Object};
 use crate::diagnostic::Diagnostic;
 
-/// Files parsed so far, by their text: the objects and problems [`Inputs::add_yaml`] found.
-#[derive(Default)]
-pub struct ParsedFiles(HashMap<String, Parsed>);
+/// Files to be read, by their text, with how many readings of each are still to come and the
+/// objects and problems [`Inputs::add_yaml`] found in it. A text read once is parsed straight
+/// into its side; a text read more often is parsed once, copied for every reading but the
+/// last, and the last takes the parsed objects themselves.
+pub struct ParsedFiles<'t>(HashMap<(&'t str, Contents), Expected>);
+
+struct Expected {
+    readings_left: usize,
+    parsed: Option<Parsed>,
+}
 
 struct Parsed {
-    contents: Contents,
     objects: Inputs,
     problems: Vec<Diagnostic>,
 }
 
-impl ParsedFiles {
+impl<'t> ParsedFiles<'t> {
+    /// Expects every reading of `texts` (a text as often as it will be read) with `contents`.
+    pub fn expecting(texts: impl IntoIterator<Item = &'t str>, contents: Contents) -> Self {
+        let mut expected = HashMap::new();
+        for text in texts {
+            let e = expected.entry((text, contents)).or_insert(Expected {
+                readings_left: 0,
+                parsed: None,
+            });
+            e.readings_left += 1;
+        }
+        ParsedFiles(expected)
+    }
+
     /// [`Inputs::add_yaml`] of `text` into `inputs`. A text parsed before with the same
-    /// `contents` is not parsed again: its objects and problems are copied, named after `file`.
+    /// `contents` is not parsed again: its objects and problems are reused, named after `file`.
     pub fn add_yaml(
         &mut self,
         inputs: &mut Inputs,
         file: &str,
-        text: &str,
+        text: &'t str,
         contents: Contents,
     ) -> Vec<Diagnostic> {
-        let parsed = match self.0.get(text).filter(|p| p.contents == contents) {
-            Some(parsed) => parsed,
+        let Some(expected) = self.0.get_mut(&(text, contents)) else {
+            return inputs.add_yaml(file, text, contents);
+        };
+        expected.readings_left = expected.readings_left.saturating_sub(1);
+        let last = expected.readings_left == 0;
+        let parsed = match expected.parsed.take() {
+            None if last => return inputs.add_yaml(file, text, contents),
             None => {
                 let mut objects = Inputs::default();
                 let problems = objects.add_yaml(file, text, contents);
-                let parsed = Parsed {
-                    contents,
-                    objects,
-                    problems,
-                };
-                self.0.insert(text.to_string(), parsed);
-                &self.0[text]
+                Parsed { objects, problems }
             }
+            Some(parsed) => parsed,
         };
-        append(inputs, &parsed.objects, file);
-        (parsed.problems.iter()).map(|d| renamed(d, file)).collect()
+        let problems = (parsed.problems.iter()).map(|d| renamed(d, file)).collect();
+        if last {
+            append(inputs, parsed.objects, file);
+        } else {
+            append(inputs, parsed.objects.clone(), file);
+            expected.parsed = Some(parsed);
+        }
+        problems
     }
 }
 
@@ -54,8 +79,8 @@ fn renamed(d: &Diagnostic, file: &str) -> Diagnostic {
     d
 }
 
-/// Copies every object of `from` into `into`, as read from `file`.
-fn append(into: &mut Inputs, from: &Inputs, file: &str) {
+/// Moves every object of `from` into `into`, as read from `file`.
+fn append(into: &mut Inputs, from: Inputs, file: &str) {
     // Destructured, so a new kind of input cannot be forgotten here.
     let Inputs {
         accounts,
@@ -67,20 +92,20 @@ fn append(into: &mut Inputs, from: &Inputs, file: &str) {
         secrets,
         encrypted,
     } = from;
-    copy(&mut into.accounts, accounts, file);
-    copy(&mut into.users, users, file);
-    copy(&mut into.exports, exports, file);
-    copy(&mut into.imports, imports, file);
-    copy(&mut into.signing_keys, signing_keys, file);
-    copy(&mut into.clusters, clusters, file);
-    copy(&mut into.secrets, secrets, file);
+    moved(&mut into.accounts, accounts, file);
+    moved(&mut into.users, users, file);
+    moved(&mut into.exports, exports, file);
+    moved(&mut into.imports, imports, file);
+    moved(&mut into.signing_keys, signing_keys, file);
+    moved(&mut into.clusters, clusters, file);
+    moved(&mut into.secrets, secrets, file);
     (into.encrypted).extend(encrypted.iter().map(|d| renamed(d, file)));
 }
 
-fn copy<T: Clone>(into: &mut Vec<Object<T>>, from: &[Object<T>], file: &str) {
-    into.extend(from.iter().map(|o| Object {
+fn moved<T>(into: &mut Vec<Object<T>>, from: Vec<Object<T>>, file: &str) {
+    into.extend(from.into_iter().map(|o| Object {
         file: file.to_string(),
-        resource: o.resource.clone(),
+        resource: o.resource,
     }));
 }
 
@@ -93,26 +118,41 @@ mod tests {
 
     #[test]
     fn a_text_read_twice_gives_what_parsing_it_twice_gives() {
-        let mut files = ParsedFiles::default();
-        let (mut cached, mut parsed) = (Inputs::default(), Inputs::default());
-        files.add_yaml(&mut cached, "base:u.yaml", USER, Contents::Everything);
-        let reused = files.add_yaml(&mut cached, "head/u.yaml", USER, Contents::Everything);
-        parsed.add_yaml("base:u.yaml", USER, Contents::Everything);
-        let fresh = parsed.add_yaml("head/u.yaml", USER, Contents::Everything);
-        assert_eq!(reused, fresh);
-        assert_eq!(reused[0].file.as_deref(), Some("head/u.yaml"));
-        let files_of = |i: &Inputs| i.users.iter().map(|u| u.file.clone()).collect::<Vec<_>>();
-        assert_eq!(files_of(&cached), files_of(&parsed));
-        assert_eq!(cached.users[1].resource, parsed.users[1].resource);
+        for readings in [[USER, USER].as_slice(), &[USER, USER, USER]] {
+            let mut files = ParsedFiles::expecting(readings.iter().copied(), Contents::Everything);
+            let (mut cached, mut parsed) = (Inputs::default(), Inputs::default());
+            for (i, text) in readings.iter().enumerate() {
+                let name = format!("side{i}/u.yaml");
+                let reused = files.add_yaml(&mut cached, &name, text, Contents::Everything);
+                let fresh = parsed.add_yaml(&name, text, Contents::Everything);
+                assert_eq!(reused, fresh);
+                assert_eq!(reused[0].file.as_deref(), Some(name.as_str()));
+            }
+            let files_of = |i: &Inputs| i.users.iter().map(|u| u.file.clone()).collect::<Vec<_>>();
+            assert_eq!(files_of(&cached), files_of(&parsed));
+            assert_eq!(cached.users[1].resource, parsed.users[1].resource);
+        }
     }
 
     #[test]
     fn what_a_file_may_contribute_is_part_of_the_cache_key() {
-        let mut files = ParsedFiles::default();
+        let mut files = ParsedFiles::expecting([USER, USER], Contents::Everything);
         let mut inputs = Inputs::default();
         files.add_yaml(&mut inputs, "a.yaml", USER, Contents::SecretsOnly);
         files.add_yaml(&mut inputs, "b.yaml", USER, Contents::Everything);
         assert_eq!(inputs.users.len(), 1);
         assert_eq!(inputs.users[0].file, "b.yaml");
+    }
+
+    #[test]
+    fn an_unexpected_or_extra_reading_is_parsed() {
+        let mut files = ParsedFiles::expecting([USER], Contents::Everything);
+        let mut inputs = Inputs::default();
+        for name in ["a.yaml", "b.yaml"] {
+            files.add_yaml(&mut inputs, name, USER, Contents::Everything);
+        }
+        files.add_yaml(&mut inputs, "c.yaml", "kind: x\n", Contents::Everything);
+        let names: Vec<_> = inputs.users.iter().map(|u| u.file.as_str()).collect();
+        assert_eq!(names, ["a.yaml", "b.yaml"]);
     }
 }

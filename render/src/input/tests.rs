@@ -90,6 +90,25 @@ fn secret_errors_never_quote_the_secret() {
 }
 
 #[test]
+fn a_secret_data_value_says_it_is_not_base64_without_quoting_it() {
+    let message = |value: &str| {
+        let (_, problems) = load(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\ndata: {{user.creds: {value}}}\n"
+        ));
+        problems[0].to_string()
+    };
+    assert_eq!(
+        message("SAAPQGHCXP3M5THZ4JIJ2X6DJPXIBDX4DHVEI2ODY37NKI7R7YTIHNSTW4"),
+        "in.yaml: Secret default/s: data.user.creds: not valid base64: values under data are \
+         base64-encoded (put plain text under stringData)"
+    );
+    assert_eq!(
+        message("[SAAPQGHCXP3M5THZ4JIJ2X6DJPXIBDX4DHVEI2ODY37NKI7R7YTIHNSTW4]"),
+        "in.yaml: Secret default/s: data.user.creds: must be a base64-encoded string"
+    );
+}
+
+#[test]
 fn broken_yaml_and_missing_names_are_errors() {
     let (_, problems) = load("a: [1, 2\n");
     assert!(

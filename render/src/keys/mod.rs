@@ -77,13 +77,12 @@ impl Keys<'_> {
     }
 
     /// See [`KeySources::signing_key`].
-    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<KeyPair, KeyError> {
+    pub fn signing_key(&self, ask: &Object<api::AccountSigningKey>) -> Result<Key, KeyError> {
+        let seeds = |s: &KeySources| s.signing_key(ask).map(Key::from);
         match self {
-            Keys::Seeds(s) => s.signing_key(ask),
+            Keys::Seeds(s) => seeds(s),
             Keys::Public(lock) => public::signing_key(lock, ask),
-            Keys::Preview(s, lock) => {
-                Self::either(s.signing_key(ask), || public::signing_key(lock, ask))
-            }
+            Keys::Preview(s, lock) => Self::either(seeds(s), || public::signing_key(lock, ask)),
         }
     }
 
@@ -91,13 +90,14 @@ impl Keys<'_> {
     pub fn operator_signing_key(
         &self,
         cluster: &Object<api::NatsCluster>,
-    ) -> Result<KeyPair, KeyError> {
+    ) -> Result<Key, KeyError> {
+        let seeds = |s: &KeySources| s.operator_signing_key(cluster).map(Key::from);
         match self {
-            Keys::Seeds(s) => s.operator_signing_key(cluster),
+            Keys::Seeds(s) => seeds(s),
             Keys::Public(lock) => public::operator_signing_key(lock, cluster),
-            Keys::Preview(s, lock) => Self::either(s.operator_signing_key(cluster), || {
-                public::operator_signing_key(lock, cluster)
-            }),
+            Keys::Preview(s, lock) => {
+                Self::either(seeds(s), || public::operator_signing_key(lock, cluster))
+            }
         }
     }
 
@@ -126,12 +126,53 @@ pub struct KeySources<'a> {
     pub seed_root: Option<&'a SeedRoot>,
 }
 
+/// A key as a render holds it: its public key, and its key pair when it comes from a seed.
+/// A key the lock recorded has no pair: a preview signs nothing and only names public keys, so
+/// it is never decoded into a curve point, which costs about as much as deriving a key.
+#[derive(Clone)]
+pub struct Key {
+    public: String,
+    pair: Option<KeyPair>,
+}
+
+impl Key {
+    /// A public key the lock recorded, checked for the nkey encoding (prefix and checksum).
+    fn recorded(public: &str) -> Result<Key, KeyError> {
+        nkeys::from_public_key(public).map_err(|_| {
+            KeyError::broken(format!("the lock holds {public:?}, not a public key"))
+        })?;
+        Ok(Key {
+            public: public.to_string(),
+            pair: None,
+        })
+    }
+
+    /// The public key: an account ID, a user's subject, an issuer.
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// The key pair, which can sign: only a key from a seed has one.
+    pub fn pair(&self) -> Option<&KeyPair> {
+        self.pair.as_ref()
+    }
+}
+
+impl From<KeyPair> for Key {
+    fn from(pair: KeyPair) -> Self {
+        Key {
+            public: pair.public_key(),
+            pair: Some(pair),
+        }
+    }
+}
+
 /// An account's identity key and its implicit signing key.
 pub struct AccountKeys {
     /// The root key; its public key is the account ID.
-    pub root: KeyPair,
+    pub root: Key,
     /// The implicit signing key, which signs users without a `signingKeyRef`.
-    pub sign: KeyPair,
+    pub sign: Key,
     /// The account ID these keys replace, when a raised `nauth.io/key-generation` rotates them.
     pub rotated_from: Option<String>,
 }
@@ -139,7 +180,7 @@ pub struct AccountKeys {
 /// A User's key.
 pub struct UserKey {
     /// The key; its public key is the JWT's subject.
-    pub key: KeyPair,
+    pub key: Key,
     /// The public key of the creds Secret this key replaces, when a raised
     /// `nauth.io/key-generation` rotates it.
     pub rotated_from: Option<String>,
@@ -160,8 +201,8 @@ impl<'a> KeySources<'a> {
         let found = secrets::account_secrets(self.secrets, account, expected_id);
         let keys = match found.map_err(KeyError::broken)? {
             Some((root, sign)) => AccountKeys {
-                root: seed(root, "default", KeyPairType::Account)?,
-                sign: seed(sign, "default", KeyPairType::Account)?,
+                root: seed(root, "default", KeyPairType::Account)?.into(),
+                sign: seed(sign, "default", KeyPairType::Account)?.into(),
                 rotated_from: None,
             },
             None => {
@@ -189,8 +230,8 @@ impl<'a> KeySources<'a> {
                     })
                     .map(str::to_string);
                 AccountKeys {
-                    root: root_key,
-                    sign: derive(Role::AccountSign, generation),
+                    root: root_key.into(),
+                    sign: derive(Role::AccountSign, generation).into(),
                     rotated_from,
                 }
             }
@@ -290,7 +331,7 @@ impl<'a> KeySources<'a> {
                 ))
             })?;
             return Ok(UserKey {
-                key: derived(root),
+                key: derived(root).into(),
                 rotated_from: None,
             });
         };
@@ -305,7 +346,7 @@ impl<'a> KeySources<'a> {
             .map_err(|e| KeyError::broken(format!("Secret {}/{name}: {e}", user.namespace())))?;
         if generation == 0 {
             return Ok(UserKey {
-                key: held,
+                key: held.into(),
                 rotated_from: None,
             });
         }
@@ -318,8 +359,8 @@ impl<'a> KeySources<'a> {
                 user.namespace()
             ))
         })?;
-        let key = derived(root);
-        let rotated_from = Some(held.public_key()).filter(|old| *old != key.public_key());
+        let key = Key::from(derived(root));
+        let rotated_from = Some(held.public_key()).filter(|old| old != key.public_key());
         Ok(UserKey { key, rotated_from })
     }
 }

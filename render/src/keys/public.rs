@@ -1,10 +1,8 @@
 //! Public keys recorded in the lock, standing in for keys when claims are built without a seed
-//! (`diff`; `check` and `explain` for keys no source holds). Such key pairs can say their public
-//! key but cannot sign.
+//! (`diff`; `check` and `explain` for keys no source holds). Such keys can say their public key
+//! but cannot sign.
 
-use nkeys::KeyPair;
-
-use super::{AccountKeys, KeyError};
+use super::{AccountKeys, Key, KeyError};
 use crate::api;
 use crate::input::Object;
 use crate::lock::{Lock, owner};
@@ -30,7 +28,7 @@ pub(super) fn account(
         )));
     }
     Ok(AccountKeys {
-        root: public(id)?,
+        root: Key::recorded(id)?,
         sign: recorded(
             lock,
             "Account",
@@ -45,7 +43,7 @@ pub(super) fn account(
 pub(super) fn signing_key(
     lock: &Lock,
     ask: &Object<api::AccountSigningKey>,
-) -> Result<KeyPair, KeyError> {
+) -> Result<Key, KeyError> {
     recorded(lock, "AccountSigningKey", &ask.key(), "this signing key")
 }
 
@@ -53,7 +51,7 @@ pub(super) fn signing_key(
 pub(super) fn operator_signing_key(
     lock: &Lock,
     cluster: &Object<api::NatsCluster>,
-) -> Result<KeyPair, KeyError> {
+) -> Result<Key, KeyError> {
     recorded(
         lock,
         "NatsCluster",
@@ -63,25 +61,20 @@ pub(super) fn operator_signing_key(
 }
 
 /// The recorded key of a User.
-pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<KeyPair, KeyError> {
+pub(super) fn user(lock: &Lock, user: &Object<api::User>) -> Result<Key, KeyError> {
     let entry = lock
         .users
         .get(&user.key())
         .ok_or_else(|| missing("this user"))?;
-    public(&entry.public_key)
+    Key::recorded(&entry.public_key)
 }
 
-fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<KeyPair, KeyError> {
+fn recorded(lock: &Lock, kind: &str, key: &str, what: &str) -> Result<Key, KeyError> {
     let value = lock
         .signing_keys
         .get(&owner(kind, key))
         .ok_or_else(|| missing(what))?;
-    public(value)
-}
-
-fn public(key: &str) -> Result<KeyPair, KeyError> {
-    KeyPair::from_public_key(key)
-        .map_err(|_| KeyError::broken(format!("the lock holds {key:?}, not a public key")))
+    Key::recorded(value)
 }
 
 fn missing(what: &str) -> KeyError {

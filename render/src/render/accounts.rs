@@ -41,7 +41,7 @@ pub(super) fn identity(
         }
     };
     report.record_key("Account", a.key(), &keys.sign);
-    let id = keys.root.public_key();
+    let id = keys.root.public_key().to_string();
     if let Some(old) = &keys.rotated_from {
         report.push(
             a.warning(
@@ -235,7 +235,7 @@ fn render_one(
         return None;
     }
     let mut signing_keys = vec![SigningKeyEntry {
-        key: identity.sign.public_key(),
+        key: identity.sign.public_key().to_string(),
         scope: None,
     }];
     for (i, r) in spec.signing_key_refs.iter().flatten().enumerate() {
@@ -256,7 +256,7 @@ fn render_one(
                 Ok(kp) => {
                     report.record_key("AccountSigningKey", ask.key(), &kp);
                     signing_keys.push(SigningKeyEntry {
-                        key: kp.public_key(),
+                        key: kp.public_key().to_string(),
                         scope: ask.resource.spec.scope.clone(),
                     })
                 }
@@ -352,7 +352,7 @@ fn render_one(
     let issuer = operator.public_key();
     let input = AccountInput {
         account_id: &identity.id,
-        issuer: &issuer,
+        issuer,
         display_name: &name,
         spec,
         signing_keys,
@@ -430,7 +430,7 @@ fn operator_key(
     options: &Options,
     a: &Object<api::Account>,
     report: &mut Report,
-) -> Result<(String, nkeys::KeyPair), Diagnostic> {
+) -> Result<(String, keys::Key), Diagnostic> {
     let target = cluster_ref(a, options)?;
     let cluster = inputs
         .clusters

@@ -17,14 +17,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use data_encoding::HEXLOWER;
-use nkeys::KeyPair;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
 use crate::jwt::{self, ClaimBody};
-use crate::keys::{KeySources, Keys};
+use crate::keys::{Key, KeySources, Keys};
 use crate::lock::{self, Lock, LockEntry};
 use crate::{api, claims};
 
@@ -289,14 +288,16 @@ pub fn account(
 ///
 /// `cx.inputs` must hold the User's Account, the AccountSigningKey it names (if any) and the
 /// Secrets of their keys and of the User's creds; `identities` must be resolved from them.
-/// `previous` is the User's lock record.
+/// `previous` is the User's lock record. (Each call indexes the Accounts of `cx.inputs`; the
+/// whole-tree render indexes them once for all its Users.)
 pub fn user(
     cx: &Context,
     identities: &Identities,
     user: &Object<api::User>,
     previous: Option<&LockEntry>,
 ) -> ObjectResult<RenderedUser> {
-    let (output, report) = users::render_user(cx, identities, user, previous);
+    let accounts = users::accounts(cx.inputs);
+    let (output, report) = users::render_user(cx, identities, &accounts, user, previous);
     report.into_result(output, cx.options)
 }
 
@@ -321,11 +322,12 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     }
     accounts::unbound(cx, &identities, &mut report);
     imports::check(inputs, &identities, &accounts, &mut report);
+    let by_name = users::accounts(inputs);
     let rendered_users: Vec<_> = by_key(&inputs.users)
         .par_iter()
         .map(|u| {
             let previous = lock.users.get(&u.key());
-            let rendered = users::render_user(cx, &identities, u, previous);
+            let rendered = users::render_user(cx, &identities, &by_name, u, previous);
             progress.step(cx);
             rendered
         })
@@ -408,7 +410,7 @@ impl Context<'_> {
     fn sign<T: ClaimBody>(
         &self,
         mut claims: jwt::Claims<T>,
-        signer: &KeyPair,
+        signer: &Key,
         previous: Option<&LockEntry>,
         floor: Option<i64>,
     ) -> Result<(jwt::Claims<T>, String, String), String> {
@@ -421,6 +423,7 @@ impl Context<'_> {
             claims.data.iat = iat;
             return Ok((claims, hash, String::new()));
         }
+        let signer = (signer.pair()).expect("a render with seeds holds every key's pair");
         let token = jwt::encode(&mut claims, signer, iat).map_err(|e| e.to_string())?;
         Ok((claims, hash, token))
     }
@@ -467,9 +470,9 @@ impl Report {
         }
     }
 
-    fn record_key(&mut self, kind: &str, key: String, signer: &KeyPair) {
+    fn record_key(&mut self, kind: &str, key: String, signer: &Key) {
         self.signing_keys
-            .insert(lock::owner(kind, &key), signer.public_key());
+            .insert(lock::owner(kind, &key), signer.public_key().to_string());
     }
 }
 
@@ -523,7 +526,7 @@ impl Steps {
 /// the render signs, so it is neither printed nor compared.
 pub struct Identity {
     id: String,
-    sign: KeyPair,
+    sign: Key,
     managed: bool,
 }
 

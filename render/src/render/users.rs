@@ -1,11 +1,13 @@
 //! User JWTs and creds.
 
+use std::collections::HashMap;
+
 use nkeys::KeyPair;
 
 use crate::claims::{self, UserInput};
 use crate::diagnostic::Code;
 use crate::input::{Inputs, Object};
-use crate::keys::{KEY_GENERATION_ANNOTATION, Keys, UserKey};
+use crate::keys::{KEY_GENERATION_ANNOTATION, Key, Keys, UserKey};
 use crate::lock::LockEntry;
 use crate::{api, jwt};
 
@@ -14,10 +16,24 @@ use super::{
     signing_key_object,
 };
 
-/// Renders one User (see [`super::user`]); `None` when it has an error.
+/// Accounts by namespace and name, the first of duplicates (which are an error of their own).
+pub(super) type Accounts<'i> = HashMap<(&'i str, &'i str), &'i Object<api::Account>>;
+
+/// The Accounts of `inputs`, indexed once for all the Users rendered from them.
+pub(super) fn accounts(inputs: &Inputs) -> Accounts<'_> {
+    let mut accounts = Accounts::new();
+    for a in &inputs.accounts {
+        accounts.entry((a.namespace(), a.name())).or_insert(a);
+    }
+    accounts
+}
+
+/// Renders one User (see [`super::user`]), its Account found in `accounts`; `None` when it has
+/// an error.
 pub(super) fn render_user(
     cx: &Context,
     identities: &Identities,
+    accounts: &Accounts,
     u: &Object<api::User>,
     previous: Option<&LockEntry>,
 ) -> (Option<RenderedUser>, Report) {
@@ -28,7 +44,7 @@ pub(super) fn render_user(
         report.depends_on(failed);
         return (None, report);
     }
-    let output = render_one(cx, identities, u, previous, &mut report)
+    let output = render_one(cx, identities, accounts, u, previous, &mut report)
         .map_err(|d| report.push(d))
         .ok();
     (output, report)
@@ -37,6 +53,7 @@ pub(super) fn render_user(
 fn render_one(
     cx: &Context,
     identities: &Identities,
+    accounts: &Accounts,
     u: &Object<api::User>,
     previous: Option<&LockEntry>,
     report: &mut Report,
@@ -51,7 +68,9 @@ fn render_one(
         )
         .with_code(Code::NotFound)
     })?;
-    let account = inputs.accounts.iter().find(|a| a.has_key(&account_key));
+    let account = accounts
+        .get(&(u.namespace(), spec.account_name.as_str()))
+        .copied();
     let (signer, scoped) = match &spec.signing_key_ref {
         None => (identity.sign.clone(), false),
         Some(r) => signing_key(inputs, keys, u, r, account, report)?,
@@ -65,9 +84,9 @@ fn render_one(
     let name = display_name(u, spec.display_name.as_deref());
     let (public, issuer) = (user_key.public_key(), signer.public_key());
     let input = UserInput {
-        user_key: &public,
+        user_key: public,
         account_id: &identity.id,
-        issuer: &issuer,
+        issuer,
         scoped,
         display_name: &name,
         spec,
@@ -86,7 +105,7 @@ fn render_one(
     }
     check_usable(cx, u, account, &built, report)?;
     let revocations = account.and_then(|a| a.resource.spec.revocations.as_ref());
-    if let Some(at) = revocations.and_then(|r| r.get(&public)) {
+    if let Some(at) = revocations.and_then(|r| r.get(public)) {
         return Err(u.error(
             None,
             format!(
@@ -102,8 +121,8 @@ fn render_one(
         .sign(built, &signer, previous, floor)
         .map_err(|e| u.error(None, e).with_code(Code::InvalidSpec))?;
     // A preview signs nothing: no token, so no creds, even where a seed is at hand.
-    let creds = match user_key.seed() {
-        Ok(seed) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
+    let creds = match user_key.pair().map(KeyPair::seed) {
+        Some(Ok(seed)) if keys.can_sign() => jwt::creds::format_user_creds(&token, &seed),
         _ => String::new(),
     };
     Ok(RenderedUser {
@@ -164,7 +183,7 @@ fn signing_key(
     r: &api::AccountSigningKeyRef,
     account: Option<&Object<api::Account>>,
     report: &mut Report,
-) -> Result<(KeyPair, bool), crate::diagnostic::Diagnostic> {
+) -> Result<(Key, bool), crate::diagnostic::Diagnostic> {
     const FIELD: &str = "spec.signingKeyRef";
     let target = ref_key(r.namespace.as_deref(), &r.name, u.namespace());
     let ask = signing_key_object(inputs, r, u.namespace()).ok_or_else(|| {
