@@ -28,6 +28,11 @@ mod schema;
 mod status;
 mod user;
 
+/// Label that switches an Account or AccountSigningKey to NAuth's read-only observe mode.
+pub const MANAGEMENT_POLICY_LABEL: &str = "nauth.io/management-policy";
+/// Label carrying an Account's ID.
+pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
+
 pub use account::{
     Account, AccountAdoption, AccountAdoptions, AccountClaims, AccountSpec, AccountStatus,
     AdoptionState, AdoptionStatus, Authorization, MessageTrace, SigningKeyClaim, WeightedMapping,

@@ -14,10 +14,10 @@ use k8s_openapi::api::core::v1::Secret;
 use nkeys::{KeyPair, KeyPairType};
 
 use crate::api;
+use crate::api::ACCOUNT_ID_LABEL;
 use crate::input::Object;
 use crate::jwt;
 use crate::lock::Lock;
-use crate::render::ACCOUNT_ID_LABEL;
 pub use error::{KeyError, KeyErrorKind};
 pub use seed_root::{Role, SeedRoot};
 

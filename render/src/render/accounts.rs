@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api;
+use crate::api::{self, ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
 use crate::claims::{self, AccountInput, Adoption, RuleGroup, SigningKeyEntry};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
@@ -10,9 +10,8 @@ use crate::keys::{self, KEY_GENERATION_ANNOTATION, Keys};
 use crate::lock::LockEntry;
 
 use super::{
-    ACCOUNT_ID_LABEL, Adoptions, Context, Identities, Identity, MANAGEMENT_POLICY_LABEL, Options,
-    RenderedAccount, Report, by_key, claims_error, display_name, observed, ref_key,
-    signing_key_object,
+    Adoptions, Context, Identities, Identity, Options, RenderedAccount, Report, by_key,
+    claims_error, display_name, observed, ref_key, signing_key_object,
 };
 
 /// An Account's keys, resolved before anything is rendered, so imports and users can name its

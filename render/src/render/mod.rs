@@ -27,11 +27,6 @@ use crate::keys::{Key, KeySources, Keys};
 use crate::lock::{self, Lock, LockEntry};
 use crate::{api, claims};
 
-/// Label that switches an Account or AccountSigningKey to NAuth's read-only observe mode.
-pub const MANAGEMENT_POLICY_LABEL: &str = "nauth.io/management-policy";
-/// Label carrying an Account's ID.
-pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
-
 /// Settings of a render that are not in the custom resources.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -610,7 +605,7 @@ fn claims_error<T: kube::Resource<DynamicType = ()>>(
 
 /// Whether an object is in observe mode.
 fn observed<T: kube::Resource<DynamicType = ()>>(o: &Object<T>) -> bool {
-    o.label(MANAGEMENT_POLICY_LABEL) == Some("observe")
+    o.label(api::MANAGEMENT_POLICY_LABEL) == Some("observe")
 }
 
 /// The AccountSigningKey a reference points to.
