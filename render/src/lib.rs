@@ -18,3 +18,4 @@ pub mod keys;
 pub mod lock;
 pub mod output;
 pub mod render;
+pub mod status;
