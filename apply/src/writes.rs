@@ -25,6 +25,11 @@ pub async fn status<K>(api: &Api<K>, name: &str, status: impl Serialize) -> Resu
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    let mut status = serde_json::to_value(status).map_err(|e| Error::errored(e.to_string()))?;
+    // Absent, not null: an applied null is a type error in the schema.
+    if let Some(fields) = status.as_object_mut() {
+        fields.retain(|_, v| !v.is_null());
+    }
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),

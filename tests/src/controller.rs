@@ -206,3 +206,54 @@ pub fn seeds_in(text: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Time limit of NATS requests in the tests.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An Account of the [`CLUSTER`] with `spec`.
+pub fn account(ns: &str, name: &str, mut spec: Value) -> Value {
+    spec["natsClusterRef"] = json!({"name": CLUSTER});
+    json!({"apiVersion": "nauth.io/v1alpha1", "kind": "Account",
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+/// A custom resource of `kind` with `spec`.
+pub fn resource(kind: &str, ns: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "nauth.io/v1alpha1", "kind": kind,
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+/// A User with `spec`.
+pub fn user(ns: &str, name: &str, spec: Value) -> Value {
+    resource("User", ns, name, spec)
+}
+
+/// `Ok` when the object is `Ready=True/Reconciled`.
+pub fn ready(o: &impl serde::Serialize) -> Result<(), String> {
+    has_condition(o, "Ready", "True", "Reconciled")
+}
+
+/// The creds in the User's Secret.
+pub async fn creds(client: &Client, ns: &str, user: &str) -> String {
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(&format!("{user}-nats-user-creds"))
+        .await
+        .unwrap();
+    String::from_utf8(s.data.unwrap()["user.creds"].0.clone()).unwrap()
+}
+
+/// Whether a publish on `subject` with `creds` is allowed (no permissions violation arrives
+/// before the server answers the PING that follows it).
+pub async fn may_publish(creds: &str, subject: &str) -> bool {
+    let (client, mut errors) = crate::nats::connect(creds, TIMEOUT).await;
+    client
+        .publish(subject.to_string(), "x".into())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    !errors
+        .try_recv()
+        .is_ok_and(|e| e.contains("Permissions Violation"))
+}

@@ -8,29 +8,16 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
-use kube::{Client, ResourceExt};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, apply, has_condition, seeds_in, setup, wait_for,
+    CLUSTER, Controller, TIMEOUT, account, apply, creds, has_condition, may_publish, ready,
+    seeds_in, setup, user, wait_for,
 };
 use nauth_tests::{nats, testenv};
 use serde_json::{Value, json};
-
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn account(ns: &str, name: &str, spec: Value) -> Value {
-    let mut spec = spec;
-    spec["natsClusterRef"] = json!({"name": CLUSTER});
-    json!({"apiVersion": "nauth.io/v1alpha1", "kind": "Account",
-           "metadata": {"name": name, "namespace": ns}, "spec": spec})
-}
-
-fn user(ns: &str, name: &str, spec: Value) -> Value {
-    json!({"apiVersion": "nauth.io/v1alpha1", "kind": "User",
-           "metadata": {"name": name, "namespace": ns}, "spec": spec})
-}
 
 fn basic_account(ns: &str) -> Value {
     account(
@@ -63,36 +50,6 @@ fn basic_user(ns: &str, pub_allow: &[&str]) -> Value {
             },
         }),
     )
-}
-
-fn ready(o: &impl serde::Serialize) -> Result<(), String> {
-    has_condition(o, "Ready", "True", "Reconciled")
-}
-
-/// The creds in the User's Secret.
-async fn creds(client: &Client, ns: &str, user: &str) -> String {
-    let s = Api::<Secret>::namespaced(client.clone(), ns)
-        .get(&format!("{user}-nats-user-creds"))
-        .await
-        .unwrap();
-    String::from_utf8(s.data.unwrap()["user.creds"].0.clone()).unwrap()
-}
-
-/// Whether a publish on `subject` with `creds` is allowed (no permissions violation arrives).
-async fn may_publish(creds: &str, subject: &str) -> bool {
-    let (client, mut errors) = nats::connect(creds, TIMEOUT).await;
-    client
-        .publish(subject.to_string(), "x".into())
-        .await
-        .unwrap();
-    client.flush().await.unwrap();
-    // The server answers a PING after processing the PUB; a violation comes before it.
-    client.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let denied = errors
-        .try_recv()
-        .is_ok_and(|e| e.contains("Permissions Violation"));
-    !denied
 }
 
 #[tokio::test]

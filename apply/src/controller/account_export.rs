@@ -158,7 +158,12 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
         "conditions": conditions::apply_sorted(&previous.unwrap_or_default(), &sets, None),
     });
     writes::status(&cx.api::<AccountExport>(&ns), &name, status).await?;
-    Ok(Action::await_change())
+    // Accounts of other namespaces are not watched: re-check until everything is bound.
+    Ok(if all_ok {
+        Action::await_change()
+    } else {
+        Action::requeue(super::RETRY)
+    })
 }
 
 pub(super) fn ok<'a>(type_: &'a str, reason: &'static str, message: String) -> Set<'a> {

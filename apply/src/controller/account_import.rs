@@ -149,5 +149,10 @@ async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
         "conditions": conditions::apply_sorted(&previous.unwrap_or_default(), &sets, i.metadata.generation),
     });
     writes::status(&cx.api::<AccountImport>(&ns), &name, status).await?;
-    Ok(Action::await_change())
+    // Accounts of other namespaces are not watched: re-check until everything is bound.
+    Ok(if all_ok {
+        Action::await_change()
+    } else {
+        Action::requeue(super::RETRY)
+    })
 }
