@@ -97,15 +97,27 @@ pub struct Cluster {
 }
 
 /// The NatsCluster an Account names (`spec.natsClusterRef`, namespace defaulting to the
-/// Account's), else the operator's (`NATS_CLUSTER_REF`). Whether the Account may name another
-/// cluster than the operator's is render's rule; this only finds the object.
+/// Account's), else the operator's (`NATS_CLUSTER_REF`); with a strict `NATS_CLUSTER_REF`, no
+/// other (render checks the same rule; it is checked here first so that an unknown cluster is
+/// not what the message is about).
 pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), Error> {
     let own = a.namespace().unwrap_or_default();
     match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
-        (Some(r), _) => Ok((
-            r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own),
-            r.name.clone(),
-        )),
+        (Some(r), required) => {
+            let named = (
+                r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own),
+                r.name.clone(),
+            );
+            match required {
+                Some(required) if !cx.config.cluster_optional && *required != named => {
+                    Err(Error::errored(format!(
+                        "spec.natsClusterRef: account cluster reference {}/{} does not match required operator cluster {}/{} (NATS_CLUSTER_REF)",
+                        named.0, named.1, required.0, required.1
+                    )))
+                }
+                _ => Ok(named),
+            }
+        }
         (None, Some(default)) => Ok(default.clone()),
         (None, None) => Err(Error::errored(
             "no cluster reference provided and no operator cluster configured (spec.natsClusterRef, NATS_CLUSTER_REF)",
