@@ -52,6 +52,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,kube=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let default_cluster = match args
         .nats_cluster_ref
