@@ -26,8 +26,18 @@ async fn binary() -> PathBuf {
     BUILT
         .get_or_init(|| async {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            // Built together with this crate, so features unify as in the test build and
+            // neither build invalidates the other's dependencies.
             let status = Command::new(cargo)
-                .args(["build", "-p", "nauth-apply", "--bin", "nauth-apply"])
+                .args([
+                    "build",
+                    "-p",
+                    "nauth-tests",
+                    "-p",
+                    "nauth-apply",
+                    "--bin",
+                    "nauth-apply",
+                ])
                 .status()
                 .expect("running cargo build for nauth-apply");
             assert!(status.success(), "cargo build -p nauth-apply failed");
