@@ -265,14 +265,7 @@ async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_n
     assert_eq!(blocked.finalizers(), ["account.nauth.io/finalizer"]);
 
     users.delete("u", &DeleteParams::default()).await.unwrap();
-    let deadline = tokio::time::Instant::now() + nauth_tests::controller::SETTLE;
-    while accounts.get_opt("a").await.unwrap().is_some() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Account a still there"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_gone(&accounts, "a").await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let left = secrets
         .list(&ListParams::default().labels(&format!("account.nauth.io/id={id}")))
@@ -295,4 +288,64 @@ async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_n
         "{:?}",
         String::from_utf8_lossy(&reply.payload)
     );
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn account_deletion_jetstream_waits_for_its_streams() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-delete-js").await;
+    setup(&client, &ns).await;
+    let limits = json!({"jetStreamLimits": {"memStorage": 1048576, "diskStorage": 1048576, "streams": 5, "consumer": 5}});
+    apply(&client, &ns, account(&ns, "a", limits)).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "a", ready).await;
+    wait_for(&users, "u", ready).await;
+    let user_creds = creds(&client, &ns, "u").await;
+    let (nc, _) = nats::connect(&user_creds, TIMEOUT).await;
+    let js = async_nats::jetstream::new(nc);
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "orders".into(),
+        subjects: vec!["orders.>".into()],
+        storage: async_nats::jetstream::stream::StorageType::Memory,
+        max_bytes: 1024,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    users.delete("u", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "u").await;
+    accounts
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let blocked = wait_for(&accounts, "a", |a| {
+        let (_, _, message) = nauth_tests::controller::condition(a, "Ready").unwrap_or_default();
+        message.contains("JetStream").then_some(()).ok_or(message)
+    })
+    .await;
+    has_condition(&blocked, "Ready", "False", "Errored").unwrap();
+    let (_, _, message) = nauth_tests::controller::condition(&blocked, "Ready").unwrap();
+    assert_eq!(
+        message,
+        "account deletion aborted due to 1 JetStream Stream(s) still exist for account: [orders]"
+    );
+    js.delete_stream("orders").await.unwrap();
+    wait_gone(&accounts, "a").await;
+}
+
+/// Waits until `name` is gone.
+async fn wait_gone<K>(api: &Api<K>, name: &str)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + nauth_tests::controller::SETTLE;
+    while api.get_opt(name).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "{name} still there");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

@@ -332,6 +332,27 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
     }
     .operator_signing_key(&closure::object(cluster.object.clone()))
     .map_err(Error::errored)?;
+    // NAuth's JetStream guard, when the account's keys are still there to look with.
+    let key_secrets: Vec<_> = (closure::account_key_secrets(cx, &ns, &name, Some(&id)).await?)
+        .into_iter()
+        .map(closure::object)
+        .collect();
+    if !key_secrets.is_empty() {
+        let keys = KeySources {
+            secrets: &key_secrets,
+            seed_root: None,
+        }
+        .account(&closure::object(a.clone()), Some(&id))
+        .map_err(Error::errored)?;
+        let streams = crate::nats::account_streams(&cluster.config, &keys.root).await?;
+        if !streams.is_empty() {
+            return Err(Error::errored(format!(
+                "account deletion aborted due to {} JetStream Stream(s) still exist for account: [{}]",
+                streams.len(),
+                streams.join(" ")
+            )));
+        }
+    }
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
     conn.delete(&[&id], &operator).await?;
     let selector = format!(
