@@ -193,6 +193,8 @@ where
 {
     let reason = match error {
         Error::Invalid { reason, .. } => reason,
+        // A finalizer patch made from a cache that lags behind: retried, nothing to report.
+        Error::Finalizer(_) => return,
         _ => "Errored",
     };
     let message = error.to_string();
