@@ -2,6 +2,16 @@
 //! account JWTs to the NATS resolver and writing Secrets and status. Every decision about what a
 //! JWT or Secret contains stays in `nauth_render`; this crate only talks to the outside world.
 //!
-//! So far it holds the NATS side ([`nats`]); the Kubernetes reconcilers build on it.
+//! - [`controller`]: one kube-rs controller per kind, started together by [`run`];
+//! - [`nats`]: the NATS side (one connection per NatsCluster, push, lookup, delete);
+//! - `closure`: the render inputs of one object, read from the cluster;
+//! - `writes`: every Kubernetes write, by server-side apply with one field manager;
+//! - `keys`: the only randomness of the product, new nkeys stored in NAuth's Secrets.
 
+mod closure;
+pub mod controller;
+mod keys;
 pub mod nats;
+mod writes;
+
+pub use controller::{Config, run};

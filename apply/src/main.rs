@@ -1,10 +1,85 @@
-//! `nauth-apply` binary. The reconcilers are not written yet (the NATS side lives in the
-//! `nauth_apply` library); until they are, the binary says so and fails, so that nobody mistakes
-//! it for a working controller.
+//! `nauth-apply`: the controller binary. Reads its settings, sets up logging and a client
+//! (KUBECONFIG, else in-cluster), and runs the controllers of the `nauth_apply` library.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "nauth-apply: the controller is not implemented yet; use nauth-render (see README.md)"
-    );
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// NAuth-compatible controller: renders NAuth custom resources with nauth-render's library and
+/// performs the side effects (Secrets, NATS resolver, status).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Watch one namespace only (default: all namespaces).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// The operator's NatsCluster as `namespace/name`: Accounts without spec.natsClusterRef use
+    /// it, and (unless NATS_CLUSTER_REF_OPTIONAL) may not name another.
+    #[arg(long, env = "NATS_CLUSTER_REF")]
+    nats_cluster_ref: Option<String>,
+    /// Accounts may name a NatsCluster other than NATS_CLUSTER_REF (Go's ParseBool values).
+    #[arg(long, env = "NATS_CLUSTER_REF_OPTIONAL", value_parser = parse_go_bool, default_value = "false")]
+    nats_cluster_ref_optional: bool,
+}
+
+/// Go's `strconv.ParseBool`, as NAuth reads `NATS_CLUSTER_REF_OPTIONAL`.
+fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" | "" => Ok(false),
+        _ => Err(format!("{s:?} is not a boolean (true/false/1/0/t/f)")),
+    }
+}
+
+/// `namespace/name`, both non-empty.
+fn parse_ref(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "NATS_CLUSTER_REF must be namespace/name, got {s:?}"
+        )),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,kube=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let default_cluster = match args
+        .nats_cluster_ref
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(parse_ref)
+    {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            eprintln!("nauth-apply: {e}");
+            return ExitCode::from(1);
+        }
+        None => None,
+    };
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("nauth-apply: no Kubernetes client (KUBECONFIG or in-cluster): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = nauth_apply::Config {
+        namespace: args.namespace,
+        default_cluster,
+        cluster_optional: args.nats_cluster_ref_optional,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    nauth_apply::run(client, config).await;
+    ExitCode::SUCCESS
 }

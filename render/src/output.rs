@@ -132,13 +132,24 @@ fn meta(
 }
 
 fn account_config_map(a: &RenderedAccount) -> Manifest {
+    let cm = account_config_map_object(a);
+    Manifest {
+        kind: "ConfigMap",
+        namespace: a.namespace.clone(),
+        name: account_config_map_name(&a.name),
+        yaml: serde_saphyr::to_string(&cm).expect("ConfigMaps serialize to YAML"),
+    }
+}
+
+/// The ConfigMap `<account>-nats-account-jwt` of a rendered Account, typed, as the controller
+/// writes it (the CLI writes the same object as YAML).
+pub fn account_config_map_object(a: &RenderedAccount) -> ConfigMap {
     let data = &a.claims.data;
-    let name = account_config_map_name(&a.name);
     let claims = serde_saphyr::to_string(&a.claims).expect("claims serialize to YAML");
-    let cm = ConfigMap {
+    ConfigMap {
         metadata: meta(
             &a.namespace,
-            name.clone(),
+            account_config_map_name(&a.name),
             string_map(&[
                 ("account.nauth.io/id", &data.sub),
                 ("account.nauth.io/signed-by", &data.iss),
@@ -154,22 +165,27 @@ fn account_config_map(a: &RenderedAccount) -> Manifest {
             ("claims.yaml".to_string(), claims),
         ])),
         ..ConfigMap::default()
-    };
-    Manifest {
-        kind: "ConfigMap",
-        namespace: a.namespace.clone(),
-        name,
-        yaml: serde_saphyr::to_string(&cm).expect("ConfigMaps serialize to YAML"),
     }
 }
 
 fn user_secret(u: &RenderedUser) -> Manifest {
+    let secret = user_secret_object(u);
+    Manifest {
+        kind: "Secret",
+        namespace: u.namespace.clone(),
+        name: user_secret_name(&u.name),
+        yaml: serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML"),
+    }
+}
+
+/// The creds Secret `<user>-nats-user-creds` of a rendered User, typed, as the controller
+/// writes it (the CLI writes the same object as YAML).
+pub fn user_secret_object(u: &RenderedUser) -> Secret {
     let data = &u.claims.data;
-    let name = user_secret_name(&u.name);
-    let secret = Secret {
+    Secret {
         metadata: meta(
             &u.namespace,
-            name.clone(),
+            user_secret_name(&u.name),
             string_map(&[
                 ("app.kubernetes.io/managed-by", "nauth-render"),
                 ("nauth.io/managed", "true"),
@@ -189,11 +205,5 @@ fn user_secret(u: &RenderedUser) -> Manifest {
         )])),
         type_: Some("Opaque".to_string()),
         ..Secret::default()
-    };
-    Manifest {
-        kind: "Secret",
-        namespace: u.namespace.clone(),
-        name,
-        yaml: serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML"),
     }
 }

@@ -5,6 +5,7 @@
 //! when a test binary panics).
 
 pub mod cluster;
+pub mod controller;
 pub mod manifests;
 pub mod nats;
 pub mod nats_servers;

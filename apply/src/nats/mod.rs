@@ -24,6 +24,7 @@ mod gather;
 mod pool;
 mod reply;
 mod resolver;
+mod streams;
 mod trust;
 
 pub use config::{ClusterConfig, SystemCreds, Timeouts};
@@ -32,4 +33,5 @@ pub use error::NatsError;
 pub use pool::Connections;
 pub use reply::{Outcome, ServerId, ServerReply};
 pub use resolver::{Accepted, Found, Listing};
+pub use streams::account_streams;
 pub use trust::TrustAnchors;

@@ -1,0 +1,457 @@
+//! The render inputs of one object, read from the API server: its dependency closure, so one
+//! bad object never blocks another.
+//!
+//! - an Account: itself, its AccountExports and AccountImports (by their last valid rules,
+//!   `status.desiredClaim`, as NAuth adopts them), the AccountSigningKeys it trusts, its
+//!   NatsCluster, and the exporter Accounts its imports name (in observe mode: only their ID
+//!   is needed, not their JWT);
+//! - a User: itself, its Account (in observe mode too: only its keys are needed) and the
+//!   AccountSigningKey it names.
+//!
+//! With them come the Secrets render takes keys from, and the lock record of the object read
+//! back from the annotations of what the controller wrote last, so a restart or a resync
+//! renders the same bytes.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use kube::{Resource, ResourceExt};
+use nauth_render::api::{self, UrlSourceKind};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::input::{Inputs, Object};
+use nauth_render::lock::{Lock, LockEntry};
+use nauth_render::output::{
+    CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
+};
+
+use crate::controller::{Context, Error};
+use crate::nats::{ClusterConfig, SystemCreds};
+use crate::writes::MANAGED_LABEL;
+
+/// What render inputs say an object came from: the cluster, not a file.
+const SOURCE: &str = "cluster";
+
+/// An object as render reads it.
+pub fn object<T>(resource: T) -> Object<T> {
+    Object {
+        file: SOURCE.to_string(),
+        resource,
+    }
+}
+
+/// Render's inputs for one object and the lock record it had.
+pub struct Closure {
+    /// Objects and key Secrets.
+    pub inputs: Inputs,
+    /// The object's previous lock record, if any.
+    pub lock: Lock,
+    /// An Account's AccountExports, with or without a desired claim, in adoption order.
+    pub exports: Vec<Bound>,
+    /// An Account's AccountImports, likewise.
+    pub imports: Vec<Bound>,
+}
+
+/// An AccountExport or AccountImport naming an Account, as its adoption entry needs it.
+pub struct Bound {
+    /// Its name.
+    pub name: String,
+    /// Its UID.
+    pub uid: String,
+    /// Its `metadata.generation`.
+    pub generation: i64,
+    /// The generation of its `status.desiredClaim`, if it has one.
+    pub desired_generation: Option<i64>,
+    created: Option<Timestamp>,
+}
+
+impl Bound {
+    fn of<K: Resource>(o: &K, desired_generation: Option<i64>) -> Self {
+        let meta = o.meta();
+        Bound {
+            name: meta.name.clone().unwrap_or_default(),
+            uid: meta.uid.clone().unwrap_or_default(),
+            generation: meta.generation.unwrap_or_default(),
+            desired_generation,
+            created: meta.creation_timestamp.as_ref().map(|t| t.0),
+        }
+    }
+}
+
+/// Sorts children in NAuth's adoption order: creation time, then name.
+fn adoption_order(children: &mut [Bound]) {
+    children.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
+}
+
+/// An Account's NatsCluster: the object, how to connect, and its key Secrets.
+pub struct Cluster {
+    /// The NatsCluster.
+    pub object: api::NatsCluster,
+    /// `namespace/name`, the key of its NATS connection.
+    pub key: String,
+    /// URL and system user creds.
+    pub config: ClusterConfig,
+    /// Its operator signing key Secret and system user creds Secret.
+    pub secrets: Vec<Secret>,
+}
+
+/// The NatsCluster an Account names (`spec.natsClusterRef`, namespace defaulting to the
+/// Account's), else the operator's (`NATS_CLUSTER_REF`); with a strict `NATS_CLUSTER_REF`, no
+/// other (render checks the same rule; it is checked here first so that an unknown cluster is
+/// not what the message is about).
+pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), Error> {
+    let own = a.namespace().unwrap_or_default();
+    match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
+        (Some(r), required) => {
+            let named = (
+                r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own),
+                r.name.clone(),
+            );
+            match required {
+                Some(required) if !cx.config.cluster_optional && *required != named => {
+                    Err(Error::errored(format!(
+                        "spec.natsClusterRef: account cluster reference {}/{} does not match required operator cluster {}/{} (NATS_CLUSTER_REF)",
+                        named.0, named.1, required.0, required.1
+                    )))
+                }
+                _ => Ok(named),
+            }
+        }
+        (None, Some(default)) => Ok(default.clone()),
+        (None, None) => Err(Error::errored(
+            "no cluster reference provided and no operator cluster configured (spec.natsClusterRef, NATS_CLUSTER_REF)",
+        )),
+    }
+}
+
+/// Reads the NatsCluster `(namespace, name)`, its URL and its Secrets.
+pub async fn cluster(cx: &Context, (ns, name): (String, String)) -> Result<Cluster, Error> {
+    let key = format!("{ns}/{name}");
+    let object = cx
+        .api::<api::NatsCluster>(&ns)
+        .get_opt(&name)
+        .await?
+        .ok_or_else(|| Error::errored(format!("NatsCluster {key} not found")))?;
+    let secrets_api = cx.api::<Secret>(&ns);
+    let spec = &object.spec;
+    let mut secrets = Vec::new();
+    let value = |r: &api::SecretKeyRef, field: &str| {
+        let (name, key_name) = (r.name.clone(), r.key_or_default().to_string());
+        let field = field.to_string();
+        let api = secrets_api.clone();
+        let ns = ns.clone();
+        async move {
+            let secret = api
+                .get_opt(&name)
+                .await?
+                .ok_or_else(|| Error::errored(format!("Secret {ns}/{name} ({field}) not found")))?;
+            let text = secret_value(&secret, &key_name).ok_or_else(|| {
+                Error::errored(format!(
+                    "Secret {ns}/{name} ({field}) has no key {key_name}"
+                ))
+            })?;
+            Ok::<_, Error>((secret, text))
+        }
+    };
+    let (operator, _) = value(
+        &spec.operator_signing_key_secret_ref,
+        "spec.operatorSigningKeySecretRef",
+    )
+    .await?;
+    let (system, creds) = value(
+        &spec.system_account_user_creds_secret_ref,
+        "spec.systemAccountUserCredsSecretRef",
+    )
+    .await?;
+    secrets.extend([operator, system]);
+    let url = url(cx, &object, &ns).await?;
+    let creds =
+        SystemCreds::new(creds).map_err(|e| Error::errored(format!("NatsCluster {key}: {e}")))?;
+    Ok(Cluster {
+        config: ClusterConfig::new(url, creds),
+        object,
+        key,
+        secrets,
+    })
+}
+
+/// The NatsCluster's URL: `spec.url`, or the key `spec.urlFrom` names in a ConfigMap or Secret.
+async fn url(cx: &Context, c: &api::NatsCluster, own: &str) -> Result<String, Error> {
+    if let Some(url) = &c.spec.url {
+        return Ok(url.clone());
+    }
+    let from = c
+        .spec
+        .url_from
+        .as_ref()
+        .ok_or_else(|| Error::errored("exactly one of url or urlFrom must be specified"))?;
+    let ns = from
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(own);
+    let missing = || {
+        Error::errored(format!(
+            "spec.urlFrom: {:?} {ns}/{} has no key {}",
+            from.kind, from.name, from.key
+        ))
+    };
+    match from.kind {
+        UrlSourceKind::ConfigMap => {
+            let cm = cx.api::<ConfigMap>(ns).get(&from.name).await?;
+            let data = cm.data.unwrap_or_default();
+            let binary = cm.binary_data.unwrap_or_default();
+            data.get(&from.key)
+                .cloned()
+                .or_else(|| {
+                    binary
+                        .get(&from.key)
+                        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                })
+                .ok_or_else(missing)
+        }
+        UrlSourceKind::Secret => {
+            let s = cx.api::<Secret>(ns).get(&from.name).await?;
+            secret_value(&s, &from.key).ok_or_else(missing)
+        }
+    }
+}
+
+/// A Secret's value under `key`, from `data` or `stringData`.
+pub fn secret_value(s: &Secret, key: &str) -> Option<String> {
+    if let Some(v) = s.string_data.as_ref().and_then(|d| d.get(key)) {
+        return Some(v.clone());
+    }
+    let bytes = s.data.as_ref()?.get(key)?;
+    String::from_utf8(bytes.0.clone()).ok()
+}
+
+/// The Secrets NAuth's account key lookup may use in `namespace` for `account`: managed Secrets
+/// labelled with its ID or name, and the legacy names `<account>-ac-root`/`-ac-sign`.
+pub async fn account_key_secrets(
+    cx: &Context,
+    namespace: &str,
+    account: &str,
+    id: Option<&str>,
+) -> Result<Vec<Secret>, Error> {
+    let api = cx.api::<Secret>(namespace);
+    let mut selectors = vec![format!(
+        "{MANAGED_LABEL}=true,account.nauth.io/name={account}"
+    )];
+    if let Some(id) = id {
+        selectors.push(format!("{MANAGED_LABEL}=true,{ACCOUNT_ID_LABEL}={id}"));
+    }
+    let mut found: BTreeMap<String, Secret> = BTreeMap::new();
+    for selector in selectors {
+        for s in api.list(&ListParams::default().labels(&selector)).await? {
+            found.insert(s.name_any(), s);
+        }
+    }
+    for suffix in ["ac-root", "ac-sign"] {
+        if let Some(s) = api.get_opt(&format!("{account}-{suffix}")).await? {
+            found.insert(s.name_any(), s);
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// `o` with `nauth.io/management-policy: observe`: render then only resolves its ID and keys.
+fn observed(mut a: api::Account) -> api::Account {
+    a.labels_mut()
+        .insert(MANAGEMENT_POLICY_LABEL.to_string(), "observe".to_string());
+    a
+}
+
+/// The Account `namespace/name` in observe mode and its key Secrets, when it exists and has an
+/// ID; `None` otherwise (render then says what is missing).
+async fn exporter(
+    cx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<(api::Account, Vec<Secret>)>, Error> {
+    let Some(a) = cx.api::<api::Account>(namespace).get_opt(name).await? else {
+        return Ok(None);
+    };
+    let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
+        return Ok(None);
+    };
+    let secrets = account_key_secrets(cx, namespace, name, Some(&id)).await?;
+    Ok(Some((observed(a), secrets)))
+}
+
+/// The lock record in the annotations of an object the controller wrote.
+pub fn lock_entry<K: Resource>(written: &K) -> Option<LockEntry> {
+    let a = written.meta().annotations.as_ref()?;
+    Some(LockEntry {
+        public_key: a.get(PUBLIC_KEY_ANNOTATION)?.clone(),
+        issuer: a.get(ISSUER_ANNOTATION)?.clone(),
+        claims_hash: a.get(CLAIMS_HASH_ANNOTATION)?.clone(),
+        issued_at: a.get(ISSUED_AT_ANNOTATION)?.parse().ok()?,
+    })
+}
+
+/// The key of `ref` in the Account's namespace.
+fn ref_key(namespace: Option<&str>, own: &str) -> String {
+    namespace
+        .filter(|n| !n.is_empty())
+        .unwrap_or(own)
+        .to_string()
+}
+
+/// The AccountSigningKeys `refs` name (those that exist) and their Secrets.
+async fn signing_keys<'r>(
+    cx: &Context,
+    refs: impl Iterator<Item = &'r api::AccountSigningKeyRef>,
+    own: &str,
+    inputs: &mut Inputs,
+) -> Result<(), Error> {
+    for r in refs {
+        let ns = ref_key(r.namespace.as_deref(), own);
+        let Some(ask) = cx
+            .api::<api::AccountSigningKey>(&ns)
+            .get_opt(&r.name)
+            .await?
+        else {
+            continue;
+        };
+        let secret_name = ask
+            .spec
+            .secret_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-ac-sign", r.name));
+        if let Some(s) = cx.api::<Secret>(&ns).get_opt(&secret_name).await? {
+            inputs.secrets.push(object(s));
+        }
+        inputs.signing_keys.push(object(ask));
+    }
+    Ok(())
+}
+
+/// Render inputs of Account `a` (see the module docs) for `cluster`.
+pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Result<Closure, Error> {
+    let (ns, name) = crate::controller::ns_name(a);
+    let id = a.labels().get(ACCOUNT_ID_LABEL).cloned();
+    let mut inputs = Inputs::default();
+    for s in account_key_secrets(cx, &ns, &name, id.as_deref()).await? {
+        inputs.secrets.push(object(s));
+    }
+    let (mut exports, mut imports) = (Vec::new(), Vec::new());
+    let mut exporters: Vec<(String, String)> = Vec::new();
+    for imp in a.spec.imports.iter().flatten() {
+        exporters.push((
+            ref_key(Some(&imp.account_ref.namespace), &ns),
+            imp.account_ref.name.clone(),
+        ));
+    }
+    for mut e in cx
+        .api::<api::AccountExport>(&ns)
+        .list(&ListParams::default())
+        .await?
+    {
+        if e.spec.account_name != name {
+            continue;
+        }
+        // NAuth adopts the last valid rules; without any there is nothing to adopt yet.
+        let desired = e.status.as_ref().and_then(|s| s.desired_claim.clone());
+        exports.push(Bound::of(
+            &e,
+            desired.as_ref().map(|d| d.observed_generation),
+        ));
+        let Some(desired) = desired else {
+            continue;
+        };
+        e.spec.rules = desired.rules;
+        inputs.exports.push(object(e));
+    }
+    for mut i in cx
+        .api::<api::AccountImport>(&ns)
+        .list(&ListParams::default())
+        .await?
+    {
+        if i.spec.account_name != name {
+            continue;
+        }
+        let desired = i.status.as_ref().and_then(|s| s.desired_claim.clone());
+        imports.push(Bound::of(
+            &i,
+            desired.as_ref().map(|d| d.observed_generation),
+        ));
+        let Some(desired) = desired else {
+            continue;
+        };
+        i.spec.rules = desired.rules.into_iter().map(|d| d.rule).collect();
+        let r = &i.spec.export_account_ref;
+        exporters.push((ref_key(Some(&r.namespace), &ns), r.name.clone()));
+        inputs.imports.push(object(i));
+    }
+    exporters.sort();
+    exporters.dedup();
+    for (ens, ename) in exporters {
+        if (ens.as_str(), ename.as_str()) == (ns.as_str(), name.as_str()) {
+            continue;
+        }
+        if let Some((exporter, secrets)) = exporter(cx, &ens, &ename).await? {
+            inputs.secrets.extend(secrets.into_iter().map(object));
+            inputs.accounts.push(object(exporter));
+        }
+    }
+    signing_keys(
+        cx,
+        a.spec.signing_key_refs.iter().flatten(),
+        &ns,
+        &mut inputs,
+    )
+    .await?;
+    inputs
+        .secrets
+        .extend(cluster.secrets.iter().cloned().map(object));
+    inputs.clusters.push(object(cluster.object.clone()));
+    inputs.accounts.push(object(a.clone()));
+    let mut lock = Lock::new();
+    let config_map = format!("{name}-nats-account-jwt");
+    if let Some(entry) = (cx.api::<ConfigMap>(&ns).get_opt(&config_map).await?)
+        .as_ref()
+        .and_then(lock_entry)
+    {
+        lock.accounts.insert(format!("{ns}/{name}"), entry);
+    }
+    adoption_order(&mut exports);
+    adoption_order(&mut imports);
+    Ok(Closure {
+        inputs,
+        lock,
+        exports,
+        imports,
+    })
+}
+
+/// Render inputs of User `u` of Account `account`; `creds` is its creds Secret (the one the
+/// controller wrote, or a pending one holding a new key).
+pub async fn user(
+    cx: &Context,
+    u: &api::User,
+    account: &api::Account,
+    creds: Secret,
+) -> Result<Closure, Error> {
+    let (ns, name) = crate::controller::ns_name(u);
+    let id = account.labels().get(ACCOUNT_ID_LABEL).cloned();
+    let mut inputs = Inputs::default();
+    for s in account_key_secrets(cx, &ns, &account.name_any(), id.as_deref()).await? {
+        inputs.secrets.push(object(s));
+    }
+    signing_keys(cx, u.spec.signing_key_ref.iter(), &ns, &mut inputs).await?;
+    let mut lock = Lock::new();
+    if let Some(entry) = lock_entry(&creds) {
+        lock.users.insert(format!("{ns}/{name}"), entry);
+    }
+    inputs.secrets.push(object(creds));
+    inputs.accounts.push(object(observed(account.clone())));
+    inputs.users.push(object(u.clone()));
+    Ok(Closure {
+        inputs,
+        lock,
+        exports: Vec::new(),
+        imports: Vec::new(),
+    })
+}

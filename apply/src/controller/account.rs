@@ -1,0 +1,373 @@
+//! Account: keys (generated when missing, in NAuth's Secrets), render, issuer chain check and
+//! push to every resolver, the JWT ConfigMap, labels and status; on deletion the guards, the
+//! resolver delete and the key Secrets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+use nauth_render::api::{self, Account, AccountAdoptions};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::keys::KeySources;
+use nauth_render::{output, render, status};
+use serde_json::json;
+
+use super::conditions::{self, READY, Set};
+use super::{Context, Error, RESYNC, from_finalizer, now, ns_name};
+use crate::closure::{self, Cluster};
+use crate::{keys, writes};
+
+/// NAuth's finalizer of Accounts.
+pub const FINALIZER: &str = "account.nauth.io/finalizer";
+/// Label: the operator signing key that signed the account JWT (managed) or its issuer (observe).
+pub const SIGNED_BY_LABEL: &str = "account.nauth.io/signed-by";
+/// Label: UID of the NatsCluster the Account is bound to.
+pub const CLUSTER_ID_LABEL: &str = "account.nauth.io/nats-cluster-id";
+
+/// Reconciles one Account (see the module docs).
+pub async fn reconcile(a: Arc<Account>, cx: Arc<Context>) -> Result<Action, Error> {
+    let (ns, _) = ns_name(&*a);
+    let api = cx.api::<Account>(&ns);
+    let result = finalizer(&api, FINALIZER, a.clone(), |event| async {
+        match event {
+            Event::Apply(a) => apply(&a, &cx).await,
+            Event::Cleanup(a) => cleanup(&a, &cx).await,
+        }
+    })
+    .await
+    .map_err(from_finalizer);
+    if let Err(e) = &result {
+        super::fail(&cx, &*a, e).await;
+    }
+    result
+}
+
+/// Retries after a short backoff.
+pub fn error_policy(a: Arc<Account>, error: &Error, cx: Arc<Context>) -> Action {
+    super::retry(a, error, cx)
+}
+
+/// The Account named `account_name` in the namespace of `child` (an AccountExport or
+/// AccountImport), to re-render when the child changes.
+pub fn of_child<K: Resource>(child: &K, account_name: &str) -> Option<ObjectRef<Account>> {
+    Some(ObjectRef::new(account_name).within(&child.namespace()?))
+}
+
+/// The Accounts bound to a NatsCluster (by its UID label, or naming it).
+pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef<Account>> {
+    let uid = c.uid();
+    let key = (c.namespace().unwrap_or_default(), c.name_any());
+    store
+        .state()
+        .iter()
+        .filter(|a| {
+            a.labels().get(CLUSTER_ID_LABEL) == uid.as_ref()
+                || a.spec.nats_cluster_ref.as_ref().is_some_and(|r| {
+                    r.name == key.1
+                        && r.namespace
+                            .clone()
+                            .filter(|n| !n.is_empty())
+                            .or(a.namespace())
+                            == Some(key.0.clone())
+                })
+        })
+        .map(|a| ObjectRef::from(a.as_ref()))
+        .collect()
+}
+
+/// The Accounts that trust an AccountSigningKey (list it in `spec.signingKeyRefs`).
+pub fn of_signing_key(
+    store: &Store<Account>,
+    k: &api::AccountSigningKey,
+) -> Vec<ObjectRef<Account>> {
+    let (ns, name) = ns_name(k);
+    store
+        .state()
+        .iter()
+        .filter(|a| {
+            a.spec.signing_key_refs.iter().flatten().any(|r| {
+                r.name == name
+                    && r.namespace
+                        .clone()
+                        .filter(|n| !n.is_empty())
+                        .or(a.namespace())
+                        == Some(ns.clone())
+            })
+        })
+        .map(|a| ObjectRef::from(a.as_ref()))
+        .collect()
+}
+
+/// The Account of a key Secret (`account.nauth.io/name`).
+pub fn of_secret(s: Secret) -> Option<ObjectRef<Account>> {
+    let name = s.labels().get(keys::ACCOUNT_NAME_LABEL)?;
+    Some(ObjectRef::new(name).within(&s.namespace()?))
+}
+
+fn observed(a: &Account) -> bool {
+    a.labels().get(MANAGEMENT_POLICY_LABEL).map(String::as_str) == Some("observe")
+}
+
+/// Reads the Account's NatsCluster and checks the Account is not bound to another one.
+async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
+    let cluster = closure::cluster(cx, closure::cluster_ref(cx, a)?).await?;
+    let uid = cluster.object.uid().unwrap_or_default();
+    match a.labels().get(CLUSTER_ID_LABEL) {
+        Some(bound) if *bound != uid => Err(Error::errored(format!(
+            "account already bound to cluster with uid: {bound}"
+        ))),
+        _ => Ok(cluster),
+    }
+}
+
+async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
+    let cluster = bound_cluster(cx, a).await?;
+    if observed(a) {
+        return observe(a, cx, &cluster).await;
+    }
+    let (ns, name) = ns_name(a);
+    let id = a.labels().get(ACCOUNT_ID_LABEL).cloned();
+    if id.is_none()
+        && closure::account_key_secrets(cx, &ns, &name, None)
+            .await?
+            .is_empty()
+    {
+        generate_keys(cx, &ns, &name).await?;
+    }
+    let closure = closure::account(cx, a, &cluster).await?;
+    let keys = KeySources {
+        secrets: &closure.inputs.secrets,
+        seed_root: None,
+    };
+    let options = cx.config.render_options();
+    let rendered = render::render(&closure.inputs, keys, &closure.lock, now(), &options)
+        .map_err(|d| super::invalid(&d))?;
+    let ra = rendered
+        .accounts
+        .into_iter()
+        .find(|r| r.namespace == ns && r.name == name)
+        .ok_or_else(|| Error::errored("render produced no JWT for this account"))?;
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    conn.push(&ra.jwt).await?;
+    writes::object(
+        &cx.api::<ConfigMap>(&ns),
+        &output::account_config_map_object(&ra),
+    )
+    .await?;
+    let labels = BTreeMap::from([
+        (ACCOUNT_ID_LABEL.to_string(), ra.claims.data.sub.clone()),
+        (SIGNED_BY_LABEL.to_string(), ra.claims.data.iss.clone()),
+        (
+            CLUSTER_ID_LABEL.to_string(),
+            cluster.object.uid().unwrap_or_default(),
+        ),
+    ]);
+    let api = cx.api::<Account>(&ns);
+    writes::labels(&api, &name, &labels).await?;
+    let adoptions = AccountAdoptions {
+        exports: Some(status::adoptions(
+            &children(&closure.exports),
+            &ra.adoptions.exports,
+        )),
+        imports: Some(status::adoptions(
+            &children(&closure.imports),
+            &ra.adoptions.imports,
+        )),
+    };
+    let status = json!({
+        "claims": status::account_claims(&ra.claims),
+        "claimsHash": ra.claims_hash,
+        "adoptions": adoptions,
+        "conditions": ready(a),
+        "observedGeneration": a.metadata.generation,
+        "reconcileTimestamp": Time(Timestamp::now()),
+        "operatorVersion": cx.config.version,
+    });
+    writes::status(&api, &name, status).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// `Ready=True/Reconciled`, as NAuth says it.
+fn ready(a: &Account) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    let previous = a
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.clone());
+    conditions::apply(
+        &previous.unwrap_or_default(),
+        &[Set {
+            type_: READY,
+            status: true,
+            reason: "Reconciled",
+            message: "Successfully reconciled".into(),
+        }],
+        a.metadata.generation,
+    )
+}
+
+fn children(bound: &[closure::Bound]) -> Vec<status::Child<'_>> {
+    bound
+        .iter()
+        .map(|b| status::Child {
+            name: &b.name,
+            uid: &b.uid,
+            generation: b.generation,
+            desired_generation: b.desired_generation,
+        })
+        .collect()
+}
+
+/// A new root and signing key in NAuth's Secrets, for an Account that has none.
+async fn generate_keys(cx: &Context, ns: &str, name: &str) -> Result<(), Error> {
+    let root = keys::new_account_key();
+    let sign = keys::new_account_key();
+    let id = root.public_key();
+    let api = cx.api::<Secret>(ns);
+    for (is_root, key) in [(true, &root), (false, &sign)] {
+        writes::managed_secret(&api, &keys::account_secret(ns, name, &id, is_root, key)).await?;
+    }
+    tracing::info!(account = %format!("{ns}/{name}"), id = %id, "generated account keys");
+    Ok(())
+}
+
+/// Observe mode: the claims are read from NATS by the Account's ID; nothing is signed.
+async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action, Error> {
+    let (ns, name) = ns_name(a);
+    let id = a.labels().get(ACCOUNT_ID_LABEL).cloned().ok_or_else(|| {
+        Error::errored(format!(
+            "metadata.labels: observe mode needs the {ACCOUNT_ID_LABEL} label: the account is read from NATS by its ID"
+        ))
+    })?;
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    let found = conn
+        .lookup(&id)
+        .await?
+        .ok_or_else(|| Error::errored(format!("account {id} not found in NATS")))?;
+    let api = cx.api::<Account>(&ns);
+    let labels = BTreeMap::from([
+        (SIGNED_BY_LABEL.to_string(), found.claims.data.iss.clone()),
+        (
+            CLUSTER_ID_LABEL.to_string(),
+            cluster.object.uid().unwrap_or_default(),
+        ),
+    ]);
+    writes::labels(&api, &name, &labels).await?;
+    let hash = render::claims_hash(&found.claims).map_err(Error::errored)?;
+    let status = json!({
+        "claims": status::account_claims(&found.claims),
+        "claimsHash": hash,
+        "conditions": ready(a),
+        "observedGeneration": a.metadata.generation,
+        "reconcileTimestamp": Time(Timestamp::now()),
+        "operatorVersion": cx.config.version,
+    });
+    writes::status(&api, &name, status).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Deletion: NAuth's guards, then the resolver delete and the key Secrets (managed Accounts
+/// with an ID only).
+async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
+    let (ns, name) = ns_name(a);
+    let api = cx.api::<Account>(&ns);
+    let deleting = Set {
+        type_: READY,
+        status: false,
+        reason: "Reconciling",
+        message: "Deleting account".into(),
+    };
+    super::write_conditions(&api, a, &[deleting]).await?;
+    let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
+        return Ok(Action::await_change());
+    };
+    let by_id = |label: &str| ListParams::default().labels(&format!("{label}={id}"));
+    let users = cx
+        .api::<api::User>(&ns)
+        .list(&by_id("user.nauth.io/account-id"))
+        .await?;
+    if !users.items.is_empty() {
+        return Err(Error::errored(format!(
+            "cannot delete an account with associated users, found {} users",
+            users.items.len()
+        )));
+    }
+    let exports = (cx.api::<api::AccountExport>(&ns))
+        .list(&by_id("accountexport.nauth.io/account-id"))
+        .await?;
+    if !exports.items.is_empty() {
+        return Err(Error::errored(format!(
+            "found {} export bindings",
+            exports.items.len()
+        )));
+    }
+    let imports = (cx.api::<api::AccountImport>(&ns))
+        .list(&by_id("accountimport.nauth.io/account-id"))
+        .await?;
+    if !imports.items.is_empty() {
+        return Err(Error::errored(format!(
+            "found {} import bindings",
+            imports.items.len()
+        )));
+    }
+    if observed(a) {
+        return Ok(Action::await_change());
+    }
+    let cluster = bound_cluster(cx, a).await?;
+    let secrets: Vec<_> = cluster
+        .secrets
+        .iter()
+        .cloned()
+        .map(closure::object)
+        .collect();
+    let operator = KeySources {
+        secrets: &secrets,
+        seed_root: None,
+    }
+    .operator_signing_key(&closure::object(cluster.object.clone()))
+    .map_err(|e| Error::errored(e.message))?;
+    // NAuth's JetStream guard, when the account's keys are still there to look with.
+    let key_secrets: Vec<_> = (closure::account_key_secrets(cx, &ns, &name, Some(&id)).await?)
+        .into_iter()
+        .map(closure::object)
+        .collect();
+    if !key_secrets.is_empty() {
+        let keys = KeySources {
+            secrets: &key_secrets,
+            seed_root: None,
+        }
+        .account(&closure::object(a.clone()), Some(&id))
+        .map_err(|e| Error::errored(e.message))?;
+        // Keys read from Secrets always hold their seed.
+        let root = (keys.root.pair())
+            .ok_or_else(|| Error::errored("the account's root key has no seed"))?;
+        let streams = crate::nats::account_streams(&cluster.config, root).await?;
+        if !streams.is_empty() {
+            return Err(Error::errored(format!(
+                "account deletion aborted due to {} JetStream Stream(s) still exist for account: [{}]",
+                streams.len(),
+                streams.join(" ")
+            )));
+        }
+    }
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    conn.delete(&[&id], &operator).await?;
+    let selector = format!(
+        "{ACCOUNT_ID_LABEL}={id},{}={name}",
+        keys::ACCOUNT_NAME_LABEL
+    );
+    writes::delete_labelled(&cx.api::<Secret>(&ns), &selector).await?;
+    writes::delete(
+        &cx.api::<ConfigMap>(&ns),
+        &format!("{name}-nats-account-jwt"),
+    )
+    .await?;
+    tracing::info!(account = %format!("{ns}/{name}"), id = %id, "deleted account from NATS");
+    Ok(Action::await_change())
+}

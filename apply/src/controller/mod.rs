@@ -1,0 +1,356 @@
+//! The six controllers, the state they share and the pieces every reconcile uses.
+//!
+//! Each kind has one file with ONE `reconcile` and ONE `error_policy`. Reconciles read what they
+//! need from the API server, ask `nauth_render` what to write, and write it through
+//! [`crate::writes`]. A failing object gets `Ready=False` with a reason and a message and a
+//! Warning event; it never blocks another object.
+
+mod account;
+mod account_export;
+mod account_import;
+mod account_signing_key;
+pub(crate) mod conditions;
+mod nats_cluster;
+mod user;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use nauth_render::api;
+use serde::de::DeserializeOwned;
+
+use crate::nats::{Connections, NatsError};
+
+/// Field manager of every write, and the events' reporting controller.
+pub const MANAGER: &str = "nauth-apply";
+
+/// How often a Ready Account, User or NatsCluster is reconciled again (NAuth: 5 min).
+const RESYNC: Duration = Duration::from_secs(300);
+/// Backoff after a failed reconcile.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// What the process was started with.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Watch one namespace only; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// NAuth's `NATS_CLUSTER_REF` (`namespace`, `name`).
+    pub default_cluster: Option<(String, String)>,
+    /// NAuth's `NATS_CLUSTER_REF_OPTIONAL`.
+    pub cluster_optional: bool,
+    /// Version written into statuses (`status.operatorVersion`).
+    pub version: String,
+}
+
+impl Config {
+    /// The render options these settings mean.
+    pub(crate) fn render_options(&self) -> nauth_render::render::Options {
+        nauth_render::render::Options {
+            default_cluster: self.default_cluster.clone(),
+            default_cluster_from_env: true,
+            cluster_optional: self.cluster_optional,
+            ..Default::default()
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// One NATS connection per NatsCluster.
+    pub nats: Connections,
+    /// Process settings.
+    pub config: Config,
+    recorder: Recorder,
+}
+
+impl Context {
+    /// An API for `K` in `namespace`.
+    pub(crate) fn api<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// A Warning event on `o` saying why its reconcile failed. Failing to publish is logged.
+    pub(crate) async fn warn<K: Resource<DynamicType = ()>>(
+        &self,
+        o: &K,
+        reason: &str,
+        note: &str,
+    ) {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: reason.to_string(),
+            note: Some(note.chars().take(1000).collect()),
+            action: "Reconciled".to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &o.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an event");
+        }
+    }
+}
+
+/// Why a reconcile failed. Messages never hold a seed: render's diagnostics and the NATS side's
+/// errors never quote one, and Kubernetes errors name objects only.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// A NATS request failed.
+    #[error("{0}")]
+    Nats(#[from] NatsError),
+    /// The object, or one it depends on, cannot be reconciled as it is; `reason` is the
+    /// condition reason.
+    #[error("{message}")]
+    Invalid {
+        /// Condition reason.
+        reason: &'static str,
+        /// What is wrong, naming the field and the rule.
+        message: String,
+    },
+    /// Adding or removing a finalizer failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] with NAuth's generic reason `Errored`.
+    pub(crate) fn errored(message: impl Into<String>) -> Self {
+        Error::Invalid {
+            reason: "Errored",
+            message: message.into(),
+        }
+    }
+}
+
+/// Converts kube's finalizer error, keeping the reconcile's own error when there is one.
+pub(crate) fn from_finalizer(e: kube::runtime::finalizer::Error<Error>) -> Error {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+        other => Error::Finalizer(other.to_string()),
+    }
+}
+
+/// Seconds since the epoch, the render's `epoch`.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `namespace` and `name` of an object read from the API server (both always set there).
+pub(crate) fn ns_name<K: Resource>(o: &K) -> (String, String) {
+    (o.namespace().unwrap_or_default(), o.name_any())
+}
+
+/// Writes `set` into `o`'s conditions, keeping the rest of its status as it is (the last good
+/// claims stay when a reconcile fails).
+pub(crate) async fn write_conditions<K>(
+    api: &Api<K>,
+    o: &K,
+    set: &[conditions::Set<'_>],
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let mut status = serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.get("status").cloned())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    let previous: Vec<Condition> = status
+        .get("conditions")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let generation = o.meta().generation;
+    status["conditions"] = serde_json::json!(conditions::apply(&previous, set, generation));
+    crate::writes::status(api, &o.name_any(), status).await
+}
+
+/// After a failed reconcile: `Ready=False` with the error's reason and message, and a Warning
+/// event. An object deleted meanwhile is left alone.
+pub(crate) async fn fail<K>(cx: &Context, o: &K, error: &Error)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let reason = match error {
+        Error::Invalid { reason, .. } => reason,
+        // A finalizer patch made from a cache that lags behind: retried, nothing to report.
+        Error::Finalizer(_) => return,
+        _ => "Errored",
+    };
+    let message = error.to_string();
+    let api = cx.api::<K>(&o.namespace().unwrap_or_default());
+    let set = conditions::Set {
+        type_: conditions::READY,
+        status: false,
+        reason,
+        message: message.clone(),
+    };
+    match write_conditions(&api, o, &[set]).await {
+        Ok(()) | Err(Error::Kube(kube::Error::Api(_))) => {}
+        Err(e) => tracing::warn!(error = %e, "writing a failed status"),
+    }
+    cx.warn(o, reason, &message).await;
+}
+
+/// A failed render as an error: its diagnostics, without the `cluster:` source prefix.
+pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> Error {
+    let message = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let mut d = d.clone();
+            d.file = None;
+            d.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Error::Invalid {
+        reason: "Errored",
+        message,
+    }
+}
+
+/// The shared error policy: log, retry after a short backoff.
+fn retry<K: Resource<DynamicType = ()>>(o: Arc<K>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(object = %o.object_ref(&()).name.unwrap_or_default(), error = %error, "reconcile failed");
+    Action::requeue(RETRY)
+}
+
+/// An API for `K` over the configured namespace(s).
+fn scoped<K>(client: &Client, config: &Config) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    match &config.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs every controller until the process is told to stop (SIGINT/SIGTERM).
+pub async fn run(client: Client, config: Config) {
+    let cx = Arc::new(Context {
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: MANAGER.into(),
+                instance: None,
+            },
+        ),
+        nats: Connections::new(),
+        client: client.clone(),
+        config: config.clone(),
+    });
+    let wc = watcher::Config::default;
+    let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc());
+    let account_store = accounts.store();
+    let accounts = accounts
+        .watches(scoped::<api::AccountExport>(&client, &config), wc(), |e| {
+            account::of_child(&e, &e.spec.account_name)
+        })
+        .watches(scoped::<api::AccountImport>(&client, &config), wc(), |i| {
+            account::of_child(&i, &i.spec.account_name)
+        })
+        .watches(scoped::<api::NatsCluster>(&client, &config), wc(), {
+            let store = account_store.clone();
+            move |c| account::of_cluster(&store, &c)
+        })
+        .watches(scoped::<api::AccountSigningKey>(&client, &config), wc(), {
+            let store = account_store.clone();
+            move |k| account::of_signing_key(&store, &k)
+        })
+        .watches(
+            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
+            wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
+            account::of_secret,
+        )
+        .shutdown_on_signal()
+        .run(account::reconcile, account::error_policy, cx.clone())
+        .for_each(|_| async {});
+    let users = Controller::new(scoped::<api::User>(&client, &config), wc());
+    let user_store = users.store();
+    let users = users
+        .owns(
+            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
+            wc(),
+        )
+        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
+            user::of_account(&user_store, &a)
+        })
+        .shutdown_on_signal()
+        .run(user::reconcile, user::error_policy, cx.clone())
+        .for_each(|_| async {});
+    let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc());
+    let export_store = exports.store();
+    let exports = exports
+        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
+            account_export::of_account(&export_store, &a)
+        })
+        .shutdown_on_signal()
+        .run(
+            account_export::reconcile,
+            account_export::error_policy,
+            cx.clone(),
+        )
+        .for_each(|_| async {});
+    let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc());
+    let import_store = imports.store();
+    let imports = imports
+        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
+            account_import::of_account(&import_store, &a)
+        })
+        .shutdown_on_signal()
+        .run(
+            account_import::reconcile,
+            account_import::error_policy,
+            cx.clone(),
+        )
+        .for_each(|_| async {});
+    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
+        .owns(
+            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
+            wc(),
+        )
+        .shutdown_on_signal()
+        .run(
+            account_signing_key::reconcile,
+            account_signing_key::error_policy,
+            cx.clone(),
+        )
+        .for_each(|_| async {});
+    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc())
+        .watches(scoped::<api::Account>(&client, &config), wc(), |a| {
+            nats_cluster::of_account(&a)
+        })
+        .shutdown_on_signal()
+        .run(
+            nats_cluster::reconcile,
+            nats_cluster::error_policy,
+            cx.clone(),
+        )
+        .for_each(|_| async {});
+    tracing::info!(namespace = ?config.namespace, "nauth-apply started");
+    tokio::join!(accounts, users, exports, imports, signing_keys, clusters);
+    tracing::info!("nauth-apply stopped");
+}

@@ -1,0 +1,239 @@
+//! User: a key (kept for the User's life: creds are re-issued only when render's claims, key
+//! generation or signer change), render, the creds Secret, labels and status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+use nauth_render::api::ACCOUNT_ID_LABEL;
+use nauth_render::api::{self, Account, User, UserClaims};
+use nauth_render::keys::KeySources;
+use nauth_render::{output, render};
+use serde_json::json;
+
+use super::conditions::{self, READY, Set};
+use super::{Context, Error, RESYNC, from_finalizer, now, ns_name};
+use crate::writes::MANAGED_LABEL;
+use crate::{closure, keys, writes};
+
+/// NAuth's finalizer of Users.
+pub const FINALIZER: &str = "user.nauth.io/finalizer";
+/// NAuth re-checks a User whose signing key is not ready every 5 s.
+const NOT_READY_RETRY: Duration = Duration::from_secs(5);
+
+/// Reconciles one User (see the module docs).
+pub async fn reconcile(u: Arc<User>, cx: Arc<Context>) -> Result<Action, Error> {
+    let (ns, _) = ns_name(&*u);
+    let api = cx.api::<User>(&ns);
+    let result = finalizer(&api, FINALIZER, u.clone(), |event| async {
+        match event {
+            Event::Apply(u) => apply(&u, &cx).await,
+            // The creds Secret goes with the User (controller ownerReference).
+            Event::Cleanup(_) => Ok(Action::await_change()),
+        }
+    })
+    .await
+    .map_err(from_finalizer);
+    match result {
+        Err(Error::Invalid {
+            reason: "NotReady",
+            message,
+        }) => {
+            let not_ready = Error::Invalid {
+                reason: "NotReady",
+                message,
+            };
+            super::fail(&cx, &*u, &not_ready).await;
+            Ok(Action::requeue(NOT_READY_RETRY))
+        }
+        Err(e) => {
+            super::fail(&cx, &*u, &e).await;
+            Err(e)
+        }
+        ok => ok,
+    }
+}
+
+/// Retries after a short backoff.
+pub fn error_policy(u: Arc<User>, error: &Error, cx: Arc<Context>) -> Action {
+    super::retry(u, error, cx)
+}
+
+/// The Users of an Account, reconciled again when it changes (its ID, its signing keys).
+pub fn of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
+    let (ns, name) = ns_name(a);
+    store
+        .state()
+        .iter()
+        .filter(|u| u.spec.account_name == name && u.namespace().as_deref() == Some(&ns))
+        .map(|u| ObjectRef::from(u.as_ref()))
+        .collect()
+}
+
+fn not_ready(message: String) -> Error {
+    Error::Invalid {
+        reason: "NotReady",
+        message,
+    }
+}
+
+/// NAuth's trust chain for a `signingKeyRef`: the AccountSigningKey exists, is Ready with a
+/// public key, is listed in the Account's `spec.signingKeyRefs` and its key is in the Account's
+/// signed claims. Otherwise the User is `NotReady` and re-checked soon.
+async fn check_signing_key(cx: &Context, u: &User, a: &Account) -> Result<(), Error> {
+    let Some(r) = &u.spec.signing_key_ref else {
+        return Ok(());
+    };
+    let own = u.namespace().unwrap_or_default();
+    let ns = r
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(own.clone());
+    let target = format!("{ns}/{}", r.name);
+    let ask = cx
+        .api::<api::AccountSigningKey>(&ns)
+        .get_opt(&r.name)
+        .await?
+        .ok_or_else(|| not_ready(format!("AccountSigningKey {target} not found")))?;
+    let key = ask
+        .status
+        .as_ref()
+        .and_then(|s| s.public_key.clone())
+        .ok_or_else(|| not_ready(format!("AccountSigningKey {target} is not ready")))?;
+    let listed = a.spec.signing_key_refs.iter().flatten().any(|ar| {
+        ar.name == r.name
+            && ar
+                .namespace
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(own.clone())
+                == ns
+    });
+    if !listed {
+        return Err(not_ready(format!(
+            "AccountSigningKey {target} is not listed in spec.signingKeyRefs of Account {own}/{}",
+            a.name_any()
+        )));
+    }
+    let trusted = (a.status.as_ref().and_then(|s| s.claims.as_ref()))
+        .and_then(|c| c.signing_keys.as_ref())
+        .is_some_and(|keys| keys.iter().any(|k| k.key.as_deref() == Some(&key)));
+    if !trusted {
+        return Err(not_ready(format!(
+            "signing key {key} of AccountSigningKey {target} is not yet trusted by Account {own}/{}",
+            a.name_any()
+        )));
+    }
+    Ok(())
+}
+
+async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
+    let (ns, name) = ns_name(u);
+    let account_name = &u.spec.account_name;
+    let account = cx
+        .api::<Account>(&ns)
+        .get_opt(account_name)
+        .await?
+        .ok_or_else(|| {
+            Error::errored(format!(
+                "spec.accountName: Account {ns}/{account_name} not found"
+            ))
+        })?;
+    let account_id = account
+        .labels()
+        .get(ACCOUNT_ID_LABEL)
+        .cloned()
+        .ok_or_else(|| {
+            Error::errored(format!(
+                "Account {ns}/{account_name} has no account ID yet (not ready)"
+            ))
+        })?;
+    check_signing_key(cx, u, &account).await?;
+    let secrets = cx.api::<Secret>(&ns);
+    let secret_name = format!("{name}-nats-user-creds");
+    let existing = secrets.get_opt(&secret_name).await?;
+    if let Some(s) = &existing
+        && s.labels().get(MANAGED_LABEL).map(String::as_str) != Some("true")
+    {
+        return Err(Error::errored(format!(
+            "existing secret {ns}/{secret_name} not managed by nauth (no label {MANAGED_LABEL}: \"true\"); refusing to overwrite it"
+        )));
+    }
+    let creds = existing
+        .clone()
+        .unwrap_or_else(|| keys::pending_user_creds(&ns, &name, &keys::new_user_key()));
+    let closure = closure::user(cx, u, &account, creds).await?;
+    let sources = KeySources {
+        secrets: &closure.inputs.secrets,
+        seed_root: None,
+    };
+    let options = cx.config.render_options();
+    let rendered = render::render(&closure.inputs, sources, &closure.lock, now(), &options)
+        .map_err(|d| super::invalid(&d))?;
+    let ru = rendered
+        .users
+        .into_iter()
+        .find(|r| r.namespace == ns && r.name == name)
+        .ok_or_else(|| Error::errored("render produced no JWT for this user"))?;
+    let mut secret = output::user_secret_object(&ru);
+    secret.metadata.owner_references = u.controller_owner_ref(&()).map(|r| vec![r]);
+    let unchanged = existing
+        .as_ref()
+        .and_then(|s| closure::secret_value(s, "user.creds"))
+        .is_some_and(|c| c == ru.creds);
+    if !unchanged {
+        writes::object(&secrets, &secret).await?;
+        tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
+    }
+    let labels = BTreeMap::from([
+        ("user.nauth.io/id".to_string(), ru.claims.data.sub.clone()),
+        ("user.nauth.io/account-id".to_string(), account_id),
+        (
+            "user.nauth.io/signed-by".to_string(),
+            ru.claims.data.iss.clone(),
+        ),
+    ]);
+    let api = cx.api::<User>(&ns);
+    writes::labels(&api, &name, &labels).await?;
+    let spec = &u.spec;
+    // NAuth's status.claims: a copy of the spec fields as given.
+    let claims = UserClaims {
+        account_name: Some(spec.account_name.clone()),
+        display_name: spec.display_name.clone(),
+        expires_at: None,
+        permissions: spec.permission_limits.permissions.clone(),
+        nats_limits: spec.permission_limits.nats_limits.clone(),
+        user_limits: spec.permission_limits.user_limits.clone(),
+    };
+    let previous = u
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.clone());
+    let conditions = conditions::apply(
+        &previous.unwrap_or_default(),
+        &[Set {
+            type_: READY,
+            status: true,
+            reason: "Reconciled",
+            message: "Successfully reconciled".into(),
+        }],
+        u.metadata.generation,
+    );
+    let status = json!({
+        "claims": claims,
+        "conditions": conditions,
+        "observedGeneration": u.metadata.generation,
+        "reconcileTimestamp": Time(Timestamp::now()),
+        "operatorVersion": cx.config.version,
+    });
+    writes::status(&api, &name, status).await?;
+    Ok(Action::requeue(RESYNC))
+}

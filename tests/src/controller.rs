@@ -1,0 +1,269 @@
+//! The controller under test: the real `nauth-apply` binary as a child process, watching one
+//! namespace, its logs kept so a test can scan them; plus the objects every controller test
+//! starts from (the testenv operator's Secrets and a NatsCluster) and waiting for a condition.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::testenv;
+
+/// How long a reconcile may take to show, generously (kuttl's asserts wait 20–60 s).
+pub const SETTLE: Duration = Duration::from_secs(60);
+/// Name of the NatsCluster [`setup`] creates.
+pub const CLUSTER: &str = "local-nats";
+
+/// The `nauth-apply` binary, built once per test binary (cargo is quick when it is current).
+async fn binary() -> PathBuf {
+    static BUILT: OnceCell<PathBuf> = OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            // Built together with this crate, so features unify as in the test build and
+            // neither build invalidates the other's dependencies.
+            let status = Command::new(cargo)
+                .args([
+                    "build",
+                    "-p",
+                    "nauth-tests",
+                    "-p",
+                    "nauth-apply",
+                    "--bin",
+                    "nauth-apply",
+                ])
+                .status()
+                .expect("running cargo build for nauth-apply");
+            assert!(status.success(), "cargo build -p nauth-apply failed");
+            // Test binaries live in target/<profile>/deps; the controller one level up.
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().parent().unwrap().join("nauth-apply")
+        })
+        .await
+        .clone()
+}
+
+/// A running controller. Killed when dropped; its stderr (the logs) stays in a file.
+pub struct Controller {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Controller {
+    /// Starts `nauth-apply --namespace NAMESPACE` with `env` added.
+    pub async fn start(namespace: &str, env: &[(&str, &str)]) -> Controller {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("controller.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary().await)
+            .args(["--namespace", namespace])
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info,nauth_apply=debug,kube=warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("starting nauth-apply");
+        Controller {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Everything the controller logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the controller (SIGKILL, as a crash or an eviction would).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Server-side applies a JSON object (with apiVersion and kind) in `namespace`.
+pub async fn apply(client: &Client, namespace: &str, object: Value) {
+    let api_version = object["apiVersion"].as_str().unwrap().to_string();
+    let kind = object["kind"].as_str().unwrap().to_string();
+    let name = object["metadata"]["name"].as_str().unwrap().to_string();
+    let (api, _) = crate::cluster::dynamic_api(client, &api_version, &kind, namespace)
+        .await
+        .unwrap_or_else(|| panic!("{api_version} {kind} is not served"));
+    api.patch(
+        &name,
+        &PatchParams::apply("nauth-tests").force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {kind} {namespace}/{name}: {e}"));
+}
+
+/// The test environment's operator signing key and system user creds as Secrets, and a
+/// NatsCluster [`CLUSTER`] naming them, in `namespace`.
+pub async fn setup(client: &Client, namespace: &str) {
+    crate::cluster::install_crds().await;
+    let read = |var| std::fs::read_to_string(testenv::var(var)).unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    for (name, value) in [
+        (
+            "operator-signing-key",
+            read("NATS_OPERATOR_SIGNING_SEED").trim().to_string(),
+        ),
+        ("system-creds", read("NATS_SYSTEM_CREDS")),
+    ] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {"default": value},
+        }))
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+    apply(
+        client,
+        namespace,
+        json!({
+            "apiVersion": "nauth.io/v1alpha1", "kind": "NatsCluster",
+            "metadata": {"name": CLUSTER, "namespace": namespace},
+            "spec": {
+                "url": testenv::var("NATS_URL"),
+                "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
+                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
+            },
+        }),
+    )
+    .await;
+}
+
+/// Waits until `check` holds for the object `name` (re-read every 250 ms), then returns it;
+/// after [`SETTLE`] panics with what `check` said last and the object.
+pub async fn wait_for<K>(api: &Api<K>, name: &str, check: impl Fn(&K) -> Result<(), String>) -> K
+where
+    K: Resource + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let mut last = String::from("not found");
+    loop {
+        if let Ok(Some(o)) = api.get_opt(name).await {
+            match check(&o) {
+                Ok(()) => return o,
+                Err(why) => {
+                    last = format!("{why}\n{}", serde_json::to_string_pretty(&o).unwrap());
+                }
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{name}: condition not met after {SETTLE:?}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The condition `type_` of an object's status as (status, reason, message).
+pub fn condition(o: &impl serde::Serialize, type_: &str) -> Option<(String, String, String)> {
+    let v = serde_json::to_value(o).ok()?;
+    let conditions = v["status"]["conditions"].as_array()?.clone();
+    let c = conditions.into_iter().find(|c| c["type"] == type_)?;
+    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    Some((s("status"), s("reason"), s("message")))
+}
+
+/// `Ok` when condition `type_` has `status` and `reason`.
+pub fn has_condition(
+    o: &impl serde::Serialize,
+    type_: &str,
+    status: &str,
+    reason: &str,
+) -> Result<(), String> {
+    match condition(o, type_) {
+        Some((s, r, _)) if s == status && r == reason => Ok(()),
+        other => Err(format!(
+            "{type_} is {other:?}, waiting for {status}/{reason}"
+        )),
+    }
+}
+
+/// Words of `text` shaped like an nkey seed (what must never be logged).
+pub fn seeds_in(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| {
+            w.len() >= 50
+                && w.starts_with('S')
+                && matches!(
+                    w.as_bytes()[1],
+                    b'O' | b'A' | b'U' | b'N' | b'C' | b'X' | b'P'
+                )
+                && w.bytes()
+                    .skip(2)
+                    .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Time limit of NATS requests in the tests.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An Account of the [`CLUSTER`] with `spec`.
+pub fn account(ns: &str, name: &str, mut spec: Value) -> Value {
+    spec["natsClusterRef"] = json!({"name": CLUSTER});
+    json!({"apiVersion": "nauth.io/v1alpha1", "kind": "Account",
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+/// A custom resource of `kind` with `spec`.
+pub fn resource(kind: &str, ns: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "nauth.io/v1alpha1", "kind": kind,
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+/// A User with `spec`.
+pub fn user(ns: &str, name: &str, spec: Value) -> Value {
+    resource("User", ns, name, spec)
+}
+
+/// `Ok` when the object is `Ready=True/Reconciled`.
+pub fn ready(o: &impl serde::Serialize) -> Result<(), String> {
+    has_condition(o, "Ready", "True", "Reconciled")
+}
+
+/// The creds in the User's Secret.
+pub async fn creds(client: &Client, ns: &str, user: &str) -> String {
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(&format!("{user}-nats-user-creds"))
+        .await
+        .unwrap();
+    String::from_utf8(s.data.unwrap()["user.creds"].0.clone()).unwrap()
+}
+
+/// Whether a publish on `subject` with `creds` is allowed (no permissions violation arrives
+/// before the server answers the PING that follows it).
+pub async fn may_publish(creds: &str, subject: &str) -> bool {
+    let (client, mut errors) = crate::nats::connect(creds, TIMEOUT).await;
+    client
+        .publish(subject.to_string(), "x".into())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    !errors
+        .try_recv()
+        .is_ok_and(|e| e.contains("Permissions Violation"))
+}

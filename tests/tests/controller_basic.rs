@@ -1,0 +1,351 @@
+//! NAuth's `basic-test`, `account-update` and `account-deletion` e2e scenarios against the real
+//! controller binary, kube-apiserver and nats-server: statuses, labels, finalizers and Secrets as
+//! NAuth's asserts say, and the rendered user connecting with exactly its permissions. Plus what
+//! NAuth does not do: creds byte-identical across a controller restart, a spec change re-issuing
+//! them, and no seed in the controller's logs or events.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams};
+use nauth_render::api::{Account, User};
+use nauth_tests::cluster::{client, fresh_namespace};
+use nauth_tests::controller::{
+    CLUSTER, Controller, TIMEOUT, account, apply, creds, has_condition, may_publish, ready,
+    seeds_in, setup, user, wait_for,
+};
+use nauth_tests::{nats, testenv};
+use serde_json::{Value, json};
+
+fn basic_account(ns: &str) -> Value {
+    account(
+        ns,
+        "example-account",
+        json!({
+            "displayName": "My Example Account",
+            "accountLimits": {"conn": 100, "exports": 10, "imports": 10, "leaf": 0, "wildcards": true},
+            "jetStreamLimits": {"consumer": 5, "diskMaxStreamBytes": 209715200, "diskStorage": 1073741824,
+                "maxAckPending": 5, "maxBytesRequired": true, "memMaxStreamBytes": 209715200,
+                "memStorage": 1073741824, "streams": 5},
+            "natsLimits": {"data": 1024, "payload": 500, "subs": 100},
+            "exports": [{"name": "export-test", "subject": "foo.>", "type": "stream"}],
+        }),
+    )
+}
+
+fn basic_user(ns: &str, pub_allow: &[&str]) -> Value {
+    user(
+        ns,
+        "example-user",
+        json!({
+            "accountName": "example-account",
+            "displayName": "My Example User",
+            "natsLimits": {"data": 1000000, "payload": 1000000, "subs": 1000000},
+            "permissions": {
+                "pub": {"allow": pub_allow, "deny": ["baz"]},
+                "resp": {"max": 100, "ttl": 1000000000},
+                "sub": {"allow": ["foo.>", "baz.>"], "deny": ["bar"]},
+            },
+        }),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn basic_test_account_and_user_creds_connect_and_survive_a_restart() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-basic").await;
+    setup(&client, &ns).await;
+    apply(&client, &ns, basic_account(&ns)).await;
+    apply(&client, &ns, basic_user(&ns, &["foo.>", "bar.>"])).await;
+    let mut controller = Controller::start(&ns, &[]).await;
+
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let a = wait_for(&accounts, "example-account", ready).await;
+    let id = a.labels()["account.nauth.io/id"].clone();
+    assert!(id.starts_with('A'), "{id}");
+    let operator_seed =
+        std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
+    let operator = nkeys::KeyPair::from_seed(operator_seed.trim())
+        .unwrap()
+        .public_key();
+    assert_eq!(a.labels()["account.nauth.io/signed-by"], operator);
+    let cluster: Api<nauth_render::api::NatsCluster> = Api::namespaced(client.clone(), &ns);
+    let cluster_uid = cluster.get(CLUSTER).await.unwrap().uid().unwrap();
+    assert_eq!(a.labels()["account.nauth.io/nats-cluster-id"], cluster_uid);
+    assert_eq!(a.finalizers(), ["account.nauth.io/finalizer"]);
+    let status = a.status.clone().unwrap();
+    let claims = status.claims.unwrap();
+    assert_eq!(claims.display_name.as_deref(), Some("My Example Account"));
+    assert_eq!(claims.jet_stream_enabled, Some(true));
+    assert_eq!(claims.nats_limits.unwrap().subs, Some(100));
+    assert_eq!(claims.account_limits.unwrap().conn, Some(100));
+    assert_eq!(claims.exports.unwrap()[0].subject.as_deref(), Some("foo.>"));
+    assert_eq!(claims.signing_keys.unwrap().len(), 1);
+    assert_eq!(status.reconcile.observed_generation, Some(1));
+    assert_eq!(status.claims_hash.unwrap().len(), 64);
+    // NAuth's key Secrets, found by its labels.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    for kind in ["account-root", "account-sign"] {
+        let selector =
+            format!("account.nauth.io/id={id},nauth.io/secret-type={kind},nauth.io/managed=true");
+        let found = secrets
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1, "{kind}");
+        assert!(
+            found.items[0].name_any().starts_with("example-account-ac-"),
+            "{kind}"
+        );
+    }
+
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let u = wait_for(&users, "example-user", ready).await;
+    assert!(u.labels()["user.nauth.io/id"].starts_with('U'));
+    assert_eq!(u.labels()["user.nauth.io/account-id"], id);
+    let signing_key = a.status.unwrap().claims.unwrap().signing_keys.unwrap()[0]
+        .key
+        .clone()
+        .unwrap();
+    assert_eq!(u.labels()["user.nauth.io/signed-by"], signing_key);
+    assert_eq!(u.finalizers(), ["user.nauth.io/finalizer"]);
+    let user_claims = u.status.clone().unwrap().claims.unwrap();
+    assert_eq!(user_claims.display_name.as_deref(), Some("My Example User"));
+    let creds_secret = secrets.get("example-user-nats-user-creds").await.unwrap();
+    assert_eq!(creds_secret.labels()["nauth.io/secret-type"], "user-creds");
+    assert_eq!(creds_secret.labels()["nauth.io/managed"], "true");
+    let owner = &creds_secret.owner_references()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str()),
+        ("User", u.uid().unwrap().as_str())
+    );
+
+    let first = creds(&client, &ns, "example-user").await;
+    assert!(may_publish(&first, "foo.1").await);
+    assert!(may_publish(&first, "bar.1").await);
+    assert!(!may_publish(&first, "baz").await);
+    assert!(!may_publish(&first, "other").await);
+
+    // A restart reconciles everything again and re-issues nothing.
+    let before = u.status.unwrap().reconcile.reconcile_timestamp.unwrap();
+    let mut logs = controller.logs();
+    controller.stop();
+    let controller = Controller::start(&ns, &[]).await;
+    wait_for(&users, "example-user", |u| {
+        let at = u
+            .status
+            .as_ref()
+            .and_then(|s| s.reconcile.reconcile_timestamp.clone());
+        if at.is_some_and(|t| t.0 > before.0) {
+            Ok(())
+        } else {
+            Err("not reconciled again yet".into())
+        }
+    })
+    .await;
+    assert_eq!(creds(&client, &ns, "example-user").await, first);
+
+    // A spec change re-issues the creds: the new ones connect with the new permissions.
+    apply(&client, &ns, basic_user(&ns, &["foo.>", "bar.>", "other"])).await;
+    wait_for(&users, "example-user", |u| {
+        ready(u)?;
+        match u
+            .status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+        {
+            Some(2) => Ok(()),
+            g => Err(format!("observed generation {g:?}")),
+        }
+    })
+    .await;
+    let second = creds(&client, &ns, "example-user").await;
+    assert_ne!(second, first);
+    assert!(may_publish(&second, "other").await);
+    assert_eq!(
+        nauth_render::jwt::creds::parse_creds(&second)
+            .unwrap()
+            .1
+            .public_key(),
+        nauth_render::jwt::creds::parse_creds(&first)
+            .unwrap()
+            .1
+            .public_key(),
+        "the user keeps its key"
+    );
+
+    // No seed in the logs or the events.
+    logs.push_str(&controller.logs());
+    assert!(logs.contains("issued user creds"), "{logs}");
+    assert_eq!(seeds_in(&logs), Vec::<String>::new());
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let events =
+        serde_json::to_string(&events.list(&ListParams::default()).await.unwrap().items).unwrap();
+    assert_eq!(seeds_in(&events), Vec::<String>::new());
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn account_update_keeps_the_account_id() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-update").await;
+    setup(&client, &ns).await;
+    apply(
+        &client,
+        &ns,
+        account(&ns, "a", json!({"displayName": "one"})),
+    )
+    .await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let first = wait_for(&accounts, "a", ready).await;
+    apply(
+        &client,
+        &ns,
+        account(
+            &ns,
+            "a",
+            json!({"displayName": "two", "natsLimits": {"subs": 7}}),
+        ),
+    )
+    .await;
+    let second = wait_for(&accounts, "a", |a| {
+        ready(a)?;
+        let claims = a
+            .status
+            .as_ref()
+            .and_then(|s| s.claims.clone())
+            .unwrap_or_default();
+        if claims.display_name.as_deref() == Some("two") {
+            Ok(())
+        } else {
+            Err("old claims".into())
+        }
+    })
+    .await;
+    let claims = second.status.as_ref().unwrap().claims.clone().unwrap();
+    assert_eq!(claims.nats_limits.unwrap().subs, Some(7));
+    assert_eq!(
+        first.labels()["account.nauth.io/id"],
+        second.labels()["account.nauth.io/id"]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_nats_account() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-delete").await;
+    setup(&client, &ns).await;
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let a = wait_for(&accounts, "a", ready).await;
+    wait_for(&users, "u", ready).await;
+    let id = a.labels()["account.nauth.io/id"].clone();
+
+    accounts
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let blocked = wait_for(&accounts, "a", |a| {
+        has_condition(a, "Ready", "False", "Errored")
+    })
+    .await;
+    let (_, _, message) = nauth_tests::controller::condition(&blocked, "Ready").unwrap();
+    assert_eq!(
+        message,
+        "cannot delete an account with associated users, found 1 users"
+    );
+    assert_eq!(blocked.finalizers(), ["account.nauth.io/finalizer"]);
+
+    users.delete("u", &DeleteParams::default()).await.unwrap();
+    wait_gone(&accounts, "a").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let left = secrets
+        .list(&ListParams::default().labels(&format!("account.nauth.io/id={id}")))
+        .await
+        .unwrap();
+    assert!(
+        left.items.is_empty(),
+        "{:?}",
+        left.items.iter().map(|s| s.name_any()).collect::<Vec<_>>()
+    );
+    // The resolver no longer holds the account.
+    let system = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let (system, _) = nats::connect(&system, TIMEOUT).await;
+    let reply = system
+        .request(format!("$SYS.REQ.ACCOUNT.{id}.CLAIMS.LOOKUP"), "".into())
+        .await
+        .unwrap();
+    assert!(
+        reply.payload.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&reply.payload)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn account_deletion_jetstream_waits_for_its_streams() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-delete-js").await;
+    setup(&client, &ns).await;
+    let limits = json!({"jetStreamLimits": {"memStorage": 1048576, "diskStorage": 1048576, "streams": 5, "consumer": 5}});
+    apply(&client, &ns, account(&ns, "a", limits)).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "a", ready).await;
+    wait_for(&users, "u", ready).await;
+    let user_creds = creds(&client, &ns, "u").await;
+    let (nc, _) = nats::connect(&user_creds, TIMEOUT).await;
+    let js = async_nats::jetstream::new(nc);
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "orders".into(),
+        subjects: vec!["orders.>".into()],
+        storage: async_nats::jetstream::stream::StorageType::Memory,
+        max_bytes: 1024,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    users.delete("u", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "u").await;
+    accounts
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let blocked = wait_for(&accounts, "a", |a| {
+        let (_, _, message) = nauth_tests::controller::condition(a, "Ready").unwrap_or_default();
+        message.contains("JetStream").then_some(()).ok_or(message)
+    })
+    .await;
+    has_condition(&blocked, "Ready", "False", "Errored").unwrap();
+    let (_, _, message) = nauth_tests::controller::condition(&blocked, "Ready").unwrap();
+    assert_eq!(
+        message,
+        "account deletion aborted due to 1 JetStream Stream(s) still exist for account: [orders]"
+    );
+    js.delete_stream("orders").await.unwrap();
+    wait_gone(&accounts, "a").await;
+}
+
+/// Waits until `name` is gone.
+async fn wait_gone<K>(api: &Api<K>, name: &str)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + nauth_tests::controller::SETTLE;
+    while api.get_opt(name).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "{name} still there");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
