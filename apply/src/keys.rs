@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use md5::{Digest, Md5};
-use nauth_render::jwt::creds::format_user_creds;
+use nauth_jwt::creds::format_user_creds;
 use nkeys::KeyPair;
 
 use crate::writes::MANAGED_LABEL;

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nauth_apply::nats::{
     ClusterConfig, Connection, Connections, NatsError, Outcome, SystemCreds, Timeouts,
 };
-use nauth_render::jwt::creds::format_user_creds;
-use nauth_render::jwt::{Account, Claims, encode};
+use nauth_jwt::creds::format_user_creds;
+use nauth_jwt::{Account, Claims, encode};
 use nauth_tests::{nats_servers, testenv};
 use nkeys::KeyPair;
 
@@ -379,7 +379,7 @@ async fn no_error_shows_a_seed() {
     let known_seeds = [
         operator.seed().unwrap(),
         stranger.seed().unwrap(),
-        nauth_render::jwt::creds::parse_creds(&system_creds)
+        nauth_jwt::creds::parse_creds(&system_creds)
             .unwrap()
             .1
             .seed()

@@ -166,11 +166,11 @@ async fn basic_test_account_and_user_creds_connect_and_survive_a_restart() {
     assert_ne!(second, first);
     assert!(may_publish(&second, "other").await);
     assert_eq!(
-        nauth_render::jwt::creds::parse_creds(&second)
+        nauth_jwt::creds::parse_creds(&second)
             .unwrap()
             .1
             .public_key(),
-        nauth_render::jwt::creds::parse_creds(&first)
+        nauth_jwt::creds::parse_creds(&first)
             .unwrap()
             .1
             .public_key(),

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use nauth_render::jwt::creds::parse_creds;
+use nauth_jwt::creds::parse_creds;
 
 use super::error::NatsError;
 
@@ -90,7 +90,7 @@ impl fmt::Debug for SystemCreds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nauth_render::jwt::creds::format_user_creds;
+    use nauth_jwt::creds::format_user_creds;
     use nkeys::{KeyPair, KeyPairType};
 
     fn seed() -> String {

@@ -2,7 +2,7 @@
 //! and decide whether to retry.
 //!
 //! Messages quote URLs, public keys, server names and the servers' own texts, never credentials
-//! or seeds: the system user's creds are parsed by `nauth_render::jwt::creds`, whose errors do
+//! or seeds: the system user's creds are parsed by `nauth_jwt::creds`, whose errors do
 //! not quote the seed, and signing errors come from the JWT module, whose texts hold no keys.
 
 use std::time::Duration;

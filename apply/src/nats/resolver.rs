@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nauth_render::jwt::{Account, AnyClaims, Claims, Generic, decode, encode};
+use nauth_jwt::{Account, AnyClaims, Claims, Generic, decode, encode};
 use nkeys::KeyPair;
 
 use super::connection::{

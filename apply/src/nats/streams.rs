@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::ConnectOptions;
-use nauth_render::jwt::{Claims, User, encode};
+use nauth_jwt::{Claims, User, encode};
 use nkeys::KeyPair;
 use serde::Deserialize;
 

@@ -8,7 +8,7 @@
 //! `strict_signing_key_usage` accepts only its signing keys. The trusted operators are the
 //! ones each server reports in its VARZ, so the check follows the servers' own configuration.
 
-use nauth_render::jwt::{Account, AnyClaims, Claims, JwtError, Operator, decode, is_account_key};
+use nauth_jwt::{Account, AnyClaims, Claims, JwtError, Operator, decode, is_account_key};
 
 use super::error::NatsError;
 use super::reply::ServerId;
@@ -168,7 +168,7 @@ pub(crate) fn check_account_id(id: &str) -> Result<(), NatsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nauth_render::jwt::{User, encode};
+    use nauth_jwt::{User, encode};
     use nkeys::{KeyPair, KeyPairType};
 
     const NOW: i64 = 1_800_000_000;
