@@ -200,17 +200,19 @@ const LOCK_FILE: &str = "nauth.lock";
 /// `--allow-empty`, for the commands that write or check a lock.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct AllowEmpty {
-    /// Accept inputs without any NAuth object although the lock has entries: every Account and
-    /// User of the lock is removed. Without it that is an error, as a wrong or empty path would
-    /// otherwise wipe the lock and the rendered output.
+    /// Accept inputs that share no Account or User with the lock although it has entries (they
+    /// hold no NAuth object, or only others): every Account and User of the lock is removed.
+    /// Without it that is an error, as a wrong path or a wrong --lock would otherwise wipe the
+    /// lock and the rendered output.
     #[arg(long)]
     pub allow_empty: bool,
 }
 
 impl AllowEmpty {
-    /// Refuses inputs that hold no NAuth object while the lock has entries, naming the entries
-    /// that would be removed, unless `--allow-empty` was passed. With an empty lock too, a note
-    /// on stderr says nothing was found, since a wrong path would otherwise pass unnoticed.
+    /// Refuses inputs that share no Account or User with a lock that has entries (inputs
+    /// without any NAuth object, or a lock of another tree), naming the entries that would be
+    /// removed, unless `--allow-empty` was passed. With an empty lock and no object either, a
+    /// note on stderr says nothing was found, since a wrong path would otherwise pass unnoticed.
     pub fn check(self, loaded: &Loaded) -> Result<(), Diagnostic> {
         let i = &loaded.inputs;
         let empty = i.accounts.is_empty()
@@ -220,32 +222,50 @@ impl AllowEmpty {
             && i.signing_keys.is_empty()
             && i.clusters.is_empty();
         let lock = &loaded.lock;
-        let entries: Vec<String> = (lock.accounts.keys().map(|k| format!("Account {k}")))
-            .chain(lock.users.keys().map(|k| format!("User {k}")))
-            .collect();
+        let entries = lock_entries(lock);
         if empty && entries.is_empty() {
             eprintln!("note: the inputs hold no NAuth object: nothing to render (check the paths)");
         }
-        if self.allow_empty || !empty || entries.is_empty() {
+        let shared = i
+            .accounts
+            .iter()
+            .any(|a| lock.accounts.contains_key(&a.key()))
+            || i.users.iter().any(|u| lock.users.contains_key(&u.key()));
+        if self.allow_empty || shared || entries.is_empty() {
             return Ok(());
         }
-        const SHOWN: usize = 20;
-        let mut named = entries
-            .iter()
-            .take(SHOWN)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if entries.len() > SHOWN {
-            named.push_str(&format!(" and {} more", entries.len() - SHOWN));
-        }
-        Err(Diagnostic::error(format!(
-            "the inputs hold no NAuth object, so every entry of the lock would be removed ({}): \
-             {named}; check the paths, or pass --allow-empty to remove them on purpose",
-            entries.len()
-        ))
-        .in_file(loaded.lock_path.display().to_string()))
+        let (count, named) = (entries.len(), listed(&entries, 20));
+        let message = if empty {
+            format!(
+                "the inputs hold no NAuth object, so every entry of the lock would be removed \
+                 ({count}): {named}; check the paths, or pass --allow-empty to remove them on \
+                 purpose"
+            )
+        } else {
+            format!(
+                "the inputs share no Account or User with this lock, so every entry of it would \
+                 be removed ({count}): {named}; check the paths and --lock (is this the lock of \
+                 another tree?), or pass --allow-empty to replace them on purpose"
+            )
+        };
+        Err(Diagnostic::error(message).in_file(loaded.lock_path.display().to_string()))
     }
+}
+
+/// `Kind namespace/name` of every Account and User entry of `lock`, Accounts first.
+pub fn lock_entries(lock: &Lock) -> Vec<String> {
+    (lock.accounts.keys().map(|k| format!("Account {k}")))
+        .chain(lock.users.keys().map(|k| format!("User {k}")))
+        .collect()
+}
+
+/// The first `shown` of `names`, comma-separated, with how many more there are.
+pub fn listed(names: &[String], shown: usize) -> String {
+    let mut list = names[..names.len().min(shown)].join(", ");
+    if names.len() > shown {
+        list.push_str(&format!(" and {} more", names.len() - shown));
+    }
+    list
 }
 
 impl OptionArgs {
