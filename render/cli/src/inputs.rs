@@ -363,7 +363,7 @@ pub fn utf8(file: &str, bytes: Vec<u8>) -> Result<String, Failure> {
 
 /// Collects the manifest files below `dir`. Symbolic links to files are read; links to
 /// directories are not followed (a link to `..` would read a tree twice, or forever), nor is
-/// anything but a regular file read (a FIFO would block).
+/// anything but a regular file read (a FIFO would block, a dangling link fail).
 fn walk(
     dir: &Path,
     files: &mut Vec<PathBuf>,
@@ -387,12 +387,17 @@ fn walk(
             let d = Diagnostic::warning(why).in_file(path.display().to_string());
             d.with_code(Code::Ignored)
         };
-        // Where a link points; a broken link is read and reported as unreadable.
+        // Where a link points; a link that cannot be followed for another reason than a missing
+        // target is read and reported as unreadable.
         match fs::metadata(&path) {
             Ok(target) if target.is_dir() => warnings.push(skipped(
                 "a symbolic link to a directory, not followed; pass the directory itself",
             )),
             _ if !is_manifest(&path) => {}
+            Err(e) if kind.is_symlink() && e.kind() == std::io::ErrorKind::NotFound => warnings
+                .push(skipped(
+                    "a symbolic link to nothing (its target does not exist); not read",
+                )),
             Ok(target) if !target.is_file() => {
                 warnings.push(skipped("not a regular file (a FIFO or socket?); not read"))
             }
