@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 
 use super::Failure;
 use nauth_render::diagnostic::{Code, Diagnostic};
@@ -25,8 +26,14 @@ pub struct InputArgs {
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
     /// File whose content (whitespace trimmed, at least 32 bytes) is the root secret from which
-    /// account, signing and user keys are derived when no Secret holds them.
-    #[arg(long, value_name = "FILE", env = "NAUTH_SEED_ROOT")]
+    /// account, signing and user keys are derived when no Secret holds them. An empty value
+    /// counts as unset, as an empty variable does in CI templates.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "NAUTH_SEED_ROOT",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from)
+    )]
     pub seed_root: Option<PathBuf>,
     /// The lock file: public keys, claims hashes and issue times of the last render. Default:
     /// `nauth.lock` in the input directory when PATH is one directory, else in the current
@@ -46,7 +53,7 @@ pub struct OptionArgs {
     #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
     pub nats_cluster: Option<String>,
     /// Let Accounts name a NatsCluster other than --nats-cluster, as NAuth's
-    /// NATS_CLUSTER_REF_OPTIONAL (true/false, 1/0, t/f).
+    /// NATS_CLUSTER_REF_OPTIONAL (true/false, 1/0, t/f; empty is false).
     #[arg(
         long,
         env = "NATS_CLUSTER_REF_OPTIONAL",
@@ -59,11 +66,13 @@ pub struct OptionArgs {
     pub strict: bool,
 }
 
-/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment. A
-/// value it refuses is kept as the error, which `options()` reports as invalid input (exit 1),
-/// as it does a bad `--nats-cluster`, rather than as a usage error.
+/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment; an
+/// empty value is unset, so false, NAuth's default. A value it refuses is kept as the error,
+/// which `options()` reports as invalid input (exit 1), as it does a bad `--nats-cluster`,
+/// rather than as a usage error.
 fn go_bool(value: &str) -> Result<bool, String> {
     match value.trim() {
+        "" => Ok(false),
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
         other => Err(format!(
@@ -115,7 +124,11 @@ impl InputArgs {
         if problems.iter().any(Diagnostic::is_error) {
             return Err(Failure::Invalid(problems));
         }
-        let seed_root = match &self.seed_root {
+        let seed_root = match self
+            .seed_root
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             None => None,
             Some(path) => {
                 // Name the option: a bare path reads like one of the inputs.
@@ -283,12 +296,14 @@ impl OptionArgs {
             None | Some("") => None,
             Some(r) => Some(
                 r.split_once('/')
-                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                    .filter(|(ns, name)| is_label(ns) && is_label(name))
                     .map(|(ns, name)| (ns.to_string(), name.to_string()))
                     .ok_or_else(|| {
                         Failure::Invalid(vec![
                             Diagnostic::error(format!(
-                                "{source} must be NAMESPACE/NAME, got {r:?}"
+                                "{source} must be NAMESPACE/NAME, got {r:?}: one '/' between \
+                                 two DNS-1123 labels (lowercase letters, digits and '-', at \
+                                 most 63 characters)"
                             ))
                             .with_code(Code::InvalidArgument),
                         ])
@@ -306,6 +321,12 @@ impl OptionArgs {
             progress: super::progress::terminal("rendering"),
         })
     }
+}
+
+/// Whether `s` can be the namespace or the name of a NatsCluster reference: a DNS-1123 label
+/// (so no second `/`), as NAuth's CRDs require of `spec.natsClusterRef`.
+fn is_label(s: &str) -> bool {
+    s.len() <= 63 && nauth_render::api::is_dns_label(s)
 }
 
 /// `(name, text)` of every manifest file at `path`, in a fixed order; entries of a directory
