@@ -680,3 +680,22 @@ fn a_cluster_reference_is_two_dns_labels_named_by_where_it_came_from() {
         );
     }
 }
+
+#[test]
+fn a_secret_string_data_number_must_be_a_string_and_is_not_shown() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: key, namespace: nats}\n\
+                  stringData:\n  default: 8675309\n";
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let out = nauth_render(&["render", "-", "--lock", lock.to_str().unwrap()], secret);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "-: Secret nats/key: stringData.default: must be a string: quote a value YAML would \
+             read as a number or boolean\n"
+        ) && !stderr.contains("8675309"),
+        "{stderr}"
+    );
+    assert!(!lock.exists());
+}
