@@ -17,7 +17,12 @@ pub(super) fn chosen(issued_at: Option<i64>, env: Option<&str>) -> Result<Option
             "SOURCE_DATE_EPOCH",
         ),
     };
-    if !(0..=LAST_EPOCH).contains(&secs) {
+    if secs < 0 {
+        return Err(format!(
+            "{source} must not be negative: unix seconds since 1970, got {secs}"
+        ));
+    }
+    if secs > LAST_EPOCH {
         return Err(format!(
             "{source} must be unix seconds between 0 and {LAST_EPOCH} (year 9999), got {secs}; \
              a value in milliseconds is 1,000 times too large"
@@ -38,13 +43,22 @@ mod tests {
         assert_eq!(chosen(Some(7), Some("junk")), Ok(Some(7)));
         for (flag, env, named) in [
             (None, Some("1795977000000"), "SOURCE_DATE_EPOCH"),
-            (None, Some("-5"), "SOURCE_DATE_EPOCH"),
-            (Some(-1), None, "--issued-at"),
             (Some(1_795_977_000_000), None, "--issued-at"),
         ] {
             let message = chosen(flag, env).unwrap_err();
             assert!(
-                message.starts_with(named) && message.contains("year 9999"),
+                message.starts_with(named) && message.contains("1,000 times too large"),
+                "{message}"
+            );
+        }
+        for (flag, env, named) in [
+            (None, Some("-5"), "SOURCE_DATE_EPOCH"),
+            (Some(-1), None, "--issued-at"),
+        ] {
+            let message = chosen(flag, env).unwrap_err();
+            assert!(
+                message.starts_with(&format!("{named} must not be negative"))
+                    && !message.contains("too large"),
                 "{message}"
             );
         }

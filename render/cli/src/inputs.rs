@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 
 use super::Failure;
 use nauth_render::diagnostic::{Code, Diagnostic};
@@ -25,8 +26,14 @@ pub struct InputArgs {
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
     /// File whose content (whitespace trimmed, at least 32 bytes) is the root secret from which
-    /// account, signing and user keys are derived when no Secret holds them.
-    #[arg(long, value_name = "FILE", env = "NAUTH_SEED_ROOT")]
+    /// account, signing and user keys are derived when no Secret holds them. An empty value
+    /// counts as unset, as an empty variable does in CI templates.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "NAUTH_SEED_ROOT",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from)
+    )]
     pub seed_root: Option<PathBuf>,
     /// The lock file: public keys, claims hashes and issue times of the last render. Default:
     /// `nauth.lock` in the input directory when PATH is one directory, else in the current
@@ -46,7 +53,7 @@ pub struct OptionArgs {
     #[arg(long, value_name = "NAMESPACE/NAME", env = "NATS_CLUSTER_REF")]
     pub nats_cluster: Option<String>,
     /// Let Accounts name a NatsCluster other than --nats-cluster, as NAuth's
-    /// NATS_CLUSTER_REF_OPTIONAL (true/false, 1/0, t/f).
+    /// NATS_CLUSTER_REF_OPTIONAL (true/false, 1/0, t/f; empty is false).
     #[arg(
         long,
         env = "NATS_CLUSTER_REF_OPTIONAL",
@@ -59,11 +66,13 @@ pub struct OptionArgs {
     pub strict: bool,
 }
 
-/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment. A
-/// value it refuses is kept as the error, which `options()` reports as invalid input (exit 1),
-/// as it does a bad `--nats-cluster`, rather than as a usage error.
+/// A boolean as Go's `strconv.ParseBool` reads it, which NAuth uses for its environment; an
+/// empty value is unset, so false, NAuth's default. A value it refuses is kept as the error,
+/// which `options()` reports as invalid input (exit 1), as it does a bad `--nats-cluster`,
+/// rather than as a usage error.
 fn go_bool(value: &str) -> Result<bool, String> {
     match value.trim() {
+        "" => Ok(false),
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
         other => Err(format!(
@@ -115,7 +124,11 @@ impl InputArgs {
         if problems.iter().any(Diagnostic::is_error) {
             return Err(Failure::Invalid(problems));
         }
-        let seed_root = match &self.seed_root {
+        let seed_root = match self
+            .seed_root
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             None => None,
             Some(path) => {
                 // Name the option: a bare path reads like one of the inputs.
@@ -200,17 +213,19 @@ const LOCK_FILE: &str = "nauth.lock";
 /// `--allow-empty`, for the commands that write or check a lock.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct AllowEmpty {
-    /// Accept inputs without any NAuth object although the lock has entries: every Account and
-    /// User of the lock is removed. Without it that is an error, as a wrong or empty path would
-    /// otherwise wipe the lock and the rendered output.
+    /// Accept inputs that share no Account or User with the lock although it has entries (they
+    /// hold no NAuth object, or only others): every Account and User of the lock is removed.
+    /// Without it that is an error, as a wrong path or a wrong --lock would otherwise wipe the
+    /// lock and the rendered output.
     #[arg(long)]
     pub allow_empty: bool,
 }
 
 impl AllowEmpty {
-    /// Refuses inputs that hold no NAuth object while the lock has entries, naming the entries
-    /// that would be removed, unless `--allow-empty` was passed. With an empty lock too, a note
-    /// on stderr says nothing was found, since a wrong path would otherwise pass unnoticed.
+    /// Refuses inputs that share no Account or User with a lock that has entries (inputs
+    /// without any NAuth object, or a lock of another tree), naming the entries that would be
+    /// removed, unless `--allow-empty` was passed. With an empty lock and no object either, a
+    /// note on stderr says nothing was found, since a wrong path would otherwise pass unnoticed.
     pub fn check(self, loaded: &Loaded) -> Result<(), Diagnostic> {
         let i = &loaded.inputs;
         let empty = i.accounts.is_empty()
@@ -220,32 +235,50 @@ impl AllowEmpty {
             && i.signing_keys.is_empty()
             && i.clusters.is_empty();
         let lock = &loaded.lock;
-        let entries: Vec<String> = (lock.accounts.keys().map(|k| format!("Account {k}")))
-            .chain(lock.users.keys().map(|k| format!("User {k}")))
-            .collect();
+        let entries = lock_entries(lock);
         if empty && entries.is_empty() {
             eprintln!("note: the inputs hold no NAuth object: nothing to render (check the paths)");
         }
-        if self.allow_empty || !empty || entries.is_empty() {
+        let shared = i
+            .accounts
+            .iter()
+            .any(|a| lock.accounts.contains_key(&a.key()))
+            || i.users.iter().any(|u| lock.users.contains_key(&u.key()));
+        if self.allow_empty || shared || entries.is_empty() {
             return Ok(());
         }
-        const SHOWN: usize = 20;
-        let mut named = entries
-            .iter()
-            .take(SHOWN)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if entries.len() > SHOWN {
-            named.push_str(&format!(" and {} more", entries.len() - SHOWN));
-        }
-        Err(Diagnostic::error(format!(
-            "the inputs hold no NAuth object, so every entry of the lock would be removed ({}): \
-             {named}; check the paths, or pass --allow-empty to remove them on purpose",
-            entries.len()
-        ))
-        .in_file(loaded.lock_path.display().to_string()))
+        let (count, named) = (entries.len(), listed(&entries, 20));
+        let message = if empty {
+            format!(
+                "the inputs hold no NAuth object, so every entry of the lock would be removed \
+                 ({count}): {named}; check the paths, or pass --allow-empty to remove them on \
+                 purpose"
+            )
+        } else {
+            format!(
+                "the inputs share no Account or User with this lock, so every entry of it would \
+                 be removed ({count}): {named}; check the paths and --lock (is this the lock of \
+                 another tree?), or pass --allow-empty to replace them on purpose"
+            )
+        };
+        Err(Diagnostic::error(message).in_file(loaded.lock_path.display().to_string()))
     }
+}
+
+/// `Kind namespace/name` of every Account and User entry of `lock`, Accounts first.
+pub fn lock_entries(lock: &Lock) -> Vec<String> {
+    (lock.accounts.keys().map(|k| format!("Account {k}")))
+        .chain(lock.users.keys().map(|k| format!("User {k}")))
+        .collect()
+}
+
+/// The first `shown` of `names`, comma-separated, with how many more there are.
+pub fn listed(names: &[String], shown: usize) -> String {
+    let mut list = names[..names.len().min(shown)].join(", ");
+    if names.len() > shown {
+        list.push_str(&format!(" and {} more", names.len() - shown));
+    }
+    list
 }
 
 impl OptionArgs {
@@ -263,12 +296,14 @@ impl OptionArgs {
             None | Some("") => None,
             Some(r) => Some(
                 r.split_once('/')
-                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                    .filter(|(ns, name)| is_label(ns) && is_label(name))
                     .map(|(ns, name)| (ns.to_string(), name.to_string()))
                     .ok_or_else(|| {
                         Failure::Invalid(vec![
                             Diagnostic::error(format!(
-                                "{source} must be NAMESPACE/NAME, got {r:?}"
+                                "{source} must be NAMESPACE/NAME, got {r:?}: one '/' between \
+                                 two DNS-1123 labels (lowercase letters, digits and '-', at \
+                                 most 63 characters)"
                             ))
                             .with_code(Code::InvalidArgument),
                         ])
@@ -286,6 +321,12 @@ impl OptionArgs {
             progress: super::progress::terminal("rendering"),
         })
     }
+}
+
+/// Whether `s` can be the namespace or the name of a NatsCluster reference: a DNS-1123 label
+/// (so no second `/`), as NAuth's CRDs require of `spec.natsClusterRef`.
+fn is_label(s: &str) -> bool {
+    s.len() <= 63 && nauth_render::api::is_dns_label(s)
 }
 
 /// `(name, text)` of every manifest file at `path`, in a fixed order; entries of a directory
@@ -343,7 +384,7 @@ pub fn utf8(file: &str, bytes: Vec<u8>) -> Result<String, Failure> {
 
 /// Collects the manifest files below `dir`. Symbolic links to files are read; links to
 /// directories are not followed (a link to `..` would read a tree twice, or forever), nor is
-/// anything but a regular file read (a FIFO would block).
+/// anything but a regular file read (a FIFO would block, a dangling link fail).
 fn walk(
     dir: &Path,
     files: &mut Vec<PathBuf>,
@@ -367,12 +408,17 @@ fn walk(
             let d = Diagnostic::warning(why).in_file(path.display().to_string());
             d.with_code(Code::Ignored)
         };
-        // Where a link points; a broken link is read and reported as unreadable.
+        // Where a link points; a link that cannot be followed for another reason than a missing
+        // target is read and reported as unreadable.
         match fs::metadata(&path) {
             Ok(target) if target.is_dir() => warnings.push(skipped(
                 "a symbolic link to a directory, not followed; pass the directory itself",
             )),
             _ if !is_manifest(&path) => {}
+            Err(e) if kind.is_symlink() && e.kind() == std::io::ErrorKind::NotFound => warnings
+                .push(skipped(
+                    "a symbolic link to nothing (its target does not exist); not read",
+                )),
             Ok(target) if !target.is_file() => {
                 warnings.push(skipped("not a regular file (a FIFO or socket?); not read"))
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args as ClapArgs;
 
 use super::files::{self, Access};
-use super::inputs::{AllowEmpty, InputArgs, Loaded, io};
+use super::inputs::{AllowEmpty, InputArgs, Loaded, io, listed, lock_entries};
 use super::{Failure, stdout};
 use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::keys::KeySources;
@@ -105,6 +105,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
             eprintln!(
                 "note: created the lock file {}; commit it next to the resources",
                 lock_path.display()
+            );
+        }
+        let removed = removed_entries(&loaded.lock, &rendered.lock);
+        if !removed.is_empty() {
+            eprintln!(
+                "note: {} lock entries removed (their objects are no longer in the input): {}",
+                removed.len(),
+                listed(&removed, 5)
             );
         }
     }
@@ -206,6 +214,16 @@ pub(super) fn changed_entries(
         changed.push("none; the lock file does not exist yet".into());
     }
     changed
+}
+
+/// `Kind namespace/name` of the Account and User entries of `old` that `new` no longer holds:
+/// a render of part of a tree with the whole tree's lock drops the rest, which must be said.
+fn removed_entries(old: &Lock, new: &Lock) -> Vec<String> {
+    let kept: BTreeSet<String> = lock_entries(new).into_iter().collect();
+    lock_entries(old)
+        .into_iter()
+        .filter(|e| !kept.contains(e))
+        .collect()
 }
 
 /// Writes one file per object into `dir` (`wanted` are their paths): every file is staged

@@ -3,7 +3,7 @@
 mod argocd;
 mod common;
 
-use common::{nauth_render, text};
+use common::{command, nauth_render, text};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -598,4 +598,104 @@ fn errors_name_the_option_or_variable_that_was_set() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `render` of the quickstart with its seed root (unless `seed_root` is false), lock and
+/// `--locked`, so nothing is written, with `env` set and `extra` arguments.
+fn render_quickstart_with(env: &[(&str, &str)], seed_root: bool, extra: &[&str]) -> Output {
+    let (qs, key) = (quickstart(), quickstart().join("seed-root"));
+    let lock = qs.join("nauth.lock");
+    let mut args = vec!["render", qs.to_str().unwrap(), "--locked", "--lock"];
+    args.push(lock.to_str().unwrap());
+    if seed_root {
+        args.extend(["--seed-root", key.to_str().unwrap()]);
+    }
+    let mut command = command();
+    command.args(args).args(extra);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn empty_variables_count_as_unset() {
+    let empty = [
+        ("NAUTH_SEED_ROOT", ""),
+        ("NATS_CLUSTER_REF", ""),
+        ("NATS_CLUSTER_REF_OPTIONAL", ""),
+        ("SOURCE_DATE_EPOCH", ""),
+    ];
+    let keyless = render_quickstart_with(&empty, false, &[]);
+    assert_eq!(keyless.status.code(), Some(1), "{}", text(&keyless.stderr));
+    assert!(
+        text(&keyless.stderr).contains("--seed-root"),
+        "unset, so no key: {}",
+        text(&keyless.stderr)
+    );
+    let out = render_quickstart_with(&empty, true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected = render_quickstart_with(&[], true, &[]);
+    assert_eq!(out.stdout, expected.stdout);
+}
+
+#[test]
+fn a_negative_epoch_is_said_to_be_negative() {
+    for (env, extra, named) in [
+        (
+            &[("SOURCE_DATE_EPOCH", "-5")][..],
+            &[][..],
+            "SOURCE_DATE_EPOCH",
+        ),
+        (&[], &["--issued-at=-5"][..], "--issued-at"),
+    ] {
+        let out = render_quickstart_with(env, true, extra);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{named} must not be negative")) && !stderr.contains("large"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_cluster_reference_is_two_dns_labels_named_by_where_it_came_from() {
+    for (env, extra, named) in [
+        (
+            &[("NATS_CLUSTER_REF", "a/b/c")][..],
+            &[][..],
+            "NATS_CLUSTER_REF",
+        ),
+        (&[], &["--nats-cluster", "nats/Local"][..], "--nats-cluster"),
+        (&[], &["--nats-cluster", "/nats"][..], "--nats-cluster"),
+    ] {
+        let out = render_quickstart_with(env, true, extra);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{named} must be NAMESPACE/NAME, got "))
+                && stderr.contains(": one '/' between two DNS-1123 labels"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_string_data_number_must_be_a_string_and_is_not_shown() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: key, namespace: nats}\n\
+                  stringData:\n  default: 8675309\n";
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let out = nauth_render(&["render", "-", "--lock", lock.to_str().unwrap()], secret);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "-: Secret nats/key: stringData.default: must be a string: quote a value YAML would \
+             read as a number or boolean\n"
+        ) && !stderr.contains("8675309"),
+        "{stderr}"
+    );
+    assert!(!lock.exists());
 }

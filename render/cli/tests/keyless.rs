@@ -305,3 +305,22 @@ fn without_a_lock_check_and_explain_say_which_lock_does_not_exist_once() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[test]
+fn check_with_a_wrong_seed_root_reports_the_key_errors_not_a_stale_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let wrong = dir.path().join("wrong-root");
+    fs::write(&wrong, "another team's seed root, 32 bytes or more of it").unwrap();
+    let out = check(dir.path(), &["--seed-root", wrong.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Account shop/billing: the account key found has public key")
+            && stderr.contains("refusing to change an account's identity")
+            && stderr.ends_with("nothing was checked\n")
+            && !stderr.contains("run `nauth-render render`")
+            && !stderr.contains("(rendered)"),
+        "{stderr}"
+    );
+}

@@ -126,6 +126,83 @@ fn removing_some_objects_from_a_tree_removes_their_lock_entries() {
     let lock = lock_in(dir.path());
     assert!(lock.contains("shop/orders-service:"));
     assert!(!lock.contains("shop/invoicer:"), "{lock}");
+    assert!(
+        text(&out.stderr).contains(
+            "note: 1 lock entries removed (their objects are no longer in the input): User \
+             shop/invoicer\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rendering_part_of_a_tree_with_the_whole_trees_lock_names_the_removed_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(dir.path());
+    let part = dir.path().join("part");
+    fs::create_dir(&part).unwrap();
+    for file in [
+        "accounts.yaml",
+        "nats-cluster.yaml",
+        "operator-signing-key.yaml",
+    ] {
+        fs::rename(dir.path().join(file), part.join(file)).unwrap();
+    }
+    let lock = dir.path().join("nauth.lock");
+    let (part, seed_root) = (part.to_str().unwrap(), seed_root());
+    let args = ["render", part, "--seed-root", &seed_root, "--lock"];
+    let out = nauth_render(&[&args[..], &[lock.to_str().unwrap()]].concat(), "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "note: 2 lock entries removed (their objects are no longer in the input): User \
+             shop/invoicer, User shop/orders-service\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn inputs_sharing_no_object_with_the_lock_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(dir.path());
+    for file in ["accounts.yaml", "users.yaml", "exports-imports.yaml"] {
+        let path = dir.path().join(file);
+        let yaml = fs::read_to_string(&path).unwrap();
+        fs::write(&path, yaml.replace("namespace: shop", "namespace: store")).unwrap();
+    }
+    let lock = lock_in(dir.path());
+    let out_dir = dir.path().join("out");
+    let out = render_tree(dir.path(), &["--out-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{}: the inputs share no Account or User with this lock, so every entry of it would \
+             be removed (4): Account shop/billing, Account shop/orders, User shop/invoicer, User \
+             shop/orders-service; check the paths and --lock (is this the lock of another \
+             tree?), or pass --allow-empty to replace them on purpose\nerror: 1 problem(s) in \
+             the input; nothing was rendered\n",
+            dir.path().join("nauth.lock").display()
+        )
+    );
+    assert_eq!(lock_in(dir.path()), lock);
+    assert!(!out_dir.exists());
+
+    let allowed = render_tree(dir.path(), &["--allow-empty"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    let replaced = lock_in(dir.path());
+    assert!(
+        !replaced.contains("shop/") && replaced.contains("store/"),
+        "{replaced}"
+    );
+    assert!(
+        text(&allowed.stderr).contains("note: 4 lock entries removed"),
+        "{}",
+        text(&allowed.stderr)
+    );
 }
 
 #[test]

@@ -710,12 +710,14 @@ fn a_second_render_into_the_same_lock_waits_for_the_first() {
 
 #[cfg(unix)]
 #[test]
-fn walks_skip_directory_links_and_fifos_read_file_links_and_a_linked_lock_is_updated_in_place() {
+fn walks_skip_directory_links_dangling_links_and_fifos_read_file_links_and_a_linked_lock_is_updated_in_place()
+ {
     use std::os::unix::fs::{PermissionsExt, symlink};
     let dir = tempfile::tempdir().unwrap();
     let tree = quickstart_copy(dir.path());
     symlink("..", tree.join("loop")).unwrap();
     symlink(".", tree.join("self")).unwrap();
+    symlink("gone.yaml", tree.join("dangling.yaml")).unwrap();
     // A file link is read: the Users live outside the tree.
     fs::rename(tree.join("users.yaml"), dir.path().join("users.yaml")).unwrap();
     symlink("../users.yaml", tree.join("users.yaml")).unwrap();
@@ -744,6 +746,7 @@ fn walks_skip_directory_links_and_fifos_read_file_links_and_a_linked_lock_is_upd
         ("loop", "a symbolic link to a directory, not followed"),
         ("self", "a symbolic link to a directory, not followed"),
         ("pipe.yaml", "not a regular file"),
+        ("dangling.yaml", "a symbolic link to nothing"),
     ] {
         let shown = format!("{}", tree.join(name).display());
         assert!(

@@ -417,23 +417,27 @@ impl Inputs {
 }
 
 /// What is wrong at `path` of a Secret that does not parse, without its value (it may be a
-/// key): a `data` value that is a string but not base64, or, for anything else, only that the
-/// field does not fit a Secret.
+/// key): a `data` value that is a string but not base64, a `data` or `stringData` value that is
+/// not a string (YAML reads an unquoted `12345` as a number), or, for anything else, only that
+/// the field does not fit a Secret.
 fn secret_problem(doc: &Value, path: &serde_path_to_error::Path) -> &'static str {
     use serde_path_to_error::Segment;
     let mut segments = path.iter();
-    let key = match (segments.next(), segments.next()) {
-        (Some(Segment::Map { key: section }), Some(Segment::Map { key })) if section == "data" => {
-            key
+    let (section, key) = match (segments.next(), segments.next()) {
+        (Some(Segment::Map { key: section }), Some(Segment::Map { key }))
+            if section == "data" || section == "stringData" =>
+        {
+            (section, key)
         }
         _ => return "not a valid Secret",
     };
-    match doc["data"].get(key) {
-        Some(Value::String(_)) => {
+    match (section.as_str(), doc[section].get(key)) {
+        ("data", Some(Value::String(_))) => {
             "not valid base64: values under data are base64-encoded (put plain text under \
              stringData)"
         }
-        _ => "must be a base64-encoded string",
+        ("data", _) => "must be a base64-encoded string",
+        _ => "must be a string: quote a value YAML would read as a number or boolean",
     }
 }
 

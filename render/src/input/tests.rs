@@ -90,6 +90,20 @@ fn secret_errors_never_quote_the_secret() {
 }
 
 #[test]
+fn a_secret_string_data_value_that_is_no_string_says_so_without_quoting_it() {
+    for value in ["12345", "true", "{a: 1}"] {
+        let (_, problems) = load(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData: {{default: {value}}}\n"
+        ));
+        assert_eq!(
+            problems[0].to_string(),
+            "in.yaml: Secret default/s: stringData.default: must be a string: quote a value YAML \
+             would read as a number or boolean"
+        );
+    }
+}
+
+#[test]
 fn a_secret_data_value_says_it_is_not_base64_without_quoting_it() {
     let message = |value: &str| {
         let (_, problems) = load(&format!(

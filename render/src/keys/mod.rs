@@ -52,13 +52,18 @@ impl Keys<'_> {
         matches!(self, Keys::Seeds(_))
     }
 
-    /// The sources' key, else the lock's (see [`Keys::Preview`]): when both fail, the lock's
-    /// reason, which names what a render would record.
+    /// The sources' key, else, when no source holds it, the lock's (see [`Keys::Preview`]):
+    /// when both fail, the lock's reason, which names what a render would record. A key a
+    /// source holds but cannot use (a wrong seed root for an account the lock records, a broken
+    /// Secret) is the sources' error, as a render reports it, not hidden behind the lock's key.
     fn either<T>(
         seeds: Result<T, KeyError>,
         public: impl FnOnce() -> Result<T, KeyError>,
     ) -> Result<T, KeyError> {
-        seeds.or_else(|_| public())
+        match seeds {
+            Err(e) if e.kind == KeyErrorKind::Missing => public(),
+            found => found,
+        }
     }
 
     /// See [`KeySources::account`].
