@@ -52,32 +52,30 @@ pub fn account_secret(
         (SECRET_TYPE_LABEL.to_string(), kind.to_string()),
         (MANAGED_LABEL.to_string(), "true".to_string()),
     ]);
-    Secret {
-        metadata: ObjectMeta {
-            name: Some(format!("{account}-{infix}-{}", name_suffix(account_id))),
-            namespace: Some(namespace.to_string()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        },
-        string_data: Some(BTreeMap::from([(
-            "default".to_string(),
-            key.seed().expect("a generated key has a seed"),
-        )])),
-        ..Secret::default()
-    }
+    let name = format!("{account}-{infix}-{}", name_suffix(account_id));
+    seed_secret(namespace, name, labels, key)
 }
 
 /// A managed AccountSigningKey's Secret: the seed under `default`, `nauth.io/managed: "true"`
 /// (the caller adds the controller ownerReference).
 pub fn signing_key_secret(namespace: &str, name: &str, key: &KeyPair) -> Secret {
+    let labels = BTreeMap::from([(MANAGED_LABEL.to_string(), "true".to_string())]);
+    seed_secret(namespace, name.to_string(), labels, key)
+}
+
+/// A Secret `namespace/name` with `labels` holding `key`'s seed under `default`, as NAuth
+/// stores every key it generates.
+fn seed_secret(
+    namespace: &str,
+    name: String,
+    labels: BTreeMap<String, String>,
+    key: &KeyPair,
+) -> Secret {
     Secret {
         metadata: ObjectMeta {
-            name: Some(name.to_string()),
+            name: Some(name),
             namespace: Some(namespace.to_string()),
-            labels: Some(BTreeMap::from([(
-                MANAGED_LABEL.to_string(),
-                "true".to_string(),
-            )])),
+            labels: Some(labels),
             ..ObjectMeta::default()
         },
         string_data: Some(BTreeMap::from([(

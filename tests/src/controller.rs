@@ -175,6 +175,26 @@ where
     }
 }
 
+/// Applies `object` (see [`apply`]) and waits until `check` holds for it in `api` (see
+/// [`wait_for`]): the step every scenario repeats for each object it changes.
+pub async fn apply_until<K>(
+    client: &Client,
+    api: &Api<K>,
+    object: Value,
+    check: impl Fn(&K) -> Result<(), String>,
+) -> K
+where
+    K: Resource + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let namespace = object["metadata"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let name = object["metadata"]["name"].as_str().unwrap().to_string();
+    apply(client, &namespace, object).await;
+    wait_for(api, &name, check).await
+}
+
 /// The condition `type_` of an object's status as (status, reason, message).
 pub fn condition(o: &impl serde::Serialize, type_: &str) -> Option<(String, String, String)> {
     let v = serde_json::to_value(o).ok()?;

@@ -8,8 +8,8 @@ use kube::api::Api;
 use nauth_render::api::{Account, AccountExport, AccountImport, AdoptionState, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, TIMEOUT, account, apply, condition, creds, has_condition, ready, resource, setup,
-    user, wait_for,
+    Controller, TIMEOUT, account, apply, apply_until, condition, creds, has_condition, ready,
+    resource, setup, user, wait_for,
 };
 use nauth_tests::nats;
 use serde_json::{Value, json};
@@ -22,12 +22,14 @@ fn service(name: &str, subject: &str) -> Value {
     json!({"name": name, "subject": subject, "type": "service"})
 }
 
-fn export(ns: &str, name: &str, account: &str, rules: Value) -> Value {
+/// An AccountExport of `my-account` with one stream rule `(name, subject)`.
+fn export(ns: &str, name: &str, (rule, subject): (&str, &str)) -> Value {
+    let rules = json!([stream(rule, subject)]);
     resource(
         "AccountExport",
         ns,
         name,
-        json!({"accountName": account, "rules": rules}),
+        json!({"accountName": "my-account", "rules": rules}),
     )
 }
 
@@ -96,32 +98,36 @@ fn desired_generation(e: &AccountExport) -> Option<i64> {
         .map(|d| d.observed_generation)
 }
 
+/// A fresh namespace set up for NAuth (see [`setup`]), with (if `with_account`) the Account
+/// `my-account` applied, and its controller started.
+async fn controlled_namespace(
+    prefix: &str,
+    with_account: bool,
+) -> (kube::Client, String, Controller) {
+    let client = client().await;
+    let ns = fresh_namespace(&client, prefix).await;
+    setup(&client, &ns).await;
+    if with_account {
+        apply(&client, &ns, account(&ns, "my-account", json!({}))).await;
+    }
+    let controller = Controller::start(&ns, &[]).await;
+    (client, ns, controller)
+}
+
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn account_export_is_bound_adopted_and_updated() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-export").await;
-    setup(&client, &ns).await;
-    apply(&client, &ns, account(&ns, "my-account", json!({}))).await;
-    let _controller = Controller::start(&ns, &[]).await;
+    let (client, ns, _controller) = controlled_namespace("ctl-export", true).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let exports: Api<AccountExport> = Api::namespaced(client.clone(), &ns);
     let a = wait_for(&accounts, "my-account", ready).await;
     let id = a.labels()["account.nauth.io/id"].clone();
-    apply(
+    let e = apply_until(
         &client,
-        &ns,
-        export(
-            &ns,
-            "my-account-export",
-            "my-account",
-            json!([stream("test-rule", "export-account.>")]),
-        ),
+        &exports,
+        export(&ns, "my-account-export", ("test-rule", "export-account.>")),
+        |e| has_condition(e, "Ready", "True", "OK"),
     )
-    .await;
-    let e = wait_for(&exports, "my-account-export", |e| {
-        has_condition(e, "Ready", "True", "OK")
-    })
     .await;
     assert_eq!(e.labels()["accountexport.nauth.io/account-id"], id);
     let status = e.status.clone().unwrap();
@@ -154,8 +160,7 @@ async fn account_export_is_bound_adopted_and_updated() {
         export(
             &ns,
             "my-account-export",
-            "my-account",
-            json!([stream("updated-rule", "export-account-updated.>")]),
+            ("updated-rule", "export-account-updated.>"),
         ),
     )
     .await;
@@ -179,40 +184,23 @@ async fn account_export_is_bound_adopted_and_updated() {
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn account_export_conflict_and_invalid_update_keep_the_first_and_last_valid_rules() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-export-conflict").await;
-    setup(&client, &ns).await;
-    apply(&client, &ns, account(&ns, "my-account", json!({}))).await;
-    let _controller = Controller::start(&ns, &[]).await;
+    let (client, ns, _controller) = controlled_namespace("ctl-export-conflict", true).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let exports: Api<AccountExport> = Api::namespaced(client.clone(), &ns);
     wait_for(&accounts, "my-account", ready).await;
-    apply(
+    apply_until(
         &client,
-        &ns,
-        export(
-            &ns,
-            "a",
-            "my-account",
-            json!([stream("conflicting-a", "conflict.>")]),
-        ),
+        &exports,
+        export(&ns, "a", ("conflicting-a", "conflict.>")),
+        |e| has_condition(e, "Ready", "True", "OK"),
     )
     .await;
-    wait_for(&exports, "a", |e| has_condition(e, "Ready", "True", "OK")).await;
-    apply(
+    let b = apply_until(
         &client,
-        &ns,
-        export(
-            &ns,
-            "b",
-            "my-account",
-            json!([stream("conflicting-b", "conflict.*")]),
-        ),
+        &exports,
+        export(&ns, "b", ("conflicting-b", "conflict.*")),
+        |e| has_condition(e, "AdoptedByAccount", "False", "Failed"),
     )
-    .await;
-    let b = wait_for(&exports, "b", |e| {
-        has_condition(e, "AdoptedByAccount", "False", "Failed")
-    })
     .await;
     has_condition(&b, "Ready", "False", "Reconciling").unwrap();
     let uid = b.uid().unwrap();
@@ -233,15 +221,12 @@ async fn account_export_conflict_and_invalid_update_keep_the_first_and_last_vali
     assert_eq!(export_subjects(&a), ["conflict.>"]);
 
     // An invalid update of the adopted export: the account keeps its generation-1 rules.
-    apply(
+    let e = apply_until(
         &client,
-        &ns,
-        export(&ns, "a", "my-account", json!([stream("invalid-rule", ".")])),
+        &exports,
+        export(&ns, "a", ("invalid-rule", ".")),
+        |e| has_condition(e, "ValidRules", "False", "Invalid"),
     )
-    .await;
-    let e = wait_for(&exports, "a", |e| {
-        has_condition(e, "ValidRules", "False", "Invalid")
-    })
     .await;
     assert_eq!(desired_generation(&e), Some(1));
     assert_eq!(e.metadata.generation, Some(2));
@@ -255,25 +240,18 @@ async fn account_export_conflict_and_invalid_update_keep_the_first_and_last_vali
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn account_export_before_its_account_binds_once_the_account_exists() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-export-missing").await;
-    setup(&client, &ns).await;
-    let _controller = Controller::start(&ns, &[]).await;
+    let (client, ns, _controller) = controlled_namespace("ctl-export-missing", false).await;
     let exports: Api<AccountExport> = Api::namespaced(client.clone(), &ns);
-    apply(
+    let e = apply_until(
         &client,
-        &ns,
+        &exports,
         export(
             &ns,
             "my-account-export",
-            "my-account",
-            json!([stream("recovery-rule", "export-missing-account.>")]),
+            ("recovery-rule", "export-missing-account.>"),
         ),
+        |e| has_condition(e, "BoundToAccount", "False", "Failed"),
     )
-    .await;
-    let e = wait_for(&exports, "my-account-export", |e| {
-        has_condition(e, "BoundToAccount", "False", "Failed")
-    })
     .await;
     assert_eq!(desired_generation(&e), Some(1));
     apply(&client, &ns, account(&ns, "my-account", json!({}))).await;
@@ -425,32 +403,29 @@ async fn account_import_conflict_and_invalid_update() {
     let (client, ns, _, _controller) = import_scene("ctl-import-conflict", false).await;
     let imports: Api<AccountImport> = Api::namespaced(client.clone(), &ns);
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
-    apply(
+    apply_until(
         &client,
-        &ns,
+        &imports,
         import(
             &ns,
             "a",
             (&ns, "export-account"),
             json!([service("conflicting-a", "svc.request")]),
         ),
+        import_ready,
     )
     .await;
-    wait_for(&imports, "a", import_ready).await;
-    apply(
+    let b = apply_until(
         &client,
-        &ns,
+        &imports,
         import(
             &ns,
             "b",
             (&ns, "export-account"),
             json!([service("conflicting-b", "svc.request")]),
         ),
+        |i| has_condition(i, "AdoptedByAccount", "False", "Failed"),
     )
-    .await;
-    let b = wait_for(&imports, "b", |i| {
-        has_condition(i, "AdoptedByAccount", "False", "Failed")
-    })
     .await;
     has_condition(&b, "Ready", "False", "NotReady").unwrap();
     let a = wait_for(&accounts, "import-account", |a| {
@@ -461,15 +436,12 @@ async fn account_import_conflict_and_invalid_update() {
 
     // Duplicate service rules are invalid: the last valid claim stays.
     let twice = json!([service("one", "svc.request"), service("two", "svc.request")]);
-    apply(
+    let i = apply_until(
         &client,
-        &ns,
+        &imports,
         import(&ns, "a", (&ns, "export-account"), twice),
+        |i| has_condition(i, "ValidRules", "False", "NOK"),
     )
-    .await;
-    let i = wait_for(&imports, "a", |i| {
-        has_condition(i, "ValidRules", "False", "NOK")
-    })
     .await;
     assert_eq!(
         i.status.unwrap().desired_claim.unwrap().observed_generation,
@@ -484,25 +456,19 @@ async fn account_import_conflict_and_invalid_update() {
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn account_import_before_its_accounts_recovers_once_they_exist() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-import-missing").await;
-    setup(&client, &ns).await;
-    let _controller = Controller::start(&ns, &[]).await;
+    let (client, ns, _controller) = controlled_namespace("ctl-import-missing", false).await;
     let imports: Api<AccountImport> = Api::namespaced(client.clone(), &ns);
-    apply(
+    let i = apply_until(
         &client,
-        &ns,
+        &imports,
         import(
             &ns,
             "my-account-import",
             (&ns, "export-account"),
             json!([stream("r", "shared.>")]),
         ),
+        |i| has_condition(i, "BoundToAccount", "False", "NotFound"),
     )
-    .await;
-    let i = wait_for(&imports, "my-account-import", |i| {
-        has_condition(i, "BoundToAccount", "False", "NotFound")
-    })
     .await;
     has_condition(&i, "BoundToExportAccount", "False", "NotFound").unwrap();
     has_condition(&i, "ValidRules", "False", "NOK").unwrap();

@@ -6,11 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
@@ -19,8 +16,8 @@ use nauth_render::keys::KeySources;
 use nauth_render::{output, render, status};
 use serde_json::json;
 
-use super::conditions::{self, READY, Set};
-use super::{Context, Error, RESYNC, from_finalizer, now, ns_name};
+use super::conditions::{READY, Set};
+use super::{Context, Error, RESYNC, now, ns_name};
 use crate::closure::{self, Cluster};
 use crate::{keys, writes};
 
@@ -33,20 +30,7 @@ pub const CLUSTER_ID_LABEL: &str = "account.nauth.io/nats-cluster-id";
 
 /// Reconciles one Account (see the module docs).
 pub async fn reconcile(a: Arc<Account>, cx: Arc<Context>) -> Result<Action, Error> {
-    let (ns, _) = ns_name(&*a);
-    let api = cx.api::<Account>(&ns);
-    let result = finalizer(&api, FINALIZER, a.clone(), |event| async {
-        match event {
-            Event::Apply(a) => apply(&a, &cx).await,
-            Event::Cleanup(a) => cleanup(&a, &cx).await,
-        }
-    })
-    .await
-    .map_err(from_finalizer);
-    if let Err(e) = &result {
-        super::fail(&cx, &*a, e).await;
-    }
-    result
+    super::reconcile_finalized(a, cx, FINALIZER, apply, cleanup).await
 }
 
 /// Retries after a short backoff.
@@ -185,31 +169,21 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         "claims": status::account_claims(&ra.claims),
         "claimsHash": ra.claims_hash,
         "adoptions": adoptions,
-        "conditions": ready(a),
-        "observedGeneration": a.metadata.generation,
-        "reconcileTimestamp": Time(Timestamp::now()),
-        "operatorVersion": cx.config.version,
     });
-    writes::status(&api, &name, status).await?;
+    super::write_reconciled(cx, &api, a, status).await?;
     Ok(Action::requeue(RESYNC))
 }
 
-/// `Ready=True/Reconciled`, as NAuth says it.
-fn ready(a: &Account) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    let previous = a
-        .status
-        .as_ref()
-        .and_then(|s| s.reconcile.conditions.clone());
-    conditions::apply(
-        &previous.unwrap_or_default(),
-        &[Set {
-            type_: READY,
-            status: true,
-            reason: "Reconciled",
-            message: "Successfully reconciled".into(),
-        }],
-        a.metadata.generation,
-    )
+/// How many `K` in `ns` carry the account ID `id` in their `label` (NAuth's deletion guards).
+async fn bound_to<K>(cx: &Context, ns: &str, label: &str, id: &str) -> Result<usize, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let by_id = ListParams::default().labels(&format!("{label}={id}"));
+    Ok(cx.api::<K>(ns).list(&by_id).await?.items.len())
 }
 
 fn children(bound: &[closure::Bound]) -> Vec<status::Child<'_>> {
@@ -263,12 +237,8 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
     let status = json!({
         "claims": status::account_claims(&found.claims),
         "claimsHash": hash,
-        "conditions": ready(a),
-        "observedGeneration": a.metadata.generation,
-        "reconcileTimestamp": Time(Timestamp::now()),
-        "operatorVersion": cx.config.version,
     });
-    writes::status(&api, &name, status).await?;
+    super::write_reconciled(cx, &api, a, status).await?;
     Ok(Action::requeue(RESYNC))
 }
 
@@ -287,34 +257,21 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
     let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
         return Ok(Action::await_change());
     };
-    let by_id = |label: &str| ListParams::default().labels(&format!("{label}={id}"));
-    let users = cx
-        .api::<api::User>(&ns)
-        .list(&by_id("user.nauth.io/account-id"))
-        .await?;
-    if !users.items.is_empty() {
+    let users = bound_to::<api::User>(cx, &ns, "user.nauth.io/account-id", &id).await?;
+    if users > 0 {
         return Err(Error::errored(format!(
-            "cannot delete an account with associated users, found {} users",
-            users.items.len()
+            "cannot delete an account with associated users, found {users} users"
         )));
     }
-    let exports = (cx.api::<api::AccountExport>(&ns))
-        .list(&by_id("accountexport.nauth.io/account-id"))
-        .await?;
-    if !exports.items.is_empty() {
-        return Err(Error::errored(format!(
-            "found {} export bindings",
-            exports.items.len()
-        )));
+    let label = "accountexport.nauth.io/account-id";
+    let exports = bound_to::<api::AccountExport>(cx, &ns, label, &id).await?;
+    if exports > 0 {
+        return Err(Error::errored(format!("found {exports} export bindings")));
     }
-    let imports = (cx.api::<api::AccountImport>(&ns))
-        .list(&by_id("accountimport.nauth.io/account-id"))
-        .await?;
-    if !imports.items.is_empty() {
-        return Err(Error::errored(format!(
-            "found {} import bindings",
-            imports.items.len()
-        )));
+    let label = "accountimport.nauth.io/account-id";
+    let imports = bound_to::<api::AccountImport>(cx, &ns, label, &id).await?;
+    if imports > 0 {
+        return Err(Error::errored(format!("found {imports} import bindings")));
     }
     if observed(a) {
         return Ok(Action::await_change());

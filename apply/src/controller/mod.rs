@@ -17,10 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
@@ -179,6 +181,68 @@ where
     let generation = o.meta().generation;
     status["conditions"] = serde_json::json!(conditions::apply(&previous, set, generation));
     crate::writes::status(api, &o.name_any(), status).await
+}
+
+/// Writes the status of a successful reconcile, as NAuth does for Accounts, Users and
+/// NatsClusters: the kind's own `fields`, then `Ready=True/Reconciled`, the generation seen,
+/// the time and the operator version.
+pub(crate) async fn write_reconciled<K>(
+    cx: &Context,
+    api: &Api<K>,
+    o: &K,
+    mut fields: serde_json::Value,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let previous: Vec<Condition> = serde_json::to_value(o)
+        .ok()
+        .and_then(|v| serde_json::from_value(v.pointer("/status/conditions")?.clone()).ok())
+        .unwrap_or_default();
+    let generation = o.meta().generation;
+    let ready = conditions::Set {
+        type_: conditions::READY,
+        status: true,
+        reason: "Reconciled",
+        message: "Successfully reconciled".into(),
+    };
+    fields["conditions"] = serde_json::json!(conditions::apply(&previous, &[ready], generation));
+    fields["observedGeneration"] = serde_json::json!(generation);
+    fields["reconcileTimestamp"] = serde_json::json!(Time(Timestamp::now()));
+    fields["operatorVersion"] = serde_json::json!(cx.config.version);
+    crate::writes::status(api, &o.name_any(), fields).await
+}
+
+/// One reconcile of a kind with a finalizer: `apply` while the object lives, `cleanup` once it
+/// is being deleted; a failure is reported on the object (see [`fail`]).
+pub(crate) async fn reconcile_finalized<K>(
+    o: Arc<K>,
+    cx: Arc<Context>,
+    finalizer_name: &str,
+    apply: impl AsyncFn(&K, &Context) -> Result<Action, Error>,
+    cleanup: impl AsyncFn(&K, &Context) -> Result<Action, Error>,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let (ns, _) = ns_name(&*o);
+    let api = cx.api::<K>(&ns);
+    let result = finalizer(&api, finalizer_name, o.clone(), |event| async {
+        match event {
+            FinalizerEvent::Apply(o) => apply(&o, &cx).await,
+            FinalizerEvent::Cleanup(o) => cleanup(&o, &cx).await,
+        }
+    })
+    .await
+    .map_err(from_finalizer);
+    if let Err(e) = &result {
+        fail(&cx, &*o, e).await;
+    }
+    result
 }
 
 /// After a failed reconcile: `Ready=False` with the error's reason and message, and a Warning

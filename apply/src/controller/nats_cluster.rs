@@ -6,33 +6,18 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event, finalizer};
 use nauth_render::api::{Account, NatsCluster};
 use serde_json::json;
 
-use super::conditions::{self, READY, Set};
-use super::{Context, Error, RESYNC, from_finalizer, ns_name};
-use crate::{closure, writes};
+use super::{Context, Error, RESYNC, ns_name};
+use crate::closure;
 
 /// NAuth's finalizer of NatsClusters.
 pub const FINALIZER: &str = "natscluster.nauth.io/finalizer";
 
 /// Reconciles one NatsCluster (see the module docs).
 pub async fn reconcile(c: Arc<NatsCluster>, cx: Arc<Context>) -> Result<Action, Error> {
-    let (ns, _) = ns_name(&*c);
-    let api = cx.api::<NatsCluster>(&ns);
-    let result = finalizer(&api, FINALIZER, c.clone(), |event| async {
-        match event {
-            Event::Apply(c) => apply(&c, &cx).await,
-            Event::Cleanup(c) => cleanup(&c, &cx).await,
-        }
-    })
-    .await
-    .map_err(from_finalizer);
-    if let Err(e) = &result {
-        super::fail(&cx, &*c, e).await;
-    }
-    result
+    super::reconcile_finalized(c, cx, FINALIZER, apply, cleanup).await
 }
 
 /// Retries after a short backoff.
@@ -45,27 +30,7 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
     let cluster = closure::cluster(cx, (ns.clone(), name.clone())).await?;
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
     conn.membership().await?;
-    let previous = c
-        .status
-        .as_ref()
-        .and_then(|s| s.reconcile.conditions.clone());
-    let conditions = conditions::apply(
-        &previous.unwrap_or_default(),
-        &[Set {
-            type_: READY,
-            status: true,
-            reason: "Reconciled",
-            message: "Successfully reconciled".into(),
-        }],
-        c.metadata.generation,
-    );
-    let status = json!({
-        "conditions": conditions,
-        "observedGeneration": c.metadata.generation,
-        "reconcileTimestamp": k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
-        "operatorVersion": cx.config.version,
-    });
-    writes::status(&cx.api::<NatsCluster>(&ns), &name, status).await?;
+    super::write_reconciled(cx, &cx.api::<NatsCluster>(&ns), c, json!({})).await?;
     Ok(Action::requeue(RESYNC))
 }
 

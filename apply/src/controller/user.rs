@@ -6,10 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::ACCOUNT_ID_LABEL;
@@ -18,8 +15,7 @@ use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
 
-use super::conditions::{self, READY, Set};
-use super::{Context, Error, RESYNC, from_finalizer, now, ns_name};
+use super::{Context, Error, RESYNC, now, ns_name};
 use crate::writes::MANAGED_LABEL;
 use crate::{closure, keys, writes};
 
@@ -30,34 +26,14 @@ const NOT_READY_RETRY: Duration = Duration::from_secs(5);
 
 /// Reconciles one User (see the module docs).
 pub async fn reconcile(u: Arc<User>, cx: Arc<Context>) -> Result<Action, Error> {
-    let (ns, _) = ns_name(&*u);
-    let api = cx.api::<User>(&ns);
-    let result = finalizer(&api, FINALIZER, u.clone(), |event| async {
-        match event {
-            Event::Apply(u) => apply(&u, &cx).await,
-            // The creds Secret goes with the User (controller ownerReference).
-            Event::Cleanup(_) => Ok(Action::await_change()),
-        }
-    })
-    .await
-    .map_err(from_finalizer);
-    match result {
+    // The creds Secret goes with the User (controller ownerReference): nothing to clean up.
+    let cleanup = async |_: &User, _: &Context| Ok(Action::await_change());
+    match super::reconcile_finalized(u, cx, FINALIZER, apply, cleanup).await {
+        // Reported as NotReady on the User, and checked again soon rather than backed off.
         Err(Error::Invalid {
-            reason: "NotReady",
-            message,
-        }) => {
-            let not_ready = Error::Invalid {
-                reason: "NotReady",
-                message,
-            };
-            super::fail(&cx, &*u, &not_ready).await;
-            Ok(Action::requeue(NOT_READY_RETRY))
-        }
-        Err(e) => {
-            super::fail(&cx, &*u, &e).await;
-            Err(e)
-        }
-        ok => ok,
+            reason: "NotReady", ..
+        }) => Ok(Action::requeue(NOT_READY_RETRY)),
+        result => result,
     }
 }
 
@@ -213,27 +189,7 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         nats_limits: spec.permission_limits.nats_limits.clone(),
         user_limits: spec.permission_limits.user_limits.clone(),
     };
-    let previous = u
-        .status
-        .as_ref()
-        .and_then(|s| s.reconcile.conditions.clone());
-    let conditions = conditions::apply(
-        &previous.unwrap_or_default(),
-        &[Set {
-            type_: READY,
-            status: true,
-            reason: "Reconciled",
-            message: "Successfully reconciled".into(),
-        }],
-        u.metadata.generation,
-    );
-    let status = json!({
-        "claims": claims,
-        "conditions": conditions,
-        "observedGeneration": u.metadata.generation,
-        "reconcileTimestamp": Time(Timestamp::now()),
-        "operatorVersion": cx.config.version,
-    });
-    writes::status(&api, &name, status).await?;
+    let status = json!({ "claims": claims });
+    super::write_reconciled(cx, &api, u, status).await?;
     Ok(Action::requeue(RESYNC))
 }

@@ -920,6 +920,29 @@ fn seed_root() -> SeedRoot {
     SeedRoot::new(&[3; 32]).unwrap()
 }
 
+/// Runs `f` as a controller renders one object at a time: with the context of `inputs` (the
+/// test seed root, default options, `epoch`) and the identities resolved with `lock`.
+fn one_at_a_time<R>(
+    inputs: &Inputs,
+    lock: &Lock,
+    epoch: i64,
+    f: impl FnOnce(&Context, &Identities) -> R,
+) -> R {
+    let root = seed_root();
+    let options = Options::default();
+    let cx = Context {
+        inputs,
+        keys: Keys::Seeds(KeySources {
+            secrets: &inputs.secrets,
+            seed_root: Some(&root),
+        }),
+        epoch,
+        options: &options,
+    };
+    let identities = Identities::resolve(&cx, lock);
+    f(&cx, &identities)
+}
+
 #[test]
 fn one_account_or_user_rendered_alone_gives_the_bytes_of_the_whole_tree() {
     let whole = run(&tree(), &Lock::new(), EPOCH).unwrap();
@@ -929,38 +952,23 @@ fn one_account_or_user_rendered_alone_gives_the_bytes_of_the_whole_tree() {
     // epoch changes nothing.
     let t = tree();
     let inputs = load(&[t[0].clone(), t[1].clone(), t[2].clone(), t[4].clone()]);
-    let root = seed_root();
-    let options = Options::default();
-    let cx = Context {
-        inputs: &inputs,
-        keys: Keys::Seeds(KeySources {
-            secrets: &inputs.secrets,
-            seed_root: Some(&root),
-        }),
-        epoch: EPOCH + 99,
-        options: &options,
-    };
-    let identities = Identities::resolve(&cx, lock);
-    let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
-    let alone = super::account(&cx, &identities, b, lock.accounts.get("team/b"));
-    assert!(alone.diagnostics.is_empty(), "{:?}", alone.diagnostics);
-    // The signing keys it used are those the whole tree's lock records.
-    for (owner, key) in &alone.signing_keys {
-        assert_eq!(lock.signing_keys.get(owner), Some(key), "{owner}");
-    }
-    let alone = alone.output.unwrap();
-    let in_tree = whole.accounts.iter().find(|a| a.name == "b").unwrap();
-    assert_eq!(alone.jwt, in_tree.jwt);
-    assert_eq!(alone.adoptions, in_tree.adoptions);
+    one_at_a_time(&inputs, lock, EPOCH + 99, |cx, identities| {
+        let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
+        let alone = super::account(cx, identities, b, lock.accounts.get("team/b"));
+        assert!(alone.diagnostics.is_empty(), "{:?}", alone.diagnostics);
+        // The signing keys it used are those the whole tree's lock records.
+        for (owner, key) in &alone.signing_keys {
+            assert_eq!(lock.signing_keys.get(owner), Some(key), "{owner}");
+        }
+        let alone = alone.output.unwrap();
+        let in_tree = whole.accounts.iter().find(|a| a.name == "b").unwrap();
+        assert_eq!(alone.jwt, in_tree.jwt);
+        assert_eq!(alone.adoptions, in_tree.adoptions);
 
-    let bob = super::user(
-        &cx,
-        &identities,
-        &inputs.users[0],
-        lock.users.get("team/bob"),
-    );
-    let bob_in_tree = whole.users.iter().find(|u| u.name == "bob").unwrap();
-    assert_eq!(bob.output.unwrap().creds, bob_in_tree.creds);
+        let bob = super::user(cx, identities, &inputs.users[0], lock.users.get("team/bob"));
+        let bob_in_tree = whole.users.iter().find(|u| u.name == "bob").unwrap();
+        assert_eq!(bob.output.unwrap().creds, bob_in_tree.creds);
+    });
 }
 
 #[test]
@@ -968,39 +976,29 @@ fn an_error_of_one_user_does_not_stop_another_users_result() {
     let mut docs = tree();
     docs.push(user("bad", "a", "  signingKeyRef: {name: missing}\n"));
     let inputs = load(&docs);
-    let root = seed_root();
-    let options = Options::default();
-    let cx = Context {
-        inputs: &inputs,
-        keys: Keys::Seeds(KeySources {
-            secrets: &inputs.secrets,
-            seed_root: Some(&root),
-        }),
-        epoch: EPOCH,
-        options: &options,
-    };
-    let identities = Identities::resolve(&cx, &Lock::new());
-    let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
-    let bad = super::user(&cx, &identities, of("bad"), None);
-    assert!(bad.output.is_none() && bad.has_errors());
-    let [error] = bad.diagnostics.as_slice() else {
-        panic!("{:?}", bad.diagnostics)
-    };
-    assert_eq!(error.code, Code::NotFound);
-    let reference = error.reference.as_ref().unwrap();
-    assert_eq!(
-        (reference.kind.as_str(), reference.name.as_str()),
-        ("User", "bad")
-    );
-    let alice = super::user(&cx, &identities, of("alice"), None);
-    assert!(alice.diagnostics.is_empty(), "{:?}", alice.diagnostics);
-    let whole = run(&tree(), &Lock::new(), EPOCH).unwrap();
-    assert_eq!(alice.output.unwrap().creds, whole.users[0].creds);
-    // The whole tree fails with the same error, once.
-    assert_eq!(
-        run(&docs, &Lock::new(), EPOCH).unwrap_err(),
-        vec![error.clone()]
-    );
+    one_at_a_time(&inputs, &Lock::new(), EPOCH, |cx, identities| {
+        let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
+        let bad = super::user(cx, identities, of("bad"), None);
+        assert!(bad.output.is_none() && bad.has_errors());
+        let [error] = bad.diagnostics.as_slice() else {
+            panic!("{:?}", bad.diagnostics)
+        };
+        assert_eq!(error.code, Code::NotFound);
+        let reference = error.reference.as_ref().unwrap();
+        assert_eq!(
+            (reference.kind.as_str(), reference.name.as_str()),
+            ("User", "bad")
+        );
+        let alice = super::user(cx, identities, of("alice"), None);
+        assert!(alice.diagnostics.is_empty(), "{:?}", alice.diagnostics);
+        let whole = run(&tree(), &Lock::new(), EPOCH).unwrap();
+        assert_eq!(alice.output.unwrap().creds, whole.users[0].creds);
+        // The whole tree fails with the same error, once.
+        assert_eq!(
+            run(&docs, &Lock::new(), EPOCH).unwrap_err(),
+            vec![error.clone()]
+        );
+    });
 }
 
 #[test]
@@ -1013,33 +1011,23 @@ fn an_object_fails_with_the_errors_of_an_account_it_depends_on_and_no_other() {
         "metadata: {name: a, namespace: team, labels: {nauth.io/management-policy: observe}}",
     );
     let inputs = load(&docs);
-    let root = seed_root();
-    let options = Options::default();
-    let cx = Context {
-        inputs: &inputs,
-        keys: Keys::Seeds(KeySources {
-            secrets: &inputs.secrets,
-            seed_root: Some(&root),
-        }),
-        epoch: EPOCH,
-        options: &options,
-    };
-    let identities = Identities::resolve(&cx, &Lock::new());
-    let whole = run(&docs, &Lock::new(), EPOCH).unwrap_err();
-    assert_eq!(whole.len(), 1, "{whole:?}");
-    assert_eq!(whole[0].code, Code::InvalidSpec);
-    let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
-    let b = super::account(&cx, &identities, b, None);
-    assert!(b.output.is_none());
-    assert_eq!(b.diagnostics, whole, "b imports from a");
-    let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
-    assert_eq!(
-        super::user(&cx, &identities, of("alice"), None).diagnostics,
-        whole
-    );
-    let bob = super::user(&cx, &identities, of("bob"), None);
-    assert!(
-        bob.output.is_some() && bob.diagnostics.is_empty(),
-        "{bob:?}"
-    );
+    one_at_a_time(&inputs, &Lock::new(), EPOCH, |cx, identities| {
+        let whole = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        assert_eq!(whole[0].code, Code::InvalidSpec);
+        let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
+        let b = super::account(cx, identities, b, None);
+        assert!(b.output.is_none());
+        assert_eq!(b.diagnostics, whole, "b imports from a");
+        let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
+        assert_eq!(
+            super::user(cx, identities, of("alice"), None).diagnostics,
+            whole
+        );
+        let bob = super::user(cx, identities, of("bob"), None);
+        assert!(
+            bob.output.is_some() && bob.diagnostics.is_empty(),
+            "{bob:?}"
+        );
+    });
 }
