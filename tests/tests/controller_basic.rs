@@ -236,6 +236,49 @@ async fn account_update_keeps_the_account_id() {
 
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
+async fn an_account_whose_key_creation_was_interrupted_gets_its_signing_key_and_keeps_its_root() {
+    // A controller killed between writing an Account's root and signing key Secrets leaves the
+    // root alone: the next one adds the signing key under the same ID instead of stalling.
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-half-keys").await;
+    setup(&client, &ns).await;
+    let root = nkeys::KeyPair::new_account();
+    let id = root.public_key();
+    apply(
+        &client,
+        &ns,
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "a-ac-root-interrupted", "namespace": ns, "labels": {
+                "account.nauth.io/id": id, "account.nauth.io/name": "a",
+                "nauth.io/secret-type": "account-root", "nauth.io/managed": "true"}},
+            "stringData": {"default": root.seed().unwrap()},
+        }),
+    )
+    .await;
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let a = wait_for(&accounts, "a", ready).await;
+    assert_eq!(
+        a.labels()["account.nauth.io/id"],
+        id,
+        "the stored root key is the account's ID"
+    );
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let sign = secrets
+        .list(
+            &ListParams::default()
+                .labels("nauth.io/secret-type=account-sign,account.nauth.io/name=a"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sign.items.len(), 1, "one signing key Secret was added");
+    assert_eq!(sign.items[0].labels()["account.nauth.io/id"], id);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
 async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_nats_account() {
     let client = client().await;
     let ns = fresh_namespace(&client, "ctl-delete").await;

@@ -118,12 +118,9 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     }
     let (ns, name) = ns_name(a);
     let id = a.labels().get(ACCOUNT_ID_LABEL).cloned();
-    if id.is_none()
-        && closure::account_key_secrets(cx, &ns, &name, None)
-            .await?
-            .is_empty()
-    {
-        generate_keys(cx, &ns, &name).await?;
+    if id.is_none() {
+        let existing = closure::account_key_secrets(cx, &ns, &name, None).await?;
+        complete_keys(cx, &ns, &name, &existing).await?;
     }
     let closure = closure::account(cx, a, &cluster).await?;
     let keys = KeySources {
@@ -198,16 +195,40 @@ fn children(bound: &[closure::Bound]) -> Vec<status::Child<'_>> {
         .collect()
 }
 
-/// A new root and signing key in NAuth's Secrets, for an Account that has none.
-async fn generate_keys(cx: &Context, ns: &str, name: &str) -> Result<(), Error> {
-    let root = keys::new_account_key();
-    let sign = keys::new_account_key();
-    let id = root.public_key();
+/// Keys for an Account with no recorded ID: a new root and signing key when it has neither, or
+/// the signing key alone when a stop between the two writes left only the root key (no JWT can
+/// have been signed without both, so no identity changes). Anything else is for render to judge.
+async fn complete_keys(
+    cx: &Context,
+    ns: &str,
+    name: &str,
+    existing: &[Secret],
+) -> Result<(), Error> {
     let api = cx.api::<Secret>(ns);
-    for (is_root, key) in [(true, &root), (false, &sign)] {
-        writes::managed_secret(&api, &keys::account_secret(ns, name, &id, is_root, key)).await?;
+    let (id, wanted) = match existing {
+        [] => {
+            let root = keys::new_account_key();
+            let id = root.public_key();
+            (id, vec![(true, root), (false, keys::new_account_key())])
+        }
+        [root]
+            if root
+                .labels()
+                .get(keys::SECRET_TYPE_LABEL)
+                .map(String::as_str)
+                == Some("account-root") =>
+        {
+            match root.labels().get(ACCOUNT_ID_LABEL) {
+                Some(id) => (id.clone(), vec![(false, keys::new_account_key())]),
+                None => return Ok(()),
+            }
+        }
+        _ => return Ok(()),
+    };
+    for (is_root, key) in &wanted {
+        writes::managed_secret(&api, &keys::account_secret(ns, name, &id, *is_root, key)).await?;
     }
-    tracing::info!(account = %format!("{ns}/{name}"), id = %id, "generated account keys");
+    tracing::info!(account = %format!("{ns}/{name}"), id = %id, keys = wanted.len(), "generated account keys");
     Ok(())
 }
 
