@@ -133,3 +133,49 @@ async fn natscluster_deletion_waits_for_its_bound_account() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_natscluster_whose_operator_key_is_not_an_operator_key_is_not_ready() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-cluster-badkey").await;
+    setup(&client, &ns).await;
+    // A user seed where the operator signing seed belongs.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let wrong: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "wrong-key", "namespace": ns},
+        "stringData": {"default": nkeys::KeyPair::new_user().seed().unwrap()},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &wrong)
+        .await
+        .unwrap();
+    apply(
+        &client,
+        &ns,
+        resource(
+            "NatsCluster",
+            &ns,
+            "wrong",
+            json!({
+                "url": testenv::var("NATS_URL"),
+                "operatorSigningKeySecretRef": {"name": "wrong-key"},
+                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
+            }),
+        ),
+    )
+    .await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let clusters: Api<NatsCluster> = Api::namespaced(client.clone(), &ns);
+    wait_for(&clusters, CLUSTER, ready).await;
+    let wrong = wait_for(&clusters, "wrong", |c| {
+        has_condition(c, "Ready", "False", "Errored")
+    })
+    .await;
+    let (_, _, message) = condition(&wrong, "Ready").unwrap();
+    assert!(
+        message.contains("spec.operatorSigningKeySecretRef"),
+        "{message}"
+    );
+}

@@ -1,5 +1,5 @@
-//! NatsCluster: its URL, creds and operator key resolve, and the cluster answers the system
-//! user; deletion waits until no Account is bound to it.
+//! NatsCluster: its URL, creds and operator key resolve, the cluster answers the system user
+//! and trusts the operator key; deletion waits until no Account is bound to it.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use nauth_render::api::{Account, NatsCluster};
+use nauth_render::keys::KeySources;
 use serde_json::json;
 
 use super::{Context, Error, RESYNC, ns_name};
@@ -29,7 +30,25 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
     let (ns, name) = ns_name(c);
     let cluster = closure::cluster(cx, (ns.clone(), name.clone())).await?;
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
-    conn.membership().await?;
+    let membership = conn.membership().await?;
+    // Accounts are signed with the operator signing key: a cluster whose key is unreadable, or
+    // one no server trusts, would only fail on every Account bound to it.
+    let secrets: Vec<_> = cluster
+        .secrets
+        .iter()
+        .cloned()
+        .map(closure::object)
+        .collect();
+    let key = KeySources {
+        secrets: &secrets,
+        seed_root: None,
+    }
+    .operator_signing_key(&closure::object(cluster.object.clone()))
+    .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {}", e.message)))?;
+    membership
+        .trust
+        .check_delete_signer(&key.public_key())
+        .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {e}")))?;
     super::write_reconciled(cx, &cx.api::<NatsCluster>(&ns), c, json!({})).await?;
     Ok(Action::requeue(RESYNC))
 }
