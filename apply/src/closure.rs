@@ -21,6 +21,7 @@ use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, UrlSourceKind};
 use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
 use nauth_render::input::{Inputs, Object};
+use nauth_render::keys::KeySources;
 use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::output::{
     CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
@@ -94,6 +95,20 @@ pub struct Cluster {
     pub config: ClusterConfig,
     /// Its operator signing key Secret and system user creds Secret.
     pub secrets: Vec<Secret>,
+}
+
+impl Cluster {
+    /// Its operator signing key, read by render's key rules from its Secret; the message names
+    /// the Secret, never the seed.
+    pub fn operator_signing_key(&self) -> Result<nkeys::KeyPair, Error> {
+        let secrets: Vec<_> = self.secrets.iter().cloned().map(object).collect();
+        KeySources {
+            secrets: &secrets,
+            seed_root: None,
+        }
+        .operator_signing_key(&object(self.object.clone()))
+        .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {}", e.message)))
+    }
 }
 
 /// The NatsCluster an Account names (`spec.natsClusterRef`, namespace defaulting to the

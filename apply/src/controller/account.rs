@@ -298,18 +298,7 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let cluster = bound_cluster(cx, a).await?;
-    let secrets: Vec<_> = cluster
-        .secrets
-        .iter()
-        .cloned()
-        .map(closure::object)
-        .collect();
-    let operator = KeySources {
-        secrets: &secrets,
-        seed_root: None,
-    }
-    .operator_signing_key(&closure::object(cluster.object.clone()))
-    .map_err(|e| Error::errored(e.message))?;
+    let operator = cluster.operator_signing_key()?;
     // NAuth's JetStream guard, when the account's keys are still there to look with.
     let key_secrets: Vec<_> = (closure::account_key_secrets(cx, &ns, &name, Some(&id)).await?)
         .into_iter()

@@ -7,7 +7,6 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use nauth_render::api::{Account, NatsCluster};
-use nauth_render::keys::KeySources;
 use serde_json::json;
 
 use super::{Context, Error, RESYNC, ns_name};
@@ -33,18 +32,7 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
     let membership = conn.membership().await?;
     // Accounts are signed with the operator signing key: a cluster whose key is unreadable, or
     // one no server trusts, would only fail on every Account bound to it.
-    let secrets: Vec<_> = cluster
-        .secrets
-        .iter()
-        .cloned()
-        .map(closure::object)
-        .collect();
-    let key = KeySources {
-        secrets: &secrets,
-        seed_root: None,
-    }
-    .operator_signing_key(&closure::object(cluster.object.clone()))
-    .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {}", e.message)))?;
+    let key = cluster.operator_signing_key()?;
     membership
         .trust
         .check_delete_signer(&key.public_key())
