@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lock;
 pub mod output;
 pub mod render;
+pub mod requests;
 pub mod status;
 
 /// The NATS JWT crate render signs with, re-exported because render's results carry its claims.

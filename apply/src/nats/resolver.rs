@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nauth_jwt::{Account, AnyClaims, Claims, Generic, decode, encode};
+use nauth_jwt::{Account, AnyClaims, Claims, decode};
 use nkeys::KeyPair;
 
 use super::connection::{
@@ -78,11 +78,7 @@ impl Connection {
         let membership = self.membership().await?;
         let signer = operator_key.public_key();
         membership.trust.check_delete_signer(&signer)?;
-        let mut request = Claims::new(
-            signer,
-            Generic::delete_accounts(account_ids.iter().copied()),
-        );
-        let token = encode(&mut request, operator_key, unix_now())
+        let token = nauth_render::requests::account_deletion(operator_key, account_ids, unix_now())
             .map_err(|e| NatsError::Invalid(format!("signing the delete request: {e}")))?;
         let operation = format!("delete of account(s) {}", account_ids.join(", "));
         self.update(&membership, &operation, CLAIMS_DELETE, token.into_bytes())

@@ -1,21 +1,17 @@
 //! The JetStream streams of an account, for NAuth's deletion guard: the system user cannot see
 //! another account's streams, so a short-lived user of the account (signed with its root key,
-//! valid 30 s, allowed only the JetStream API and its inboxes) lists them.
+//! valid 30 s, allowed only the JetStream API and its inboxes; render's
+//! `requests::stream_probe_user`) lists them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::ConnectOptions;
-use nauth_jwt::{Claims, User, encode};
 use nkeys::KeyPair;
 use serde::Deserialize;
 
 use super::config::ClusterConfig;
 use super::connection::unix_now;
 use super::error::NatsError;
-
-/// How long the probe user's JWT is valid (NAuth: 30 s).
-const PROBE_LIFETIME: Duration = Duration::from_secs(30);
 
 #[derive(Deserialize)]
 struct Names {
@@ -39,15 +35,9 @@ pub async fn account_streams(
     let account = account_root.public_key();
     let operation = format!("stream listing of account {account}");
     let probe = KeyPair::new_user();
-    let mut body = User::new();
-    let permissions = &mut body.permission_limits.permissions;
-    permissions.pub_.allow = vec!["$JS.API.>".into()];
-    permissions.sub.allow = vec!["_INBOX.>".into()];
-    let mut claims = Claims::new(probe.public_key(), body);
-    let now = unix_now();
-    claims.data.exp = now + PROBE_LIFETIME.as_secs() as i64;
-    let token = encode(&mut claims, account_root, now)
-        .map_err(|e| NatsError::Invalid(format!("signing the stream probe user: {e}")))?;
+    let token =
+        nauth_render::requests::stream_probe_user(account_root, &probe.public_key(), unix_now())
+            .map_err(|e| NatsError::Invalid(format!("signing the stream probe user: {e}")))?;
     let probe = Arc::new(probe);
     let client = ConnectOptions::with_jwt(token, move |nonce| {
         let key = probe.clone();
