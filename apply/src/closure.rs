@@ -25,6 +25,7 @@ use nauth_render::keys::KeySources;
 use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::output::{
     CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
+    REVOCATIONS_ANNOTATION,
 };
 
 use crate::controller::{Context, Error};
@@ -303,7 +304,18 @@ pub fn lock_entry<K: Resource>(written: &K) -> Option<LockEntry> {
         issuer: a.get(ISSUER_ANNOTATION)?.clone(),
         claims_hash: a.get(CLAIMS_HASH_ANNOTATION)?.clone(),
         issued_at: a.get(ISSUED_AT_ANNOTATION)?.parse().ok()?,
+        revocations: json_annotation(written, REVOCATIONS_ANNOTATION).unwrap_or_default(),
     })
+}
+
+/// The JSON value of annotation `name` of an object the controller wrote; `None` when it is
+/// absent or not what render writes there.
+fn json_annotation<K: Resource, T: serde::de::DeserializeOwned>(
+    written: &K,
+    name: &str,
+) -> Option<T> {
+    let text = written.meta().annotations.as_ref()?.get(name)?;
+    serde_json::from_str(text).ok()
 }
 
 /// The key of `ref` in the Account's namespace.
