@@ -25,7 +25,9 @@ use nauth_render::keys::KeySources;
 use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::output::{
     CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
+    REVOCATIONS_ANNOTATION, USERS_ANNOTATION,
 };
+use nauth_render::render::{Members, UserRecord};
 
 use crate::controller::{Context, Error};
 use crate::nats::{ClusterConfig, SystemCreds};
@@ -52,6 +54,8 @@ pub struct Closure {
     pub exports: Vec<Bound>,
     /// An Account's AccountImports, likewise.
     pub imports: Vec<Bound>,
+    /// An Account's users, before and now, from which render decides its revocations.
+    pub members: Members,
 }
 
 /// An AccountExport or AccountImport naming an Account, as its adoption entry needs it.
@@ -303,7 +307,18 @@ pub fn lock_entry<K: Resource>(written: &K) -> Option<LockEntry> {
         issuer: a.get(ISSUER_ANNOTATION)?.clone(),
         claims_hash: a.get(CLAIMS_HASH_ANNOTATION)?.clone(),
         issued_at: a.get(ISSUED_AT_ANNOTATION)?.parse().ok()?,
+        revocations: json_annotation(written, REVOCATIONS_ANNOTATION).unwrap_or_default(),
     })
+}
+
+/// The JSON value of annotation `name` of an object the controller wrote; `None` when it is
+/// absent or not what render writes there.
+fn json_annotation<K: Resource, T: serde::de::DeserializeOwned>(
+    written: &K,
+    name: &str,
+) -> Option<T> {
+    let text = written.meta().annotations.as_ref()?.get(name)?;
+    serde_json::from_str(text).ok()
 }
 
 /// The key of `ref` in the Account's namespace.
@@ -424,13 +439,17 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
     inputs.clusters.push(object(cluster.object.clone()));
     inputs.accounts.push(object(a.clone()));
     let mut lock = Lock::new();
-    let config_map = format!("{name}-nats-account-jwt");
-    if let Some(entry) = (cx.api::<ConfigMap>(&ns).get_opt(&config_map).await?)
-        .as_ref()
-        .and_then(lock_entry)
-    {
+    let written = account_config_map(cx, &ns, &name).await?;
+    if let Some(entry) = written.as_ref().and_then(lock_entry) {
         lock.accounts.insert(format!("{ns}/{name}"), entry);
     }
+    let mut members = Members {
+        previous: (written.as_ref())
+            .and_then(|cm| json_annotation(cm, USERS_ANNOTATION))
+            .unwrap_or_default(),
+        current: Default::default(),
+    };
+    users(cx, &ns, &name, &mut members).await?;
     adoption_order(&mut exports);
     adoption_order(&mut imports);
     Ok(Closure {
@@ -438,7 +457,58 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
         lock,
         exports,
         imports,
+        members,
     })
+}
+
+/// The JWT ConfigMap the controller last wrote for Account `namespace/name`, if any.
+pub async fn account_config_map(
+    cx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<ConfigMap>, Error> {
+    let config_map = format!("{name}-nats-account-jwt");
+    Ok(cx.api::<ConfigMap>(namespace).get_opt(&config_map).await?)
+}
+
+/// Adds the Users of Account `namespace/account` with issued creds to `members`: to `current`,
+/// or, when being deleted, to `previous` only (so they are revoked even if the Account never
+/// rendered with them).
+async fn users(
+    cx: &Context,
+    namespace: &str,
+    account: &str,
+    members: &mut Members,
+) -> Result<(), Error> {
+    let creds =
+        ListParams::default().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL));
+    let creds: BTreeMap<String, Secret> = (cx.api::<Secret>(namespace).list(&creds).await?)
+        .into_iter()
+        .map(|s| (s.name_any(), s))
+        .collect();
+    for u in cx
+        .api::<api::User>(namespace)
+        .list(&ListParams::default())
+        .await?
+    {
+        if u.spec.account_name != account {
+            continue;
+        }
+        let written = creds.get(&format!("{}-nats-user-creds", u.name_any()));
+        let Some(issued) = written.and_then(lock_entry) else {
+            continue;
+        };
+        let record = UserRecord {
+            public_key: issued.public_key,
+            issued_at: issued.issued_at,
+        };
+        let key = format!("{namespace}/{}", u.name_any());
+        match u.meta().deletion_timestamp {
+            Some(_) => members.previous.insert(key, record),
+            None => members.current.insert(key, record),
+        };
+    }
+    Ok(())
 }
 
 /// Render inputs of User `u` of Account `account`; `creds` is its creds Secret (the one the
@@ -460,6 +530,12 @@ pub async fn user(
     if let Some(entry) = lock_entry(&creds) {
         lock.users.insert(format!("{ns}/{name}"), entry);
     }
+    // The Account's revocations: a key it revoked is issued again only after.
+    let account_name = account.name_any();
+    let written = account_config_map(cx, &ns, &account_name).await?;
+    if let Some(entry) = written.as_ref().and_then(lock_entry) {
+        lock.accounts.insert(format!("{ns}/{account_name}"), entry);
+    }
     inputs.secrets.push(object(creds));
     inputs.accounts.push(object(observed(account.clone())));
     inputs.users.push(object(u.clone()));
@@ -468,5 +544,6 @@ pub async fn user(
         lock,
         exports: Vec::new(),
         imports: Vec::new(),
+        members: Members::default(),
     })
 }

@@ -48,6 +48,10 @@ pub struct LockEntry {
     pub claims_hash: String,
     /// The `iat` the JWT was signed with.
     pub issued_at: i64,
+    /// An Account's automatic revocations (user public key → time), decided from the users it
+    /// knew: kept for good, since a user JWT never expires by itself. Empty for a User.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub revocations: BTreeMap<String, i64>,
 }
 
 /// Why a lock file could not be used.
@@ -161,10 +165,24 @@ mod written {
                 issuer: public_key(field("issuer")?)?,
                 claims_hash: hash(field("claimsHash")?)?,
                 issued_at: integer(field("issuedAt")?)?,
+                revocations: revocations(lines)?,
             };
             map.insert(key.to_string(), entry).is_none().then_some(())
         })?;
         Some(map)
+    }
+
+    /// An entry's optional `revocations:` map of public keys to times.
+    fn revocations(lines: &mut Peekable<Lines>) -> Option<BTreeMap<String, i64>> {
+        let mut map = BTreeMap::new();
+        if lines.next_if_eq(&"    revocations:").is_none() {
+            return Some(map);
+        }
+        while let Some(line) = lines.next_if(|l| l.starts_with("      ")) {
+            let (key, at) = line[6..].split_once(": ")?;
+            map.insert(public_key(key)?, integer(at)?);
+        }
+        (!map.is_empty()).then_some(map)
     }
 
     fn signing_keys(lines: &mut Peekable<Lines>) -> Option<BTreeMap<String, String>> {
@@ -239,6 +257,7 @@ mod tests {
             issuer: "OD32J3IJ3TNSPNAG2MHKB7F77ETVXGUBYMGXQ2ONNJCKPM5RXO7XWTFD".into(),
             claims_hash: hash.into(),
             issued_at: iat,
+            revocations: BTreeMap::new(),
         }
     }
 
@@ -281,8 +300,9 @@ mod tests {
     fn a_written_lock_reads_as_the_yaml_parser_reads_it() {
         let mut lock = Lock::new();
         let key = |c: char| format!("A{}", c.to_string().repeat(55));
-        lock.accounts
-            .insert("b/two".into(), entry(&"ab12".repeat(16), 2));
+        let mut revoking = entry(&"ab12".repeat(16), 2);
+        revoking.revocations = BTreeMap::from([(key('U'), 1_700_000_000), (key('V'), -3)]);
+        lock.accounts.insert("b/two".into(), revoking);
         lock.accounts
             .insert("a.b/one-1".into(), entry(&"9f".repeat(32), -1));
         lock.users
@@ -320,6 +340,11 @@ mod tests {
             written.replace("a/b:", "A/b:"),
             written.replace("users:\n", "users: # comment\n"),
             written.replace("version: 1", "version: 1\nextra: 1"),
+            written.replace(
+                "issuedAt: 1\n",
+                &format!("issuedAt: 1\n    revocations:\n      '{key}': 1\n"),
+            ),
+            written.replace("issuedAt: 1\n", "issuedAt: 1\n    revocations: {}\n"),
             format!("{written}  c/d:\n"),
             "version: 1\nusers: {a/b: {publicKey: X, issuer: Y, claimsHash: Z, issuedAt: 1}}\n"
                 .to_string(),

@@ -131,6 +131,14 @@ fn meta(
     }
 }
 
+/// Annotation of an Account's JWT ConfigMap: its automatic revocations (user public key →
+/// time) as JSON, part of its lock record; absent when there are none.
+pub const REVOCATIONS_ANNOTATION: &str = "nauth.io/revocations";
+/// Annotation of an Account's JWT ConfigMap: the users it was rendered with (User
+/// `namespace/name` → public key and `iat`) as JSON, so a later render sees which are gone or
+/// re-issued where no lock file holds them; absent when there are none.
+pub const USERS_ANNOTATION: &str = "nauth.io/users";
+
 fn account_config_map(a: &RenderedAccount) -> Manifest {
     let cm = account_config_map_object(a);
     Manifest {
@@ -146,20 +154,31 @@ fn account_config_map(a: &RenderedAccount) -> Manifest {
 pub fn account_config_map_object(a: &RenderedAccount) -> ConfigMap {
     let data = &a.claims.data;
     let claims = serde_saphyr::to_string(&a.claims).expect("claims serialize to YAML");
+    let mut metadata = meta(
+        &a.namespace,
+        account_config_map_name(&a.name),
+        string_map(&[
+            ("account.nauth.io/id", &data.sub),
+            ("account.nauth.io/signed-by", &data.iss),
+            ("app.kubernetes.io/managed-by", "nauth-render"),
+        ]),
+        &data.sub,
+        &data.iss,
+        &a.claims_hash,
+        data.iat,
+    );
+    let annotations = metadata.annotations.get_or_insert_default();
+    let json = "maps of strings and numbers serialize to JSON";
+    if !a.revocations.is_empty() {
+        let revocations = serde_json::to_string(&a.revocations).expect(json);
+        annotations.insert(REVOCATIONS_ANNOTATION.into(), revocations);
+    }
+    if !a.members.is_empty() {
+        let members = serde_json::to_string(&a.members).expect(json);
+        annotations.insert(USERS_ANNOTATION.into(), members);
+    }
     ConfigMap {
-        metadata: meta(
-            &a.namespace,
-            account_config_map_name(&a.name),
-            string_map(&[
-                ("account.nauth.io/id", &data.sub),
-                ("account.nauth.io/signed-by", &data.iss),
-                ("app.kubernetes.io/managed-by", "nauth-render"),
-            ]),
-            &data.sub,
-            &data.iss,
-            &a.claims_hash,
-            data.iat,
-        ),
+        metadata,
         data: Some(BTreeMap::from([
             ("account.jwt".to_string(), a.jwt.clone()),
             ("claims.yaml".to_string(), claims),

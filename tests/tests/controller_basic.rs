@@ -377,8 +377,32 @@ async fn account_deletion_jetstream_waits_for_its_streams() {
         message,
         "account deletion aborted due to 1 JetStream Stream(s) still exist for account: [orders]"
     );
+    // u's creds were revoked with it: the stream goes through a user of the account's root key.
+    let id = blocked.labels()["account.nauth.io/id"].clone();
+    let js = async_nats::jetstream::new(root_user(&client, &ns, &id).await);
     js.delete_stream("orders").await.unwrap();
     wait_gone(&accounts, "a").await;
+}
+
+/// A connection as a new user of account `id`, signed with its root key (read from its Secret).
+async fn root_user(client: &kube::Client, ns: &str, id: &str) -> async_nats::Client {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let selector = format!("account.nauth.io/id={id},nauth.io/secret-type=account-root");
+    let found = secrets
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .unwrap();
+    let seed = String::from_utf8(found.items[0].data.as_ref().unwrap()["default"].0.clone());
+    let root = nkeys::KeyPair::from_seed(seed.unwrap().trim()).unwrap();
+    let user = nkeys::KeyPair::new_user();
+    let mut claims = nauth_jwt::Claims::new(user.public_key(), nauth_jwt::User::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = nauth_jwt::encode(&mut claims, &root, now).unwrap();
+    let creds = nauth_jwt::creds::format_user_creds(&token, &user.seed().unwrap());
+    nats::connect(&creds, TIMEOUT).await.0
 }
 
 /// Waits until `name` is gone.

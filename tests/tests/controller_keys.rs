@@ -235,6 +235,7 @@ async fn observed_account_mirrors_the_jwt_nats_holds_and_render_gives_the_contro
         issuer: a["nauth.io/issuer"].clone(),
         claims_hash: a["nauth.io/claims-hash"].clone(),
         issued_at: a["nauth.io/issued-at"].parse().unwrap(),
+        revocations: Default::default(),
     };
     let mut lock = Lock::new();
     lock.accounts

@@ -12,11 +12,12 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
 use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
-use nauth_render::keys::KeySources;
+use nauth_render::keys::{KeySources, Keys};
 use nauth_render::{output, render, status};
 use serde_json::json;
 
 use super::conditions::{READY, Set};
+use super::user::USER_ACCOUNT_ID_LABEL;
 use super::{Context, Error, RESYNC, now, ns_name};
 use crate::closure::{self, Cluster};
 use crate::{keys, writes};
@@ -89,10 +90,31 @@ pub fn of_signing_key(
         .collect()
 }
 
-/// The Account of a key Secret (`account.nauth.io/name`).
-pub fn of_secret(s: Secret) -> Option<ObjectRef<Account>> {
-    let name = s.labels().get(keys::ACCOUNT_NAME_LABEL)?;
-    Some(ObjectRef::new(name).within(&s.namespace()?))
+/// The Account of a key Secret (`account.nauth.io/name`), or of a User's creds Secret (the
+/// Account with its `user.nauth.io/account-id`): issued creds change what it revokes.
+pub fn of_secret(store: &Store<Account>, s: Secret) -> Vec<ObjectRef<Account>> {
+    let ns = s.namespace();
+    if let Some(name) = s.labels().get(keys::ACCOUNT_NAME_LABEL) {
+        return ns
+            .map(|ns| ObjectRef::new(name).within(&ns))
+            .into_iter()
+            .collect();
+    }
+    let Some(id) = s.labels().get(USER_ACCOUNT_ID_LABEL) else {
+        return Vec::new();
+    };
+    store
+        .state()
+        .iter()
+        .filter(|a| a.namespace() == ns && a.labels().get(ACCOUNT_ID_LABEL) == Some(id))
+        .map(|a| ObjectRef::from(a.as_ref()))
+        .collect()
+}
+
+/// The Account of a User being deleted, which must revoke its key before the User goes.
+pub fn of_deleted_user(u: &api::User) -> Option<ObjectRef<Account>> {
+    u.meta().deletion_timestamp.as_ref()?;
+    Some(ObjectRef::new(&u.spec.account_name).within(&u.namespace()?))
 }
 
 fn observed(a: &Account) -> bool {
@@ -123,18 +145,7 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         complete_keys(cx, &ns, &name, &existing).await?;
     }
     let closure = closure::account(cx, a, &cluster).await?;
-    let keys = KeySources {
-        secrets: &closure.inputs.secrets,
-        seed_root: None,
-    };
-    let options = cx.config.render_options();
-    let rendered = render::render(&closure.inputs, keys, &closure.lock, now(), &options)
-        .map_err(|d| super::invalid(&d))?;
-    let ra = rendered
-        .accounts
-        .into_iter()
-        .find(|r| r.namespace == ns && r.name == name)
-        .ok_or_else(|| Error::errored("render produced no JWT for this account"))?;
+    let ra = render_account(cx, a, &closure)?;
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
     conn.push(&ra.jwt).await?;
     writes::object(
@@ -169,6 +180,33 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     });
     super::write_reconciled(cx, &api, a, status).await?;
     Ok(Action::requeue(RESYNC))
+}
+
+/// Renders Account `a` alone (render's per-object entry), with the users of its closure as the
+/// members its revocations are decided from.
+fn render_account(
+    cx: &Context,
+    a: &Account,
+    closure: &closure::Closure,
+) -> Result<render::RenderedAccount, Error> {
+    let options = cx.config.render_options();
+    let rcx = render::Context {
+        inputs: &closure.inputs,
+        keys: Keys::Seeds(KeySources {
+            secrets: &closure.inputs.secrets,
+            seed_root: None,
+        }),
+        epoch: now(),
+        options: &options,
+    };
+    let identities = render::Identities::resolve(&rcx, &closure.lock);
+    let object = closure::object(a.clone());
+    let previous = closure.lock.accounts.get(&object.key());
+    let result = render::account(&rcx, &identities, &object, previous, &closure.members);
+    if result.has_errors() {
+        return Err(super::invalid(&result.diagnostics));
+    }
+    (result.output).ok_or_else(|| Error::errored("render produced no JWT for this account"))
 }
 
 /// How many `K` in `ns` carry the account ID `id` in their `label` (NAuth's deletion guards).
@@ -278,7 +316,12 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
     let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
         return Ok(Action::await_change());
     };
-    let users = bound_to::<api::User>(cx, &ns, "user.nauth.io/account-id", &id).await?;
+    // Every User naming the Account, labelled with its ID yet or not.
+    let all = cx
+        .api::<api::User>(&ns)
+        .list(&ListParams::default())
+        .await?;
+    let users = (all.iter()).filter(|u| u.spec.account_name == name).count();
     if users > 0 {
         return Err(Error::errored(format!(
             "cannot delete an account with associated users, found {users} users"

@@ -347,8 +347,14 @@ pub async fn run(client: Client, config: Config) {
         .watches(
             scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
             wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
-            account::of_secret,
+            {
+                let store = account_store.clone();
+                move |s| account::of_secret(&store, s)
+            },
         )
+        .watches(scoped::<api::User>(&client, &config), wc(), |u| {
+            account::of_deleted_user(&u)
+        })
         .shutdown_on_signal()
         .run(account::reconcile, account::error_policy, cx.clone())
         .for_each(|_| async {});

@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
-use nauth_render::api::ACCOUNT_ID_LABEL;
 use nauth_render::api::{self, Account, User, UserClaims};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
 use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
@@ -21,13 +21,13 @@ use crate::{closure, keys, writes};
 
 /// NAuth's finalizer of Users.
 pub const FINALIZER: &str = "user.nauth.io/finalizer";
+/// Label of a User and its creds Secret: the account ID its JWT belongs to.
+pub(super) const USER_ACCOUNT_ID_LABEL: &str = "user.nauth.io/account-id";
 /// NAuth re-checks a User whose signing key is not ready every 5 s.
 const NOT_READY_RETRY: Duration = Duration::from_secs(5);
 
 /// Reconciles one User (see the module docs).
 pub async fn reconcile(u: Arc<User>, cx: Arc<Context>) -> Result<Action, Error> {
-    // The creds Secret goes with the User (controller ownerReference): nothing to clean up.
-    let cleanup = async |_: &User, _: &Context| Ok(Action::await_change());
     match super::reconcile_finalized(u, cx, FINALIZER, apply, cleanup).await {
         // Reported as NotReady on the User, and checked again soon rather than backed off.
         Err(Error::Invalid {
@@ -111,6 +111,50 @@ async fn check_signing_key(cx: &Context, u: &User, a: &Account) -> Result<(), Er
     Ok(())
 }
 
+/// Deletion: the creds Secret goes with the User (controller ownerReference), but the User
+/// stays until its Account's JWT, pushed to NATS, revokes the key of its creds (NotReady and
+/// re-checked soon meanwhile); not when nothing can accept them any more: no creds, no
+/// Account, an Account being deleted, observed, or holding another account ID.
+async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
+    let (ns, name) = ns_name(u);
+    let creds = cx
+        .api::<Secret>(&ns)
+        .get_opt(&format!("{name}-nats-user-creds"))
+        .await?;
+    let Some(issued) = creds.as_ref().and_then(closure::lock_entry) else {
+        return Ok(Action::await_change());
+    };
+    let account_name = &u.spec.account_name;
+    let account = cx.api::<Account>(&ns).get_opt(account_name).await?;
+    let Some(account) = account.filter(|a| a.meta().deletion_timestamp.is_none()) else {
+        return Ok(Action::await_change());
+    };
+    if account
+        .labels()
+        .get(MANAGEMENT_POLICY_LABEL)
+        .map(String::as_str)
+        == Some("observe")
+    {
+        return Ok(Action::await_change());
+    }
+    let written = closure::account_config_map(cx, &ns, account_name).await?;
+    let Some(jwt) = written.as_ref().and_then(closure::lock_entry) else {
+        return Ok(Action::await_change());
+    };
+    let issuer_account = creds
+        .as_ref()
+        .and_then(|c| c.labels().get(USER_ACCOUNT_ID_LABEL));
+    let revoked = jwt.revocations.get(&issued.public_key);
+    if issuer_account != Some(&jwt.public_key) || revoked >= Some(&issued.issued_at) {
+        return Ok(Action::await_change());
+    }
+    Err(not_ready(format!(
+        "waiting for Account {ns}/{account_name} to revoke the user key {} (creds issued at {}) \
+         in NATS before the User is deleted",
+        issued.public_key, issued.issued_at
+    )))
+}
+
 async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     let (ns, name) = ns_name(u);
     let account_name = &u.spec.account_name;
@@ -171,7 +215,7 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     }
     let labels = BTreeMap::from([
         ("user.nauth.io/id".to_string(), ru.claims.data.sub.clone()),
-        ("user.nauth.io/account-id".to_string(), account_id),
+        (USER_ACCOUNT_ID_LABEL.to_string(), account_id),
         (
             "user.nauth.io/signed-by".to_string(),
             ru.claims.data.iss.clone(),

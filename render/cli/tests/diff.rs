@@ -59,14 +59,16 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-/// What the change below shows, in text.
+/// What the change below shows, in text: the re-issued user's earlier JWTs are revoked.
 const EXPECTED: &str = "\
+Account shop/billing (changed)
+  + revocations[User shop/invoicer (UASZGOTI…)]: 2027-01-15T07:59:59Z
 Account shop/orders (changed)
   + exports[service \"orders.admin.>\"]: name=\"admin\"
   ~ limits.conn: 100 → 50
 User shop/invoicer (changed)
   - sub.allow[\"_INBOX.>\"]
-1 account and 1 user changed.
+2 accounts and 1 user changed.
 ";
 
 fn change(dir: &Path) {
@@ -127,7 +129,9 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
     let md = formatted("markdown");
     assert_eq!(
         text(&md.stdout),
-        "### NATS authorization changes\n\n1 account and 1 user changed.\n\n\
+        "### NATS authorization changes\n\n2 accounts and 1 user changed.\n\n\
+         **Account `shop/billing`** (changed)\n\n```diff\n\
+         + revocations[User shop/invoicer (UASZGOTI…)]: 2027-01-15T07:59:59Z\n```\n\n\
          **Account `shop/orders`** (changed)\n\n```diff\n\
          + exports[service \"orders.admin.>\"]: name=\"admin\"\n\
          - limits.conn: 100\n+ limits.conn: 50\n```\n\n\
@@ -139,10 +143,10 @@ fn two_git_revisions_show_what_a_pull_request_changes_in_who_may_do_what() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["changed"], true);
     assert_eq!(
-        v["objects"][0]["changes"][2],
+        v["objects"][1]["changes"][2],
         serde_json::json!({"path": "limits.conn", "old": 100, "new": 50})
     );
-    assert_eq!(v["objects"][1]["object"], "shop/invoicer");
+    assert_eq!(v["objects"][2]["object"], "shop/invoicer");
 }
 
 #[test]
@@ -292,7 +296,7 @@ fn the_example_pull_request_job_checks_the_lock_and_writes_the_markdown_diff() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     let comment = fs::read_to_string(repo.path().join("nauth-diff.md")).unwrap();
     assert!(
-        comment.starts_with("### NATS authorization changes\n\n1 account and 1 user changed.\n")
+        comment.starts_with("### NATS authorization changes\n\n2 accounts and 1 user changed.\n")
     );
     assert!(
         comment.contains("- limits.conn: 100\n+ limits.conn: 50\n"),

@@ -32,6 +32,10 @@ mod user;
 pub const MANAGEMENT_POLICY_LABEL: &str = "nauth.io/management-policy";
 /// Label carrying an Account's ID.
 pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
+/// Annotation of an Account: `"false"` keeps the earlier JWTs of a re-issued user valid (its
+/// clients need not reload their creds at once); by default they are revoked. A deleted user's
+/// key, and a replaced key, are revoked either way.
+pub const REVOKE_ON_REISSUE_ANNOTATION: &str = "nauth.io/revoke-on-reissue";
 
 pub use account::{
     Account, AccountAdoption, AccountAdoptions, AccountClaims, AccountSpec, AccountStatus,

@@ -36,6 +36,9 @@ pub struct AccountInput<'a> {
     pub exports: Vec<RuleGroup<jwt::Export>>,
     /// Inline imports first, then AccountImport groups in adoption order.
     pub imports: Vec<RuleGroup<jwt::Import>>,
+    /// Revocations decided by render from the users it knew, merged with `spec.revocations`
+    /// (the later time of a key wins).
+    pub revocations: &'a jwt::RevocationList,
 }
 
 /// The claims of one account and what happened to its export and import groups.
@@ -143,6 +146,9 @@ pub fn account_claims(input: &AccountInput) -> Result<AccountRendering, ClaimsEr
     }
 
     apply_extensions(&mut body, spec);
+    for (key, at) in input.revocations {
+        jwt::revoke(&mut body.revocations, key.clone(), *at);
+    }
 
     let mut claims = jwt::Claims::new(input.account_id, body);
     claims.data.name = input.display_name.to_string();

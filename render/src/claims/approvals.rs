@@ -126,6 +126,7 @@ fn account_cases_match_nauth() {
                 .collect(),
             exports: inline_group(exports),
             imports: inline_group(imports),
+            revocations: &Default::default(),
         };
         let mut rendered = account_claims(&input).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let token = jwt::encode(&mut rendered.claims, &operator, IAT).unwrap();

@@ -113,6 +113,7 @@ fn limits_rules_and_permissions_show_old_and_new() {
          \x20 + exports[service \"orders.api.>\"]: name=\"api\", response_type=\"Stream\"\n\
          \x20 - imports[stream \"billing.>\" from Account shop/billing (ABQHG2YE…)]\n\
          \x20 ~ limits.conn: -1 (unlimited) → 10\n\
+         \x20 + revocations[User shop/app (UDIMUQZQ…)]: 2027-01-15T08:00:00Z\n\
          User shop/app (changed)\n\
          \x20 + pub.allow[\"audit.>\"]\n\
          \x20 + pub.deny[\"orders.secret\"]\n\
@@ -164,10 +165,14 @@ fn added_and_removed_users_list_their_facts_and_markdown_pairs_old_with_new() {
             .iter()
             .map(|d| (d.object.as_str(), d.status))
             .collect::<Vec<_>>(),
-        [("shop/app", Status::Changed), ("shop/batch", Status::Added)]
+        [
+            ("shop/orders", Status::Changed),
+            ("shop/app", Status::Changed),
+            ("shop/batch", Status::Added)
+        ]
     );
     let md = markdown(&diffs);
-    assert!(md.starts_with("### NATS authorization changes\n\n0 accounts and 2 users changed.\n"));
+    assert!(md.starts_with("### NATS authorization changes\n\n1 account and 2 users changed.\n"));
     assert!(
         md.contains(
             "**User `shop/app`** (changed)\n\n```diff\n- subs: -1 (unlimited)\n+ subs: 5\n```\n"
@@ -176,9 +181,17 @@ fn added_and_removed_users_list_their_facts_and_markdown_pairs_old_with_new() {
     );
     assert!(md.contains("+ exp: 2030-01-01T00:00:00Z\n"), "{md}");
     assert!(md.contains("+ sub.allow[\"billing.>\"]\n"), "{md}");
+    // The removed user's key is revoked by its account, at the time it was issued.
     let removed = compare(&head, &base);
-    assert_eq!(removed[1].status, Status::Removed);
-    assert!(removed[1].changes.iter().all(|c| c.new.is_none()));
+    let of = |object: &str| removed.iter().find(|d| d.object == object).unwrap();
+    assert_eq!(of("shop/batch").status, Status::Removed);
+    assert!(of("shop/batch").changes.iter().all(|c| c.new.is_none()));
+    let revoked = text(std::slice::from_ref(of("shop/billing")), Style::default());
+    assert!(
+        revoked.contains("+ revocations[User shop/batch (U")
+            && revoked.contains(": 2027-01-15T08:00:00Z\n"),
+        "{revoked}"
+    );
 }
 
 #[test]

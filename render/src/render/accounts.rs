@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{self, ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use crate::api::{self, ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, REVOKE_ON_REISSUE_ANNOTATION};
 use crate::claims::{self, AccountInput, Adoption, RuleGroup, SigningKeyEntry};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
 use crate::keys::{self, KEY_GENERATION_ANNOTATION, Keys};
 use crate::lock::LockEntry;
 
+use super::revocations::{self, Members};
 use super::{
     Adoptions, Context, Identities, Identity, Options, RenderedAccount, Report, by_key,
     claims_error, display_name, observed, ref_key, signing_key_object,
@@ -56,10 +57,16 @@ pub(super) fn identity(
             .with_code(Code::KeyRotation),
         );
     }
+    // Revocations of another account ID (before a key rotation) do not concern this one.
+    let revoked = previous
+        .filter(|p| p.public_key == id)
+        .map(|p| p.revocations.clone())
+        .unwrap_or_default();
     let identity = Identity {
         id,
         sign: keys.sign,
         managed: !observed(a),
+        revoked,
     };
     (Some(identity), report)
 }
@@ -99,6 +106,7 @@ pub(super) fn render_account(
     identities: &Identities,
     a: &Object<api::Account>,
     previous: Option<&LockEntry>,
+    members: &Members,
 ) -> (Option<RenderedAccount>, Report) {
     let resolved;
     let (identity, mut report) = match identities.accounts.get(&a.key()) {
@@ -129,7 +137,7 @@ pub(super) fn render_account(
         );
         return (None, report);
     }
-    let output = render_one(cx, identities, identity, a, previous, &mut report);
+    let output = render_one(cx, identities, identity, a, previous, members, &mut report);
     (output, report)
 }
 
@@ -203,6 +211,7 @@ fn render_one(
     identity: &Identity,
     a: &Object<api::Account>,
     previous: Option<&LockEntry>,
+    members: &Members,
     report: &mut Report,
 ) -> Option<RenderedAccount> {
     let Context {
@@ -347,6 +356,8 @@ fn render_one(
         });
     }
 
+    let on_reissue = revoke_on_reissue(a).map_err(|d| report.push(d)).ok()?;
+    let revocations = revocations::decide(&identity.revoked, members, on_reissue);
     let name = display_name(a, spec.display_name.as_deref());
     let issuer = operator.public_key();
     let input = AccountInput {
@@ -357,6 +368,7 @@ fn render_one(
         signing_keys,
         exports: export_groups,
         imports: import_groups,
+        revocations: &revocations,
     };
     let built = claims::account_claims(&input)
         .map_err(|e| report.push(claims_error(a, e)))
@@ -374,11 +386,30 @@ fn render_one(
                 exports: built.exports,
                 imports: built.imports,
             },
+            revocations,
+            members: members.current.clone(),
         }),
         Err(e) => {
             report.push(a.error(None, e).with_code(Code::InvalidSpec));
             None
         }
+    }
+}
+
+/// Whether the Account revokes the earlier JWTs of a re-issued user: yes unless its
+/// [`REVOKE_ON_REISSUE_ANNOTATION`] says `"false"`.
+fn revoke_on_reissue(a: &Object<api::Account>) -> Result<bool, Diagnostic> {
+    match a.annotation(REVOKE_ON_REISSUE_ANNOTATION) {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(a
+            .error(
+                Some(&format!(
+                    "metadata.annotations[{REVOKE_ON_REISSUE_ANNOTATION}]"
+                )),
+                "must be \"true\" or \"false\"",
+            )
+            .with_code(Code::InvalidSpec)),
     }
 }
 

@@ -11,9 +11,12 @@
 
 mod accounts;
 mod imports;
+mod revocations;
 mod users;
 
-use std::collections::BTreeMap;
+pub use revocations::{Members, Roster, UserRecord};
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use data_encoding::HEXLOWER;
@@ -24,7 +27,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::input::{Inputs, Object};
 use crate::jwt::{self, ClaimBody};
 use crate::keys::{Key, KeySources, Keys};
-use crate::lock::{self, Lock, LockEntry};
+use crate::lock::{self, Lock, LockEntry, owner};
 use crate::{api, claims};
 
 /// Settings of a render that are not in the custom resources.
@@ -73,6 +76,12 @@ pub struct RenderedAccount {
     /// What became of each AccountExport and AccountImport naming this Account, in adoption
     /// order: the data of NAuth's `status.adoptions`.
     pub adoptions: Adoptions,
+    /// Its automatic revocations (in the claims with `spec.revocations`): kept in its lock
+    /// record, so later renders keep them.
+    pub revocations: jwt::RevocationList,
+    /// The users it has now ([`Members::current`]): what the next render compares with, where
+    /// the lock holds no users (a controller).
+    pub members: Roster,
 }
 
 /// Adoption outcomes of one account's AccountExports and AccountImports.
@@ -267,14 +276,16 @@ impl<T> ObjectResult<T> {
 /// `identities` must be resolved from them. Other objects may be there too: their problems do
 /// not fail this Account. `previous` is the Account's lock record (the lock file's entry, or
 /// what the controller keeps in status), which keeps `iat` and so the bytes when nothing
-/// changed.
+/// changed, and its automatic revocations; `members` are the users it knew and has, from which
+/// new revocations are decided.
 pub fn account(
     cx: &Context,
     identities: &Identities,
     account: &Object<api::Account>,
     previous: Option<&LockEntry>,
+    members: &Members,
 ) -> ObjectResult<RenderedAccount> {
-    let (output, report) = accounts::render_account(cx, identities, account, previous);
+    let (output, report) = accounts::render_account(cx, identities, account, previous, members);
     report.into_result(output, cx.options)
 }
 
@@ -307,16 +318,7 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     let identities = Identities::resolve(cx, lock);
     accounts::check_identities(cx, &identities, &mut report);
     let progress = Steps::default();
-    let mut accounts = Vec::new();
-    for a in by_key(&inputs.accounts) {
-        progress.step(cx);
-        let previous = lock.accounts.get(&a.key());
-        let (output, own) = accounts::render_account(cx, &identities, a, previous);
-        report.merge(own);
-        accounts.extend(output);
-    }
-    accounts::unbound(cx, &identities, &mut report);
-    imports::check(inputs, &identities, &accounts, &mut report);
+    // Users need only their Account's identity; an Account needs its users' new records.
     let by_name = users::accounts(inputs);
     let rendered_users: Vec<_> = by_key(&inputs.users)
         .par_iter()
@@ -332,6 +334,18 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
         report.merge(own);
         users.extend(output);
     }
+    let rosters = Rosters::new(lock, &users);
+    let mut accounts = Vec::new();
+    for a in by_key(&inputs.accounts) {
+        progress.step(cx);
+        let previous = lock.accounts.get(&a.key());
+        let members = rosters.members(lock, &identities, a);
+        let (output, own) = accounts::render_account(cx, &identities, a, previous, &members);
+        report.merge(own);
+        accounts.extend(output);
+    }
+    accounts::unbound(cx, &identities, &mut report);
+    imports::check(inputs, &identities, &accounts, &mut report);
 
     if cx.options.strict {
         report.problems = strict(report.problems);
@@ -344,10 +358,11 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     let mut new_lock = Lock::new();
     new_lock.signing_keys = report.signing_keys;
     for a in &accounts {
-        new_lock.accounts.insert(
-            format!("{}/{}", a.namespace, a.name),
-            entry(&a.claims, &a.claims_hash),
-        );
+        let mut entry = entry(&a.claims, &a.claims_hash);
+        entry.revocations = a.revocations.clone();
+        new_lock
+            .accounts
+            .insert(format!("{}/{}", a.namespace, a.name), entry);
     }
     for u in &users {
         new_lock.users.insert(
@@ -477,6 +492,77 @@ fn entry<T: ClaimBody>(claims: &jwt::Claims<T>, hash: &str) -> LockEntry {
         issuer: claims.data.iss.clone(),
         claims_hash: hash.to_string(),
         issued_at: claims.data.iat,
+        revocations: BTreeMap::new(),
+    }
+}
+
+/// The users of the whole tree as each Account's [`Members`]: before, the lock's Users its keys
+/// signed (a JWT signed by a key it no longer trusts is dead already); now, the Users rendered
+/// for it.
+struct Rosters<'a> {
+    /// Lock records by (namespace, issuer).
+    previous: HashMap<(&'a str, &'a str), Vec<(&'a String, &'a LockEntry)>>,
+    /// Rendered users by (namespace, account ID).
+    current: HashMap<(&'a str, &'a str), Vec<&'a RenderedUser>>,
+}
+
+impl<'a> Rosters<'a> {
+    fn new(lock: &'a Lock, users: &'a [RenderedUser]) -> Self {
+        let mut previous: HashMap<_, Vec<_>> = HashMap::new();
+        for (key, entry) in &lock.users {
+            let namespace = key.split_once('/').map_or("", |(ns, _)| ns);
+            (previous
+                .entry((namespace, entry.issuer.as_str()))
+                .or_default())
+            .push((key, entry));
+        }
+        let mut current: HashMap<_, Vec<_>> = HashMap::new();
+        for u in users {
+            let account = u.claims.nats.issuer_account.as_str();
+            (current.entry((u.namespace.as_str(), account)).or_default()).push(u);
+        }
+        Rosters { previous, current }
+    }
+
+    fn members(&self, lock: &Lock, identities: &Identities, a: &Object<api::Account>) -> Members {
+        let Some(identity) = identities.get(&a.key()) else {
+            return Members::default();
+        };
+        let ns = a.namespace();
+        let trusted_keys = (a.resource.spec.signing_key_refs.iter().flatten())
+            .map(|r| {
+                owner(
+                    "AccountSigningKey",
+                    &ref_key(r.namespace.as_deref(), &r.name, ns),
+                )
+            })
+            .chain([owner("Account", &a.key())])
+            .filter_map(|o| lock.signing_keys.get(&o).map(String::as_str));
+        let mut issuers: Vec<&str> = trusted_keys.chain([identity.sign.public_key()]).collect();
+        issuers.sort_unstable();
+        issuers.dedup();
+        let previous = (issuers.iter())
+            .flat_map(|issuer| self.previous.get(&(ns, *issuer)).into_iter().flatten())
+            .map(|(key, e)| ((*key).clone(), record(&e.public_key, e.issued_at)))
+            .collect();
+        let current = (self
+            .current
+            .get(&(ns, identity.id.as_str()))
+            .into_iter()
+            .flatten())
+        .map(|u| {
+            let key = format!("{}/{}", u.namespace, u.name);
+            (key, record(&u.claims.data.sub, u.claims.data.iat))
+        })
+        .collect();
+        Members { previous, current }
+    }
+}
+
+fn record(public_key: &str, issued_at: i64) -> UserRecord {
+    UserRecord {
+        public_key: public_key.to_string(),
+        issued_at,
     }
 }
 
@@ -523,6 +609,8 @@ pub struct Identity {
     id: String,
     sign: Key,
     managed: bool,
+    /// Its automatic revocations, from its lock record: a user key among them is issued after.
+    revoked: jwt::RevocationList,
 }
 
 impl Identity {

@@ -954,7 +954,13 @@ fn one_account_or_user_rendered_alone_gives_the_bytes_of_the_whole_tree() {
     let inputs = load(&[t[0].clone(), t[1].clone(), t[2].clone(), t[4].clone()]);
     one_at_a_time(&inputs, lock, EPOCH + 99, |cx, identities| {
         let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
-        let alone = super::account(cx, identities, b, lock.accounts.get("team/b"));
+        let alone = super::account(
+            cx,
+            identities,
+            b,
+            lock.accounts.get("team/b"),
+            &Default::default(),
+        );
         assert!(alone.diagnostics.is_empty(), "{:?}", alone.diagnostics);
         // The signing keys it used are those the whole tree's lock records.
         for (owner, key) in &alone.signing_keys {
@@ -1016,7 +1022,7 @@ fn an_object_fails_with_the_errors_of_an_account_it_depends_on_and_no_other() {
         assert_eq!(whole.len(), 1, "{whole:?}");
         assert_eq!(whole[0].code, Code::InvalidSpec);
         let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
-        let b = super::account(cx, identities, b, None);
+        let b = super::account(cx, identities, b, None, &Default::default());
         assert!(b.output.is_none());
         assert_eq!(b.diagnostics, whole, "b imports from a");
         let of = |name: &str| inputs.users.iter().find(|u| u.name() == name).unwrap();
@@ -1029,5 +1035,127 @@ fn an_object_fails_with_the_errors_of_an_account_it_depends_on_and_no_other() {
             bob.output.is_some() && bob.diagnostics.is_empty(),
             "{bob:?}"
         );
+    });
+}
+
+/// The automatic revocations of Account `team/<name>` in `r`.
+fn revocations_of(r: &Rendered, name: &str) -> BTreeMap<String, i64> {
+    let a = r.accounts.iter().find(|a| a.name == name).unwrap();
+    assert_eq!(
+        a.revocations,
+        r.lock.accounts[&format!("team/{name}")].revocations
+    );
+    a.claims.nats.revocations.clone()
+}
+
+#[test]
+fn a_reissued_user_is_revoked_just_below_its_new_iat_and_the_revocation_persists() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let alice = first.lock.users["team/alice"].clone();
+    let mut docs = tree();
+    docs[3] = user(
+        "alice",
+        "a",
+        "  permissions: {pub: {allow: ['svc.>', 'x']}}\n",
+    );
+    let second = run(&docs, &first.lock, EPOCH + 50).unwrap();
+    let new_alice = &second.lock.users["team/alice"];
+    assert_eq!(new_alice.public_key, alice.public_key);
+    assert_eq!(new_alice.issued_at, EPOCH + 50);
+    let revoked = BTreeMap::from([(alice.public_key.clone(), EPOCH + 49)]);
+    assert_eq!(revocations_of(&second, "a"), revoked);
+    assert!(revocations_of(&second, "b").is_empty());
+    // The written lock keeps them: the same inputs later give the same bytes.
+    let again = run(&docs, &second.lock, EPOCH + 999).unwrap();
+    assert_eq!(bytes(&again), bytes(&second));
+    assert_eq!(again.lock, second.lock);
+}
+
+#[test]
+fn an_account_annotated_not_to_revoke_on_reissue_still_revokes_a_deleted_user() {
+    let opt_out = |spec: &str| {
+        account("a", spec).replace(
+            "name: a, namespace: team}",
+            "name: a, namespace: team, annotations: {nauth.io/revoke-on-reissue: 'false'}}",
+        )
+    };
+    let mut docs = tree();
+    docs[1] = opt_out("  exports: [{name: svc, subject: 'svc.>', type: service}]\n");
+    let first = run(&docs, &Lock::new(), EPOCH).unwrap();
+    docs[3] = user("alice", "a", "");
+    let reissued = run(&docs, &first.lock, EPOCH + 50).unwrap();
+    assert!(revocations_of(&reissued, "a").is_empty());
+    docs.remove(3);
+    let deleted = run(&docs, &reissued.lock, EPOCH + 60).unwrap();
+    let alice = &reissued.lock.users["team/alice"];
+    assert_eq!(
+        revocations_of(&deleted, "a"),
+        BTreeMap::from([(alice.public_key.clone(), EPOCH + 50)])
+    );
+    docs[1] = account("a", "").replace(
+        "team}",
+        "team, annotations: {nauth.io/revoke-on-reissue: 'no'}}",
+    );
+    let err = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert_eq!(err[0].code, Code::InvalidSpec);
+    assert!(
+        err[0].to_string().contains(
+            "metadata.annotations[nauth.io/revoke-on-reissue]: must be \"true\" or \"false\""
+        ),
+        "{}",
+        err[0]
+    );
+}
+
+#[test]
+fn a_user_recreated_with_a_revoked_key_is_issued_after_the_revocation() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let mut docs = tree();
+    docs.remove(3);
+    let deleted = run(&docs, &first.lock, EPOCH + 10).unwrap();
+    let key = &first.lock.users["team/alice"].public_key;
+    assert_eq!(revocations_of(&deleted, "a")[key], EPOCH);
+    // Back with the same seed-root key, at an epoch pinned before the revocation.
+    let back = run(&tree(), &deleted.lock, EPOCH - 100).unwrap();
+    assert_eq!(&back.lock.users["team/alice"].public_key, key);
+    assert_eq!(back.lock.users["team/alice"].issued_at, EPOCH + 1);
+    assert_eq!(revocations_of(&back, "a")[key], EPOCH);
+}
+
+#[test]
+fn an_account_rendered_alone_revokes_from_the_members_it_is_given() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let bob = &first.lock.users["team/bob"];
+    let record = |iat| UserRecord {
+        public_key: bob.public_key.clone(),
+        issued_at: iat,
+    };
+    let members = Members {
+        previous: BTreeMap::from([("team/bob".to_string(), record(bob.issued_at))]),
+        current: BTreeMap::from([("team/bob".to_string(), record(EPOCH + 7))]),
+    };
+    let inputs = load(&tree());
+    one_at_a_time(&inputs, &first.lock, EPOCH + 9, |cx, identities| {
+        let b = inputs.accounts.iter().find(|a| a.name() == "b").unwrap();
+        let alone = super::account(
+            cx,
+            identities,
+            b,
+            first.lock.accounts.get("team/b"),
+            &members,
+        );
+        let alone = alone.output.unwrap();
+        let revoked = BTreeMap::from([(bob.public_key.clone(), EPOCH + 6)]);
+        assert_eq!(alone.revocations, revoked);
+        assert_eq!(alone.claims.nats.revocations, revoked);
+        assert_eq!(alone.members, members.current);
+        let cm = crate::output::account_config_map_object(&alone);
+        let notes = cm.metadata.annotations.unwrap();
+        let users: Roster = serde_json::from_str(&notes[crate::output::USERS_ANNOTATION]).unwrap();
+        assert_eq!(users, members.current);
+        let listed: BTreeMap<String, i64> =
+            serde_json::from_str(&notes[crate::output::REVOCATIONS_ANNOTATION]).unwrap();
+        assert_eq!(listed, revoked);
     });
 }

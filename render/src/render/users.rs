@@ -98,8 +98,8 @@ fn render_one(
                 "metadata.annotations[{KEY_GENERATION_ANNOTATION}]"
             )),
             format!(
-                "rotates the user key: {old} (its creds Secret) becomes {public}; creds with the \
-                 old key stay valid until the Account revokes it (spec.revocations)"
+                "rotates the user key: {old} (its creds Secret) becomes {public}; the Account's \
+                 JWT revokes the old key, so its creds stop working"
             ),
         ).with_code(Code::KeyRotation));
     }
@@ -114,9 +114,11 @@ fn render_one(
             ),
         ).with_code(Code::Revoked));
     }
-    // A revocation of all users before a time is how an account forces re-issue: new JWTs
-    // must be issued after it.
-    let floor = revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied();
+    // A revocation of all users before a time is how an account forces re-issue, and a key
+    // the account revoked by itself (a deleted user's, re-created) may be used again: either
+    // way new JWTs must be issued after it.
+    let floor = (revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied())
+        .max(identity.revoked.get(public).copied());
     let (claims, claims_hash, token) = cx
         .sign(built, &signer, previous, floor)
         .map_err(|e| u.error(None, e).with_code(Code::InvalidSpec))?;

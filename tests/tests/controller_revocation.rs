@@ -1,0 +1,164 @@
+//! Revocation by the controller, against the real kube-apiserver and nats-server: a spec change
+//! re-issues a User's creds and the old ones are refused while the new ones connect; a deleted
+//! User's creds are refused once it is gone; an Account annotated
+//! `nauth.io/revoke-on-reissue: "false"` keeps a re-issued user's old creds working.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams};
+use nauth_render::api::{Account, User};
+use nauth_tests::cluster::{client, fresh_namespace};
+use nauth_tests::controller::{
+    Controller, SETTLE, account, apply, creds, may_publish, ready, setup, user, wait_for,
+};
+use nauth_tests::testenv;
+use serde_json::{Value, json};
+
+/// Whether nats-server accepts a connection with `creds`.
+async fn connects(creds: &str) -> bool {
+    async_nats::ConnectOptions::with_credentials(creds)
+        .unwrap()
+        .max_reconnects(1)
+        .connection_timeout(Duration::from_secs(5))
+        .connect(testenv::var("NATS_URL"))
+        .await
+        .is_ok()
+}
+
+/// Waits until nats-server refuses `creds` (the account JWT revoking them reaches it after the
+/// account is reconciled); panics after [`SETTLE`].
+async fn wait_refused(creds: &str) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while connects(creds).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old creds still connect after {SETTLE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn app_user(ns: &str, allow: &[&str]) -> Value {
+    user(
+        ns,
+        "u",
+        json!({"accountName": "a", "permissions": {"pub": {"allow": allow}}}),
+    )
+}
+
+/// The public key and `iat` of the JWT in `creds`.
+fn key_and_iat(creds: &str) -> (String, i64) {
+    let (jwt, key) = nauth_jwt::creds::parse_creds(creds).unwrap();
+    let decoded = nauth_jwt::decode(&jwt).unwrap();
+    (key.public_key(), decoded.claims.data().iat)
+}
+
+/// A JSON annotation of Account `a`'s JWT ConfigMap.
+fn annotation<T: serde::de::DeserializeOwned + Default>(cm: &ConfigMap, name: &str) -> T {
+    let notes = cm.metadata.annotations.clone().unwrap_or_default();
+    (notes.get(name))
+        .map(|text| serde_json::from_str(text).unwrap())
+        .unwrap_or_default()
+}
+
+/// Starts a controller on a fresh namespace holding Account `a` (`annotations` on it) and User
+/// `u`, and waits until both are ready; returns what the test needs and the first creds.
+async fn scene(prefix: &str, annotations: Value) -> (kube::Client, String, Controller, String) {
+    let client = client().await;
+    let ns = fresh_namespace(&client, prefix).await;
+    setup(&client, &ns).await;
+    let mut a = account(&ns, "a", json!({}));
+    a["metadata"]["annotations"] = annotations;
+    apply(&client, &ns, a).await;
+    apply(&client, &ns, app_user(&ns, &["foo.>"])).await;
+    let controller = Controller::start(&ns, &[]).await;
+    wait_for(&Api::<Account>::namespaced(client.clone(), &ns), "a", ready).await;
+    wait_for(&Api::<User>::namespaced(client.clone(), &ns), "u", ready).await;
+    let first = creds(&client, &ns, "u").await;
+    assert!(connects(&first).await);
+    (client, ns, controller, first)
+}
+
+/// Changes User `u`'s permissions and waits for its new creds.
+async fn reissue(client: &kube::Client, ns: &str, first: &str) -> String {
+    apply(client, ns, app_user(ns, &["foo.>", "bar"])).await;
+    let users = Api::<User>::namespaced(client.clone(), ns);
+    wait_for(&users, "u", |u| {
+        ready(u)?;
+        match u
+            .status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+        {
+            Some(2) => Ok(()),
+            g => Err(format!("observed generation {g:?}")),
+        }
+    })
+    .await;
+    let second = creds(client, ns, "u").await;
+    assert_ne!(second, first);
+    second
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_reissued_users_old_creds_are_refused_and_a_deleted_users_creds_too() {
+    let (client, ns, _controller, first) = scene("ctl-revoke", json!({})).await;
+    let second = reissue(&client, &ns, &first).await;
+    let (key, first_iat) = key_and_iat(&first);
+    let (second_key, second_iat) = key_and_iat(&second);
+    assert_eq!(second_key, key, "a re-issue keeps the key");
+    assert!(second_iat > first_iat);
+
+    wait_refused(&first).await;
+    assert!(connects(&second).await);
+    assert!(may_publish(&second, "bar").await);
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let cm = maps.get("a-nats-account-jwt").await.unwrap();
+    let revoked: BTreeMap<String, i64> = annotation(&cm, "nauth.io/revocations");
+    assert_eq!(revoked, BTreeMap::from([(key.clone(), second_iat - 1)]));
+
+    // The User goes only once its Account's JWT in NATS revokes its creds.
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    users.delete("u", &DeleteParams::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while users.get_opt("u").await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "u still there");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        !connects(&second).await,
+        "a deleted user's creds are refused"
+    );
+    let cm = maps.get("a-nats-account-jwt").await.unwrap();
+    let revoked: BTreeMap<String, i64> = annotation(&cm, "nauth.io/revocations");
+    assert_eq!(revoked, BTreeMap::from([(key, second_iat)]));
+    let members: BTreeMap<String, Value> = annotation(&cm, "nauth.io/users");
+    assert!(members.is_empty(), "{members:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn an_account_annotated_not_to_revoke_on_reissue_keeps_the_old_creds_working() {
+    let opt_out = json!({"nauth.io/revoke-on-reissue": "false"});
+    let (client, ns, _controller, first) = scene("ctl-revoke-opt-out", opt_out).await;
+    let second = reissue(&client, &ns, &first).await;
+    let (key, second_iat) = key_and_iat(&second);
+    // Once the Account rendered with the re-issued user, it revokes nothing.
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let cm = wait_for(&maps, "a-nats-account-jwt", |cm| {
+        let members: BTreeMap<String, Value> = annotation(cm, "nauth.io/users");
+        let seen = json!({"publicKey": key, "issuedAt": second_iat});
+        match members.get(&format!("{ns}/u")) {
+            Some(record) if *record == seen => Ok(()),
+            other => Err(format!("the account knows u as {other:?}")),
+        }
+    })
+    .await;
+    let revoked: BTreeMap<String, i64> = annotation(&cm, "nauth.io/revocations");
+    assert!(revoked.is_empty(), "{revoked:?}");
+    assert!(connects(&first).await, "the old creds still connect");
+    assert!(connects(&second).await);
+}
