@@ -30,8 +30,8 @@ const DATA_KEY: &str = "default";
 pub const HOW_TO_MOVE: &str = "NAuth's deprecated NATS_URL mode (NATS_URL and the Secrets \
      labelled nauth.io/secret-type=operator-sign and =system-account-user-creds) serves the \
      Accounts without spec.natsClusterRef; move to a NatsCluster referencing the same Secrets \
-     (key `default`) and NATS_CLUSTER_REF (--nats-cluster) naming it: account IDs and creds stay \
-     the same (see docs/migrating-from-nats-url.md)";
+     (key `default`), named by NATS_CLUSTER_REF: account IDs and creds stay the same (see \
+     docs/migrating-from-nats-url.md)";
 
 /// The controller's `NATS_URL` setting: the URL, and the namespace whose Secrets must then hold
 /// exactly one of each kind.
