@@ -123,6 +123,18 @@ fn labelled_secrets_stand_in_for_the_nats_cluster_with_the_same_bytes() {
     assert!(text(&old.stdout).contains("account.jwt: "));
     assert_eq!(text(&old.stdout), text(&new.stdout));
 
+    // diff decides per side: the legacy tree against itself plus a NatsCluster nothing names
+    // (the first migration step) changes nothing.
+    let step = dir.path().join("step");
+    tree(&keys, &step, true);
+    fs::copy(legacy.join("nauth.lock"), step.join("nauth.lock")).unwrap();
+    let diff = nauth_render(
+        &["diff", legacy.to_str().unwrap(), step.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff.stderr));
+    assert!(text(&diff.stderr).contains("NATS_URL mode"));
+
     // The lock naming the stand-in reads back: an unchanged tree checks clean.
     let check = nauth_render(
         &[
