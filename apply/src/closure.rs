@@ -20,7 +20,8 @@ use kube::api::ListParams;
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, UrlSourceKind};
 use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
-use nauth_render::input::{Inputs, Object};
+use nauth_render::api::{OPERATOR_SIGN_SECRET_TYPE, SECRET_TYPE_LABEL, SYSTEM_CREDS_SECRET_TYPE};
+use nauth_render::input::{Inputs, Object, nats_url};
 use nauth_render::keys::KeySources;
 use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::output::{
@@ -91,7 +92,7 @@ fn adoption_order(children: &mut [Bound]) {
 
 /// An Account's NatsCluster: the object, how to connect, and its key Secrets.
 pub struct Cluster {
-    /// The NatsCluster.
+    /// The NatsCluster, or the stand-in of NAuth's NATS_URL mode.
     pub object: api::NatsCluster,
     /// `namespace/name`, the key of its NATS connection.
     pub key: String,
@@ -99,6 +100,18 @@ pub struct Cluster {
     pub config: ClusterConfig,
     /// Its operator signing key Secret and system user creds Secret.
     pub secrets: Vec<Secret>,
+    /// Whether this is the stand-in of NAuth's deprecated NATS_URL mode.
+    pub nats_url_mode: bool,
+}
+
+/// NAuth's deprecated NATS_URL mode, when `NATS_URL` is set: the URL, and the namespace whose
+/// labelled Secrets hold the operator signing key and the system user's creds.
+#[derive(Clone, Debug)]
+pub struct NatsUrl {
+    /// `NATS_URL`.
+    pub url: String,
+    /// The controller's namespace.
+    pub namespace: String,
 }
 
 impl Cluster {
@@ -113,6 +126,45 @@ impl Cluster {
         .operator_signing_key(&object(self.object.clone()))
         .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {}", e.message)))
     }
+}
+
+/// The NatsCluster serving Account `a`: the one [`cluster_ref`] names, or, with neither
+/// `spec.natsClusterRef` nor `NATS_CLUSTER_REF`, the stand-in of NAuth's NATS_URL mode when
+/// `NATS_URL` is set.
+pub async fn account_cluster(cx: &Context, a: &api::Account) -> Result<Cluster, Error> {
+    match &cx.config.nats_url {
+        Some(mode) if a.spec.nats_cluster_ref.is_none() && cx.config.default_cluster.is_none() => {
+            nats_url_cluster(cx, mode).await
+        }
+        _ => cluster(cx, cluster_ref(cx, a)?).await,
+    }
+}
+
+/// The stand-in NatsCluster of NAuth's NATS_URL mode (render's `input::nats_url`), made from
+/// the labelled Secrets of the controller's namespace: exactly one of each kind, else an error
+/// naming the label and the namespace.
+async fn nats_url_cluster(cx: &Context, mode: &NatsUrl) -> Result<Cluster, Error> {
+    let selector =
+        format!("{SECRET_TYPE_LABEL} in ({OPERATOR_SIGN_SECRET_TYPE},{SYSTEM_CREDS_SECRET_TYPE})");
+    let secrets: Vec<_> = (cx.api::<Secret>(&mode.namespace))
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .into_iter()
+        .map(object)
+        .collect();
+    let required = nats_url::Required {
+        namespace: &mode.namespace,
+        url: &mode.url,
+    };
+    let stand_in = nats_url::stand_in(&secrets, Some(required))
+        .map_err(|errors| {
+            let messages: Vec<_> = errors.into_iter().map(|d| d.message).collect();
+            Error::errored(messages.join("; "))
+        })?
+        .ok_or_else(|| Error::errored("NATS_URL mode: no stand-in NatsCluster"))?;
+    let mut cluster = from_object(cx, stand_in.resource).await?;
+    cluster.nats_url_mode = true;
+    Ok(cluster)
 }
 
 /// The NatsCluster an Account names (`spec.natsClusterRef`, namespace defaulting to the
@@ -146,12 +198,18 @@ pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), E
 
 /// Reads the NatsCluster `(namespace, name)`, its URL and its Secrets.
 pub async fn cluster(cx: &Context, (ns, name): (String, String)) -> Result<Cluster, Error> {
-    let key = format!("{ns}/{name}");
     let object = cx
         .api::<api::NatsCluster>(&ns)
         .get_opt(&name)
         .await?
-        .ok_or_else(|| Error::errored(format!("NatsCluster {key} not found")))?;
+        .ok_or_else(|| Error::errored(format!("NatsCluster {ns}/{name} not found")))?;
+    from_object(cx, object).await
+}
+
+/// Reads the URL and the Secrets of the NatsCluster `object`.
+async fn from_object(cx: &Context, object: api::NatsCluster) -> Result<Cluster, Error> {
+    let (ns, name) = crate::controller::ns_name(&object);
+    let key = format!("{ns}/{name}");
     let secrets_api = cx.api::<Secret>(&ns);
     let spec = &object.spec;
     let mut secrets = Vec::new();
@@ -192,6 +250,7 @@ pub async fn cluster(cx: &Context, (ns, name): (String, String)) -> Result<Clust
         object,
         key,
         secrets,
+        nats_url_mode: false,
     })
 }
 

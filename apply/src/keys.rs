@@ -13,8 +13,7 @@ use crate::writes::MANAGED_LABEL;
 
 /// Label naming the Account a key Secret belongs to.
 pub const ACCOUNT_NAME_LABEL: &str = "account.nauth.io/name";
-/// Label saying what a key Secret holds.
-pub const SECRET_TYPE_LABEL: &str = "nauth.io/secret-type";
+pub use nauth_render::api::SECRET_TYPE_LABEL;
 
 /// A new account key pair (root or signing).
 pub fn new_account_key() -> KeyPair {

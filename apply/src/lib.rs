@@ -14,4 +14,5 @@ mod keys;
 pub mod nats;
 mod writes;
 
+pub use closure::NatsUrl;
 pub use controller::{Config, run};

@@ -20,6 +20,13 @@ struct Args {
     /// Accounts may name a NatsCluster other than NATS_CLUSTER_REF (Go's ParseBool values).
     #[arg(long, env = "NATS_CLUSTER_REF_OPTIONAL", value_parser = parse_go_bool, default_value = "false")]
     nats_cluster_ref_optional: bool,
+    /// Deprecated, NAuth's NATS_URL mode: the NATS URL for Accounts without
+    /// spec.natsClusterRef when NATS_CLUSTER_REF is unset; the operator signing key and system
+    /// user creds are the Secrets labelled nauth.io/secret-type=operator-sign and
+    /// =system-account-user-creds in the controller's namespace (--namespace, else
+    /// POD_NAMESPACE, else the client's).
+    #[arg(long, env = "NATS_URL")]
+    nats_url: Option<String>,
 }
 
 /// Go's `strconv.ParseBool`, as NAuth reads `NATS_CLUSTER_REF_OPTIONAL`.
@@ -74,10 +81,27 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let nats_url = match args.nats_url.filter(|u| !u.trim().is_empty()) {
+        Some(_) if default_cluster.is_some() => {
+            tracing::warn!("NATS_URL is ignored: NATS_CLUSTER_REF is set");
+            None
+        }
+        Some(url) => {
+            // As NAuth: the watched namespace, else the controller's own.
+            let namespace = (args.namespace.clone())
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| client.default_namespace().to_string());
+            tracing::warn!(namespace = %namespace, "{}", nauth_render::input::nats_url::HOW_TO_MOVE);
+            Some(nauth_apply::NatsUrl { url, namespace })
+        }
+        None => None,
+    };
     let config = nauth_apply::Config {
         namespace: args.namespace,
         default_cluster,
         cluster_optional: args.nats_cluster_ref_optional,
+        nats_url,
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     nauth_apply::run(client, config).await;

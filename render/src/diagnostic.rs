@@ -256,6 +256,8 @@ codes! {
     SystemAccount,
     /// The object is in observe mode: read from NATS, not rendered.
     Observed,
+    /// A setup NAuth deprecated and nauth-rs still accepts (its NATS_URL mode).
+    Deprecated,
     /// An import no export of the exporting account matches.
     UnmatchedImport,
     /// An import of an export that requires an activation token.

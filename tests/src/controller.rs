@@ -64,6 +64,8 @@ impl Controller {
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(binary().await)
             .args(["--namespace", namespace])
+            // The testenv's NATS_URL would switch on NAuth's NATS_URL mode: only on request.
+            .env_remove("NATS_URL")
             .envs(env.iter().copied())
             .env("RUST_LOG", "info,nauth_apply=debug,kube=warn")
             .stdout(Stdio::null())

@@ -12,6 +12,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
 use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::input::nats_url;
 use nauth_render::keys::{KeySources, Keys};
 use nauth_render::{output, render, status};
 use serde_json::json;
@@ -123,10 +124,11 @@ fn observed(a: &Account) -> bool {
 
 /// Reads the Account's NatsCluster and checks the Account is not bound to another one.
 async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
-    let cluster = closure::cluster(cx, closure::cluster_ref(cx, a)?).await?;
+    let cluster = closure::account_cluster(cx, a).await?;
     let uid = cluster.object.uid().unwrap_or_default();
     match a.labels().get(CLUSTER_ID_LABEL) {
-        Some(bound) if *bound != uid => Err(Error::errored(format!(
+        // Empty: bound to no NatsCluster (NAuth's NATS_URL mode), free to move to one.
+        Some(bound) if !bound.is_empty() && *bound != uid => Err(Error::errored(format!(
             "account already bound to cluster with uid: {bound}"
         ))),
         _ => Ok(cluster),
@@ -178,7 +180,12 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         "claimsHash": ra.claims_hash,
         "adoptions": adoptions,
     });
-    super::write_reconciled(cx, &api, a, status).await?;
+    let message = if cluster.nats_url_mode {
+        format!("Successfully reconciled through {}", nats_url::HOW_TO_MOVE)
+    } else {
+        super::RECONCILED.to_string()
+    };
+    super::write_reconciled_saying(cx, &api, a, status, message).await?;
     Ok(Action::requeue(RESYNC))
 }
 

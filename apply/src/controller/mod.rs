@@ -26,6 +26,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
+use nauth_render::input::nats_url;
 use serde::de::DeserializeOwned;
 
 use crate::nats::{Connections, NatsError};
@@ -47,17 +48,26 @@ pub struct Config {
     pub default_cluster: Option<(String, String)>,
     /// NAuth's `NATS_CLUSTER_REF_OPTIONAL`.
     pub cluster_optional: bool,
+    /// NAuth's deprecated NATS_URL mode, for Accounts without `spec.natsClusterRef` when
+    /// `default_cluster` is unset.
+    pub nats_url: Option<crate::closure::NatsUrl>,
     /// Version written into statuses (`status.operatorVersion`).
     pub version: String,
 }
 
 impl Config {
-    /// The render options these settings mean.
+    /// The render options these settings mean. In NAuth's NATS_URL mode the operator cluster is
+    /// its stand-in (see [`crate::closure::account_cluster`]), which Accounts naming a
+    /// NatsCluster do not use.
     pub(crate) fn render_options(&self) -> nauth_render::render::Options {
+        let stand_in = match (&self.default_cluster, &self.nats_url) {
+            (None, Some(mode)) => Some((mode.namespace.clone(), nats_url::STAND_IN_NAME.into())),
+            _ => None,
+        };
         nauth_render::render::Options {
-            default_cluster: self.default_cluster.clone(),
+            cluster_optional: self.cluster_optional || stand_in.is_some(),
+            default_cluster: stand_in.or_else(|| self.default_cluster.clone()),
             default_cluster_from_env: true,
-            cluster_optional: self.cluster_optional,
             ..Default::default()
         }
     }
@@ -183,6 +193,9 @@ where
     crate::writes::status(api, &o.name_any(), status).await
 }
 
+/// NAuth's message of `Ready=True/Reconciled`.
+pub(crate) const RECONCILED: &str = "Successfully reconciled";
+
 /// Writes the status of a successful reconcile, as NAuth does for Accounts, Users and
 /// NatsClusters: the kind's own `fields`, then `Ready=True/Reconciled`, the generation seen,
 /// the time and the operator version.
@@ -190,7 +203,21 @@ pub(crate) async fn write_reconciled<K>(
     cx: &Context,
     api: &Api<K>,
     o: &K,
+    fields: serde_json::Value,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    write_reconciled_saying(cx, api, o, fields, RECONCILED.to_string()).await
+}
+
+/// [`write_reconciled`] with another message than NAuth's [`RECONCILED`].
+pub(crate) async fn write_reconciled_saying<K>(
+    cx: &Context,
+    api: &Api<K>,
+    o: &K,
     mut fields: serde_json::Value,
+    message: String,
 ) -> Result<(), Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
@@ -204,7 +231,7 @@ where
         type_: conditions::READY,
         status: true,
         reason: "Reconciled",
-        message: "Successfully reconciled".into(),
+        message,
     };
     fields["conditions"] = serde_json::json!(conditions::apply(&previous, &[ready], generation));
     fields["observedGeneration"] = serde_json::json!(generation);

@@ -13,7 +13,7 @@ use super::{Failure, fail};
 use nauth_render::diagnostic::{Code, Diagnostic};
 use nauth_render::diff::{self, Side, Style};
 use nauth_render::input::shared::ParsedFiles;
-use nauth_render::input::{Contents, Inputs};
+use nauth_render::input::{Contents, Inputs, nats_url};
 use nauth_render::lock::Lock;
 use nauth_render::render::{Options, Preview, preview};
 
@@ -156,6 +156,15 @@ fn load<'t>(
     if options.strict {
         problems = nauth_render::render::strict(problems);
     }
+    // Each side decides on its own whether NAuth's NATS_URL mode's Secrets stand in.
+    let mut options = options.clone();
+    if !problems.iter().any(Diagnostic::is_error) {
+        match nats_url::use_stand_in(&mut inputs, &mut options) {
+            Ok(warnings) => problems.extend(warnings),
+            Err(errors) => problems.extend(errors),
+        }
+    }
+    let options = &options;
     if problems.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(problems));
     }

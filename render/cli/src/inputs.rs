@@ -9,7 +9,7 @@ use clap::builder::TypedValueParser;
 
 use super::Failure;
 use nauth_render::diagnostic::{Code, Diagnostic};
-use nauth_render::input::{Contents, Inputs};
+use nauth_render::input::{Contents, Inputs, nats_url};
 use nauth_render::keys::SeedRoot;
 use nauth_render::lock::Lock;
 use nauth_render::render::Options;
@@ -103,9 +103,32 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// Lets the Secrets of NAuth's deprecated NATS_URL mode among the inputs stand in for the
+    /// operator cluster (see [`nats_url::use_stand_in`]), adding its warning; once every input
+    /// is read, as the decision depends on all of them.
+    pub fn use_nats_url_stand_in(&mut self) -> Result<(), Vec<Diagnostic>> {
+        let warnings = nats_url::use_stand_in(&mut self.inputs, &mut self.options)?;
+        // With --strict its warning is an error.
+        if warnings.iter().any(Diagnostic::is_error) {
+            return Err(warnings);
+        }
+        self.warnings.extend(warnings);
+        Ok(())
+    }
+}
+
 impl InputArgs {
-    /// Reads every input; invalid documents fail with all their diagnostics at once.
+    /// Reads every input ([`InputArgs::read`]) and lets NAuth's NATS_URL mode's Secrets stand in
+    /// for the operator cluster.
     pub fn load(&self) -> Result<Loaded, Failure> {
+        let mut loaded = self.read()?;
+        loaded.use_nats_url_stand_in().map_err(Failure::Invalid)?;
+        Ok(loaded)
+    }
+
+    /// Reads every input; invalid documents fail with all their diagnostics at once.
+    pub fn read(&self) -> Result<Loaded, Failure> {
         let mut inputs = Inputs::default();
         let mut problems = Vec::new();
         for (paths, contents) in [

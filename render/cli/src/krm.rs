@@ -83,7 +83,7 @@ fn process(args: &Args, text: &str) -> Result<(Value, Vec<Diagnostic>), Failure>
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut loaded = args.input.load()?;
+    let mut loaded = args.input.read()?;
     let mut problems = loaded.warnings.clone();
     for item in &items {
         let file = PATH_ANNOTATIONS
@@ -99,6 +99,13 @@ fn process(args: &Args, text: &str) -> Result<(Value, Vec<Diagnostic>), Failure>
                 .into_iter()
                 .filter(|d| d.is_error()),
         );
+    }
+    if !problems.iter().any(Diagnostic::is_error) {
+        let before = loaded.warnings.len();
+        match loaded.use_nats_url_stand_in() {
+            Ok(()) => problems.extend(loaded.warnings[before..].iter().cloned()),
+            Err(errors) => problems.extend(errors),
+        }
     }
     problems.extend(loaded.inputs.encrypted.iter().cloned());
     if !problems.iter().any(Diagnostic::is_error) {

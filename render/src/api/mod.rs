@@ -36,6 +36,12 @@ pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
 /// clients need not reload their creds at once); by default they are revoked. A deleted user's
 /// key, and a replaced key, are revoked either way.
 pub const REVOKE_ON_REISSUE_ANNOTATION: &str = "nauth.io/revoke-on-reissue";
+/// Label saying what a key Secret holds (`account-root`, `user-creds`, ...).
+pub const SECRET_TYPE_LABEL: &str = "nauth.io/secret-type";
+/// [`SECRET_TYPE_LABEL`] value of the operator signing seed in NAuth's deprecated NATS_URL mode.
+pub const OPERATOR_SIGN_SECRET_TYPE: &str = "operator-sign";
+/// [`SECRET_TYPE_LABEL`] value of the system user's creds in NAuth's deprecated NATS_URL mode.
+pub const SYSTEM_CREDS_SECRET_TYPE: &str = "system-account-user-creds";
 
 pub use account::{
     Account, AccountAdoption, AccountAdoptions, AccountClaims, AccountSpec, AccountStatus,

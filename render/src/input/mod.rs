@@ -6,6 +6,7 @@
 //! different JWT.
 
 pub mod names;
+pub mod nats_url;
 pub mod shared;
 pub mod structural;
 pub mod yaml_error;

@@ -3,10 +3,10 @@
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::api;
+use crate::api::SECRET_TYPE_LABEL as SECRET_TYPE;
 use crate::input::Object;
 
 const MANAGED: (&str, &str) = ("nauth.io/managed", "true");
-const SECRET_TYPE: &str = "nauth.io/secret-type";
 
 /// The Secret `namespace/name`.
 pub(super) fn named<'s>(
