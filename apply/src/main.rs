@@ -20,6 +20,21 @@ struct Args {
     /// Accounts may name a NatsCluster other than NATS_CLUSTER_REF (Go's ParseBool values).
     #[arg(long, env = "NATS_CLUSTER_REF_OPTIONAL", value_parser = parse_go_bool, default_value = "false")]
     nats_cluster_ref_optional: bool,
+    /// Seconds between two reconciles of a Ready object. For an Account this is the drift
+    /// check: every resolver of its cluster is asked for the account's JWT, and the rendered one
+    /// is pushed again where it is missing or older (e.g. a wiped resolver).
+    #[arg(long, env = "NAUTH_RESYNC_INTERVAL", value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    resync_interval: std::time::Duration,
+}
+
+/// A whole number of seconds, at least 1.
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!(
+            "{s:?} is not a whole number of seconds greater than 0"
+        )),
+    }
 }
 
 /// Go's `strconv.ParseBool`, as NAuth reads `NATS_CLUSTER_REF_OPTIONAL`.
@@ -79,6 +94,7 @@ async fn main() -> ExitCode {
         default_cluster,
         cluster_optional: args.nats_cluster_ref_optional,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        resync: args.resync_interval,
     };
     nauth_apply::run(client, config).await;
     ExitCode::SUCCESS

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
@@ -17,8 +18,9 @@ use nauth_render::{output, render, status};
 use serde_json::json;
 
 use super::conditions::{READY, Set};
-use super::{Context, Error, RESYNC, now, ns_name};
+use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
+use crate::nats::Drift;
 use crate::{keys, writes};
 
 /// NAuth's finalizer of Accounts.
@@ -135,8 +137,7 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         .into_iter()
         .find(|r| r.namespace == ns && r.name == name)
         .ok_or_else(|| Error::errored("render produced no JWT for this account"))?;
-    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
-    conn.push(&ra.jwt).await?;
+    sync_resolvers(cx, a, &cluster, &ra).await?;
     writes::object(
         &cx.api::<ConfigMap>(&ns),
         &output::account_config_map_object(&ra),
@@ -168,7 +169,73 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         "adoptions": adoptions,
     });
     super::write_reconciled(cx, &api, a, status).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
+}
+
+/// Brings every resolver of the cluster to the rendered JWT: looks the account up on all of
+/// them and pushes only when one lacks it or holds an older JWT. A resolver holding a newer JWT
+/// is not overwritten. A push that restores an unchanged account (same claims hash as the
+/// status records) repairs drift, e.g. a wiped resolver: logged and reported as an event.
+async fn sync_resolvers(
+    cx: &Context,
+    a: &Account,
+    cluster: &Cluster,
+    ra: &render::RenderedAccount,
+) -> Result<(), Error> {
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    let id = &ra.claims.data.sub;
+    let (missing, older) = match conn
+        .holdings(id)
+        .await?
+        .compare(&ra.jwt, ra.claims.data.iat)
+    {
+        Drift::None => {
+            tracing::debug!(id = %id, cluster = %cluster.key, "every resolver holds the rendered JWT");
+            return Ok(());
+        }
+        Drift::Behind { missing, older } => (missing, older),
+        Drift::Newer { theirs, ours } => {
+            return Err(Error::Invalid {
+                reason: "NewerJwtInResolver",
+                message: format!(
+                    "NATS cluster {} holds a JWT of account {id} issued at {theirs}, newer than ours \
+                     (issued at {ours}): something else pushes to this account; not overwritten",
+                    cluster.key
+                ),
+            });
+        }
+    };
+    let unchanged =
+        a.status.as_ref().and_then(|s| s.claims_hash.as_deref()) == Some(ra.claims_hash.as_str());
+    // Which servers lack it, for the report (a listing names its servers, a lookup does not).
+    let lacking = if unchanged && missing > 0 {
+        conn.list().await.map(|l| l.lacking(id)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let accepted = conn.push(&ra.jwt).await?;
+    if unchanged {
+        let servers: Vec<String> = accepted
+            .replies
+            .iter()
+            .map(|r| r.server.to_string())
+            .collect();
+        let (ns, name) = ns_name(a);
+        let note = format!(
+            "re-pushed account {id} to NATS cluster {}: {missing} resolver(s) lacked it{}, \
+             {older} held an older JWT; now held by {}",
+            cluster.key,
+            if lacking.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", lacking.join(", "))
+            },
+            servers.join(", ")
+        );
+        tracing::info!(account = %format!("{ns}/{name}"), id = %id, servers = %servers.join(","), "drift repaired: {note}");
+        cx.event(a, EventType::Normal, "DriftRepaired", &note).await;
+    }
+    Ok(())
 }
 
 /// How many `K` in `ns` carry the account ID `id` in their `label` (NAuth's deletion guards).
@@ -260,7 +327,7 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
         "claimsHash": hash,
     });
     super::write_reconciled(cx, &api, a, status).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
 }
 
 /// Deletion: NAuth's guards, then the resolver delete and the key Secrets (managed Accounts

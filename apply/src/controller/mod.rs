@@ -33,13 +33,14 @@ use crate::nats::{Connections, NatsError};
 /// Field manager of every write, and the events' reporting controller.
 pub const MANAGER: &str = "nauth-apply";
 
-/// How often a Ready Account, User or NatsCluster is reconciled again (NAuth: 5 min).
-const RESYNC: Duration = Duration::from_secs(300);
+/// How often a Ready Account, User or NatsCluster is reconciled again by default (NAuth: 5 min):
+/// the period of the Account's drift check.
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(300);
 /// Backoff after a failed reconcile.
 const RETRY: Duration = Duration::from_secs(5);
 
 /// What the process was started with.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Watch one namespace only; all namespaces when `None`.
     pub namespace: Option<String>,
@@ -49,6 +50,21 @@ pub struct Config {
     pub cluster_optional: bool,
     /// Version written into statuses (`status.operatorVersion`).
     pub version: String,
+    /// How often a Ready object is reconciled again; for an Account, how often the resolvers'
+    /// copies are compared with the rendered JWT (drift repair).
+    pub resync: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            namespace: None,
+            default_cluster: None,
+            cluster_optional: false,
+            version: String::new(),
+            resync: DEFAULT_RESYNC,
+        }
+    }
 }
 
 impl Config {
@@ -91,8 +107,19 @@ impl Context {
         reason: &str,
         note: &str,
     ) {
+        self.event(o, EventType::Warning, reason, note).await;
+    }
+
+    /// An event on `o`. Failing to publish is logged.
+    pub(crate) async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        o: &K,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
         let event = Event {
-            type_: EventType::Warning,
+            type_,
             reason: reason.to_string(),
             note: Some(note.chars().take(1000).collect()),
             action: "Reconciled".to_string(),

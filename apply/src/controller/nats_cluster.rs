@@ -9,7 +9,7 @@ use kube::runtime::controller::Action;
 use nauth_render::api::{Account, NatsCluster};
 use serde_json::json;
 
-use super::{Context, Error, RESYNC, ns_name};
+use super::{Context, Error, ns_name};
 use crate::closure;
 
 /// NAuth's finalizer of NatsClusters.
@@ -38,7 +38,7 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
         .check_delete_signer(&key.public_key())
         .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {e}")))?;
     super::write_reconciled(cx, &cx.api::<NatsCluster>(&ns), c, json!({})).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
 }
 
 async fn cleanup(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {

@@ -1,0 +1,120 @@
+//! Drift repair against a real nats-server: the controller compares every resolver's copy of an
+//! Account's JWT with the rendered one at each resync, and pushes again only when a resolver
+//! lacks it (here: a wiped resolver directory) or holds an older one.
+
+use std::time::Duration;
+
+use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
+use nauth_render::api::{Account, User};
+use nauth_tests::cluster::{client, fresh_namespace};
+use nauth_tests::controller::{
+    CLUSTER, Controller, SETTLE, account, apply, creds, ready, resource, setup, user, wait_for,
+};
+use nauth_tests::{nats_servers, testenv};
+use serde_json::json;
+
+/// Reasons of the events on the object `name`.
+async fn event_reasons(events: &Api<Event>, name: &str) -> Vec<String> {
+    let all = events.list(&ListParams::default()).await.unwrap().items;
+    all.into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter_map(|e| e.reason)
+        .collect()
+}
+
+/// Polls `check` every 250 ms until it holds; panics after [`SETTLE`] with `what`.
+async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-drift").await;
+    setup(&client, &ns).await;
+    let mut servers = nats_servers::start("drift", 1);
+    let url = servers[0].url.clone();
+    apply(
+        &client,
+        &ns,
+        resource(
+            "NatsCluster",
+            &ns,
+            CLUSTER,
+            json!({
+                "url": url,
+                "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
+                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
+            }),
+        ),
+    )
+    .await;
+    let controller = Controller::start(&ns, &[("NAUTH_RESYNC_INTERVAL", "1")]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let a = wait_for(&accounts, "a", ready).await;
+    wait_for(&Api::<User>::namespaced(client.clone(), &ns), "u", ready).await;
+    let id = a.labels()["account.nauth.io/id"].clone();
+    let system = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let lookup = Connection::connect(ClusterConfig::new(
+        url.clone(),
+        SystemCreds::new(system).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let pushed = lookup.lookup(&id).await.unwrap().expect("pushed").jwt;
+    let user_creds = creds(&client, &ns, "u").await;
+
+    // Without drift, resyncs look and push nothing.
+    let checked = format!("every resolver holds the rendered JWT id={id}");
+    eventually(
+        "two drift checks that found the resolver current",
+        async || controller.logs().matches(&checked).count() >= 2,
+    )
+    .await;
+    assert!(!controller.logs().contains("drift repaired"));
+    assert!(
+        !event_reasons(&events, "a")
+            .await
+            .contains(&"DriftRepaired".to_string())
+    );
+
+    // A resolver that lost its files gets the same JWT back at the next resync.
+    servers[0].restart_wiped();
+    eventually(
+        "the account is back in the wiped resolver",
+        async || matches!(lookup.lookup(&id).await, Ok(Some(found)) if found.jwt == pushed),
+    )
+    .await;
+    eventually("a DriftRepaired event", async || {
+        event_reasons(&events, "a")
+            .await
+            .contains(&"DriftRepaired".to_string())
+    })
+    .await;
+    let logs = controller.logs();
+    assert!(logs.contains("drift repaired"), "{logs}");
+    assert!(logs.contains("1 resolver(s) lacked it (drift-0)"), "{logs}");
+    wait_for(&accounts, "a", ready).await;
+    assert_eq!(
+        creds(&client, &ns, "u").await,
+        user_creds,
+        "creds unchanged"
+    );
+    let user = async_nats::ConnectOptions::with_credentials(&user_creds)
+        .unwrap()
+        .connect(&url)
+        .await
+        .expect("the user's creds connect again");
+    user.flush().await.unwrap();
+}
