@@ -181,8 +181,12 @@ pub async fn cluster(cx: &Context, (ns, name): (String, String)) -> Result<Clust
     .await?;
     secrets.extend([operator, system]);
     let url = url(cx, &object, &ns).await?;
-    let creds =
-        SystemCreds::new(creds).map_err(|e| Error::errored(format!("NatsCluster {key}: {e}")))?;
+    let creds = SystemCreds::new(creds).map_err(|e| {
+        Error::errored(format!(
+            "NatsCluster {key}: spec.systemAccountUserCredsSecretRef (Secret {ns}/{}): {e}",
+            spec.system_account_user_creds_secret_ref.name
+        ))
+    })?;
     Ok(Cluster {
         config: ClusterConfig::new(url, creds),
         object,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
@@ -11,7 +12,8 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, SETTLE, account, apply, creds, ready, resource, setup, user, wait_for,
+    CLUSTER, Controller, SETTLE, account, apply, condition, creds, has_condition, ready, resource,
+    setup, user, wait_for,
 };
 use nauth_tests::{nats_servers, testenv};
 use serde_json::json;
@@ -117,4 +119,38 @@ async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone(
         .await
         .expect("the user's creds connect again");
     user.flush().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_changed_cluster_secret_re_triggers_the_accounts_bound_to_it() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-cluster-secret").await;
+    setup(&client, &ns).await;
+    // The default resync (5 min) is far beyond the wait: only the Secret's watch can act.
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    wait_for(&accounts, "a", ready).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let good = secrets.get("system-creds").await.unwrap();
+    let set = |text: String| {
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "system-creds", "namespace": ns},
+               "stringData": {"default": text}})
+    };
+    apply(&client, &ns, set("not a creds file".into())).await;
+    let broken = wait_for(&accounts, "a", |a| {
+        has_condition(a, "Ready", "False", "Errored")
+    })
+    .await;
+    let (_, _, message) = condition(&broken, "Ready").unwrap();
+    assert!(
+        message.contains("spec.systemAccountUserCredsSecretRef")
+            && message.contains(&format!("Secret {ns}/system-creds")),
+        "{message}"
+    );
+    let good = String::from_utf8(good.data.unwrap()["default"].0.clone()).unwrap();
+    apply(&client, &ns, set(good)).await;
+    wait_for(&accounts, "a", ready).await;
 }

@@ -68,6 +68,19 @@ pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef
         .collect()
 }
 
+/// The Accounts bound to the NatsClusters that read the `kind` object `o` (a key Secret or the
+/// URL's ConfigMap or Secret): its change may change how they reach NATS.
+pub fn of_cluster_source<K: Resource>(
+    clusters: &Store<api::NatsCluster>,
+    accounts: &Store<Account>,
+    kind: super::nats_cluster::Source,
+    o: &K,
+) -> Vec<ObjectRef<Account>> {
+    let readers = super::nats_cluster::reading(clusters, kind, o).into_iter();
+    let readers = readers.filter_map(|r| clusters.get(&r));
+    readers.flat_map(|c| of_cluster(accounts, &c)).collect()
+}
+
 /// The Accounts that trust an AccountSigningKey (list it in `spec.signingKeyRefs`).
 pub fn of_signing_key(
     store: &Store<Account>,
@@ -103,7 +116,19 @@ fn observed(a: &Account) -> bool {
 
 /// Reads the Account's NatsCluster and checks the Account is not bound to another one.
 async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
-    let cluster = closure::cluster(cx, closure::cluster_ref(cx, a)?).await?;
+    // Problems of the cluster are named by the setting that chose it.
+    let via = match a.spec.nats_cluster_ref {
+        Some(_) => "spec.natsClusterRef",
+        None => "NATS_CLUSTER_REF",
+    };
+    let cluster =
+        (closure::cluster(cx, closure::cluster_ref(cx, a)?).await).map_err(|e| match e {
+            Error::Invalid { reason, message } => Error::Invalid {
+                reason,
+                message: format!("{via}: {message}"),
+            },
+            e => e,
+        })?;
     let uid = cluster.object.uid().unwrap_or_default();
     match a.labels().get(CLUSTER_ID_LABEL) {
         Some(bound) if *bound != uid => Err(Error::errored(format!(

@@ -28,6 +28,9 @@ use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
 use serde::de::DeserializeOwned;
 
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use nats_cluster::Source;
+
 use crate::nats::{Connections, NatsError};
 
 /// Field manager of every write, and the events' reporting controller.
@@ -354,6 +357,8 @@ pub async fn run(client: Client, config: Config) {
         config: config.clone(),
     });
     let wc = watcher::Config::default;
+    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
+    let cluster_store = clusters.store();
     let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc());
     let account_store = accounts.store();
     let accounts = accounts
@@ -376,6 +381,15 @@ pub async fn run(client: Client, config: Config) {
             wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
             account::of_secret,
         )
+        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it.
+        .watches(scoped::<Secret>(&client, &config), wc(), {
+            let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
+            move |s| account::of_cluster_source(&clusters, &accounts, Source::Secret, &s)
+        })
+        .watches(scoped::<ConfigMap>(&client, &config), wc(), {
+            let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
+            move |m| account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m)
+        })
         .shutdown_on_signal()
         .run(account::reconcile, account::error_policy, cx.clone())
         .for_each(|_| async {});
@@ -430,7 +444,14 @@ pub async fn run(client: Client, config: Config) {
             cx.clone(),
         )
         .for_each(|_| async {});
-    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc())
+    let clusters = clusters
+        .watches(scoped::<Secret>(&client, &config), wc(), {
+            let store = cluster_store.clone();
+            move |s| nats_cluster::reading(&store, Source::Secret, &s)
+        })
+        .watches(scoped::<ConfigMap>(&client, &config), wc(), move |m| {
+            nats_cluster::reading(&cluster_store, Source::ConfigMap, &m)
+        })
         .watches(scoped::<api::Account>(&client, &config), wc(), |a| {
             nats_cluster::of_account(&a)
         })
