@@ -421,25 +421,11 @@ fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair
     if kp.key_pair_type() != kind {
         return Err(KeyError::broken(format!(
             "{at} holds {} seed, expected {} seed",
-            seed_kind(kp.key_pair_type()),
-            seed_kind(kind)
+            jwt::key_kind(kp.key_pair_type()),
+            jwt::key_kind(kind)
         )));
     }
     Ok(kp)
-}
-
-/// A kind of nkey seed as messages say it, with its article: "an account", "an operator".
-fn seed_kind(kind: KeyPairType) -> &'static str {
-    match kind {
-        KeyPairType::Server => "a server",
-        KeyPairType::Cluster => "a cluster",
-        KeyPairType::Operator => "an operator",
-        KeyPairType::Account => "an account",
-        KeyPairType::User => "a user",
-        KeyPairType::Module => "a module",
-        KeyPairType::Curve => "a curve (xkey)",
-        KeyPairType::Service => "a service",
-    }
 }
 
 #[cfg(test)]
