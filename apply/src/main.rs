@@ -11,7 +11,7 @@ use clap::Parser;
 #[command(version, about)]
 struct Args {
     /// Watch one namespace only (default: all namespaces).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_namespace)]
     namespace: Option<String>,
     /// The operator's NatsCluster as `namespace/name`: Accounts without spec.natsClusterRef use
     /// it, and (unless NATS_CLUSTER_REF_OPTIONAL) may not name another.
@@ -34,6 +34,25 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!(
             "{s:?} is not a whole number of seconds greater than 0"
         )),
+    }
+}
+
+/// A namespace name: an RFC 1123 label, as the API server requires.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let edges_ok =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let label = s.len() <= 63
+        && edges_ok(s.chars().next())
+        && edges_ok(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if label {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a namespace name: at most 63 characters, lowercase letters, digits and \
+             '-', starting and ending with a letter or digit (RFC 1123 label)"
+        ))
     }
 }
 
