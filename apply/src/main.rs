@@ -116,5 +116,6 @@ async fn main() -> ExitCode {
         resync: args.resync_interval,
     };
     nauth_apply::run(client, config).await;
-    ExitCode::SUCCESS
+    // Reconciles abandoned at shutdown may still hold the runtime: do not wait for them.
+    std::process::exit(0)
 }

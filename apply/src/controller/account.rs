@@ -358,15 +358,49 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
 /// Deletion: NAuth's guards, then the resolver delete and the key Secrets (managed Accounts
 /// with an ID only).
 async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
-    let (ns, name) = ns_name(a);
-    let api = cx.api::<Account>(&ns);
+    mark_deleting(a, cx).await?;
+    remove(a, cx).await.map_err(|e| match e {
+        Error::Invalid { reason, message } => Error::Invalid {
+            reason,
+            message: format!("{DELETING}: {message}"),
+        },
+        Error::Finalizer(_) => e,
+        e => Error::errored(format!("{DELETING}: {e}")),
+    })
+}
+
+/// The Ready message of an Account being deleted; a failed deletion adds why.
+const DELETING: &str = "Deleting account";
+
+/// `Ready=False/Reconciling` "Deleting account", unless the condition already says so (a failed
+/// attempt's message, which says why, stays: rewriting it at each retry would change the object
+/// and trigger the next retry at once).
+async fn mark_deleting(a: &Account, cx: &Context) -> Result<(), Error> {
+    let conditions = a
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.as_ref());
+    let ready = conditions.and_then(|c| c.iter().find(|c| c.type_ == READY));
+    if ready.is_some_and(|c| c.status == "False" && c.message.starts_with(DELETING)) {
+        return Ok(());
+    }
     let deleting = Set {
         type_: READY,
         status: false,
         reason: "Reconciling",
-        message: "Deleting account".into(),
+        message: DELETING.into(),
     };
-    super::write_conditions(&api, a, &[deleting]).await?;
+    super::write_conditions(
+        &cx.api::<Account>(&a.namespace().unwrap_or_default()),
+        a,
+        &[deleting],
+    )
+    .await
+}
+
+/// Removes a deleted Account from NATS and its Secrets, once nothing depends on it.
+async fn remove(a: &Account, cx: &Context) -> Result<Action, Error> {
+    let (ns, name) = ns_name(a);
     let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
         return Ok(Action::await_change());
     };

@@ -13,16 +13,18 @@ pub(crate) mod conditions;
 mod nats_cluster;
 mod user;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
@@ -39,8 +41,12 @@ pub const MANAGER: &str = "nauth-apply";
 /// How often a Ready Account, User or NatsCluster is reconciled again by default (NAuth: 5 min):
 /// the period of the Account's drift check.
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(300);
-/// Backoff after a failed reconcile.
+/// Backoff after a failed reconcile, doubled at each failure in a row up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(5);
+/// The longest backoff after failed reconciles.
+const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How long in-flight reconciles may finish after SIGTERM/SIGINT before they are abandoned.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// What the process was started with.
 #[derive(Clone, Debug)]
@@ -91,6 +97,8 @@ pub struct Context {
     /// Process settings.
     pub config: Config,
     recorder: Recorder,
+    /// Failed reconciles in a row, by object (`ObjectRef` as text), for the backoff.
+    failures: std::sync::Mutex<HashMap<String, u32>>,
 }
 
 impl Context {
@@ -125,13 +133,23 @@ impl Context {
             type_,
             reason: reason.to_string(),
             note: Some(note.chars().take(1000).collect()),
-            action: "Reconciled".to_string(),
+            action: event_action(note),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&event, &o.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an event");
         }
     }
+}
+
+/// The action of an event with `note`. kube's `Recorder` counts a repeated event (same object,
+/// type, reason, action) as a series of the first one and keeps that one's note; a hash of the
+/// note in the action makes a new message a new event, and a repeated one a series.
+fn event_action(note: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    note.hash(&mut hasher);
+    format!("Reconciled-{:08x}", hasher.finish() as u32)
 }
 
 /// Why a reconcile failed. Messages never hold a seed: render's diagnostics and the NATS side's
@@ -259,8 +277,18 @@ where
         + serde::Serialize
         + std::fmt::Debug,
 {
-    let (ns, _) = ns_name(&*o);
+    let (ns, name) = ns_name(&*o);
     let api = cx.api::<K>(&ns);
+    // Adding the finalizer tests the finalizers the object had; a cached copy may lag behind
+    // one that already has it (a 422 from the API server), so it is read afresh first.
+    let o = if o.finalizers().iter().any(|f| f == finalizer_name) {
+        o
+    } else {
+        match api.get_opt(&name).await? {
+            Some(fresh) => Arc::new(fresh),
+            None => return Ok(Action::await_change()),
+        }
+    };
     let result = finalizer(&api, finalizer_name, o.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(o) => apply(&o, &cx).await,
@@ -324,10 +352,68 @@ pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> E
     }
 }
 
-/// The shared error policy: log, retry after a short backoff.
-fn retry<K: Resource<DynamicType = ()>>(o: Arc<K>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(object = %o.object_ref(&()).name.unwrap_or_default(), error = %error, "reconcile failed");
-    Action::requeue(RETRY)
+/// The shared error policy: log, retry after a backoff that doubles at each failure in a row
+/// (see [`backoff`]). A finalizer patch refused because the object changed meanwhile is benign:
+/// retried soon, logged at debug.
+fn retry<K: Resource<DynamicType = ()>>(o: Arc<K>, error: &Error, cx: Arc<Context>) -> Action {
+    let name = o.meta().name.clone().unwrap_or_default();
+    if let Error::Finalizer(_) = error {
+        tracing::debug!(object = %name, error = %error, "finalizer patch raced a change; retrying");
+        return Action::requeue(Duration::from_secs(1));
+    }
+    let key = ObjectRef::from(o.as_ref()).to_string();
+    let failures = {
+        let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = all.entry(key).or_default();
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = backoff(failures);
+    tracing::warn!(object = %name, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// The wait after the `failures`-th failed reconcile in a row: [`RETRY`], doubled at each
+/// further failure, at most [`MAX_RETRY`].
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    (RETRY * 2u32.pow(doublings)).min(MAX_RETRY)
+}
+
+/// Logs what a controller's stream reports: the API errors of its watches (rate-limited by the
+/// watches' own backoff), and forgets the failures of an object reconciled successfully.
+fn report<K, E>(
+    cx: &Context,
+    outcome: Result<(ObjectRef<K>, Action), kube::runtime::controller::Error<E, watcher::Error>>,
+) -> std::future::Ready<()>
+where
+    K: Resource,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+    E: std::error::Error,
+{
+    use kube::runtime::controller::Error as C;
+    match outcome {
+        Ok((o, _)) => {
+            let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
+            all.remove(&o.to_string());
+        }
+        Err(C::QueueError(e)) => {
+            tracing::warn!(error = %e, "watching the Kubernetes API failed; retrying with backoff")
+        }
+        Err(C::RunnerError(e)) => tracing::warn!(error = %e, "controller runner"),
+        Err(C::ObjectNotFound(_) | C::ReconcilerFailed(..)) => {}
+    }
+    std::future::ready(())
+}
+
+/// Resolves at the first SIGINT or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 /// An API for `K` over the configured namespace(s).
@@ -355,7 +441,9 @@ pub async fn run(client: Client, config: Config) {
         nats: Connections::new(),
         client: client.clone(),
         config: config.clone(),
+        failures: Default::default(),
     });
+    let stop = stop_signal().boxed().shared();
     let wc = watcher::Config::default;
     let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
     let cluster_store = clusters.store();
@@ -390,9 +478,9 @@ pub async fn run(client: Client, config: Config) {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
             move |m| account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(account::reconcile, account::error_policy, cx.clone())
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let users = Controller::new(scoped::<api::User>(&client, &config), wc());
     let user_store = users.store();
     let users = users
@@ -403,47 +491,47 @@ pub async fn run(client: Client, config: Config) {
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             user::of_account(&user_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc());
     let export_store = exports.store();
     let exports = exports
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             account_export::of_account(&export_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_export::reconcile,
             account_export::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc());
     let import_store = imports.store();
     let imports = imports
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             account_import::of_account(&import_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_import::reconcile,
             account_import::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
         .owns(
             scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
             wc(),
         )
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_signing_key::reconcile,
             account_signing_key::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let clusters = clusters
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let store = cluster_store.clone();
@@ -455,14 +543,52 @@ pub async fn run(client: Client, config: Config) {
         .watches(scoped::<api::Account>(&client, &config), wc(), |a| {
             nats_cluster::of_account(&a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             nats_cluster::reconcile,
             nats_cluster::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     tracing::info!(namespace = ?config.namespace, "nauth-apply started");
-    tokio::join!(accounts, users, exports, imports, signing_keys, clusters);
+    let all = async { tokio::join!(accounts, users, exports, imports, signing_keys, clusters) };
+    let abandon = async {
+        stop.clone().await;
+        tracing::info!("stopping: in-flight reconciles get {GRACE:?} to finish");
+        tokio::time::sleep(GRACE).await;
+    };
+    tokio::select! {
+        _ = all => {}
+        () = abandon => tracing::warn!("in-flight reconciles abandoned after {GRACE:?}"),
+    }
     tracing::info!("nauth-apply stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let waits: Vec<u64> = (1..=6).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 30, 30, 30]);
+        assert_eq!(backoff(u32::MAX), MAX_RETRY);
+    }
+
+    #[test]
+    fn a_new_note_is_a_new_event_and_a_repeated_one_a_series() {
+        let first = event_action("Deleting account: NATS at x is unreachable");
+        assert_eq!(
+            first,
+            event_action("Deleting account: NATS at x is unreachable")
+        );
+        assert_ne!(
+            first,
+            event_action("Deleting account: found 1 export bindings")
+        );
+        assert!(
+            first.starts_with("Reconciled-") && first.len() <= 128,
+            "{first}"
+        );
+    }
 }
