@@ -342,6 +342,8 @@ pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> E
         .map(|d| {
             let mut d = d.clone();
             d.file = None;
+            // Remedies such as `--seed-root` are the CLI's: the controller has none.
+            d.hint = None;
             d.to_string()
         })
         .collect::<Vec<_>>()
@@ -567,6 +569,22 @@ pub async fn run(client: Client, config: Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controller_messages_leave_out_the_cli_remedies() {
+        use nauth_render::diagnostic::Diagnostic;
+        let d = Diagnostic::error("no key for this user: no Secret ns/u-nats-user-creds")
+            .with_hint(Some("no --seed-root to derive it from".into()))
+            .in_file("cluster:");
+        assert!(d.to_string().contains("--seed-root"));
+        let Error::Invalid { message, .. } = invalid(&[d]) else {
+            panic!("not Invalid")
+        };
+        assert_eq!(
+            message,
+            "no key for this user: no Secret ns/u-nats-user-creds"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
