@@ -359,12 +359,10 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
 /// with an ID only).
 async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
     mark_deleting(a, cx).await?;
+    // NAuth's guard messages stay as NAuth words them; a failure to reach NATS or the API
+    // says that it stopped the deletion.
     remove(a, cx).await.map_err(|e| match e {
-        Error::Invalid { reason, message } => Error::Invalid {
-            reason,
-            message: format!("{DELETING}: {message}"),
-        },
-        Error::Finalizer(_) => e,
+        Error::Invalid { .. } | Error::Finalizer(_) => e,
         e => Error::errored(format!("{DELETING}: {e}")),
     })
 }
@@ -372,7 +370,7 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
 /// The Ready message of an Account being deleted; a failed deletion adds why.
 const DELETING: &str = "Deleting account";
 
-/// `Ready=False/Reconciling` "Deleting account", unless the condition already says so (a failed
+/// `Ready=False/Reconciling` "Deleting account", unless Ready is False already (a failed
 /// attempt's message, which says why, stays: rewriting it at each retry would change the object
 /// and trigger the next retry at once).
 async fn mark_deleting(a: &Account, cx: &Context) -> Result<(), Error> {
@@ -381,7 +379,7 @@ async fn mark_deleting(a: &Account, cx: &Context) -> Result<(), Error> {
         .as_ref()
         .and_then(|s| s.reconcile.conditions.as_ref());
     let ready = conditions.and_then(|c| c.iter().find(|c| c.type_ == READY));
-    if ready.is_some_and(|c| c.status == "False" && c.message.starts_with(DELETING)) {
+    if ready.is_some_and(|c| c.status == "False") {
         return Ok(());
     }
     let deleting = Set {
