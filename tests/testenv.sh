@@ -332,6 +332,8 @@ start_kube_apiserver() {
 # The NATS trust chain comes from the tests crate's bootstrap binary, which uses our JWT module.
 bootstrap_nats_trust() {
   log "generating the NATS operator, system account and system user"
+  log "building testenv-bootstrap with cargo (nauth-tests crate; the first build compiles its" \
+    "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir)"
   (cd "$REPO_ROOT" && cargo run -q -p nauth-tests --bin testenv-bootstrap -- --out "$ENV_DIR/nats") \
     || die "testenv-bootstrap failed"
 }

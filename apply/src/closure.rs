@@ -243,8 +243,12 @@ async fn from_object(cx: &Context, object: api::NatsCluster) -> Result<Cluster, 
     .await?;
     secrets.extend([operator, system]);
     let url = url(cx, &object, &ns).await?;
-    let creds =
-        SystemCreds::new(creds).map_err(|e| Error::errored(format!("NatsCluster {key}: {e}")))?;
+    let creds = SystemCreds::new(creds).map_err(|e| {
+        Error::errored(format!(
+            "NatsCluster {key}: spec.systemAccountUserCredsSecretRef (Secret {ns}/{}): {e}",
+            spec.system_account_user_creds_secret_ref.name
+        ))
+    })?;
     Ok(Cluster {
         config: ClusterConfig::new(url, creds),
         object,

@@ -11,7 +11,7 @@ use clap::Parser;
 #[command(version, about)]
 struct Args {
     /// Watch one namespace only (default: all namespaces).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_namespace)]
     namespace: Option<String>,
     /// The operator's NatsCluster as `namespace/name`: Accounts without spec.natsClusterRef use
     /// it, and (unless NATS_CLUSTER_REF_OPTIONAL) may not name another.
@@ -27,6 +27,34 @@ struct Args {
     /// POD_NAMESPACE, else the client's).
     #[arg(long, env = "NATS_URL")]
     nats_url: Option<String>,
+    /// Seconds between two reconciles of a Ready object. For an Account this is the drift
+    /// check: every resolver of its cluster is asked for the account's JWT, and the rendered one
+    /// is pushed again where it is missing or older (e.g. a wiped resolver).
+    #[arg(long, env = "NAUTH_RESYNC_INTERVAL", value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    resync_interval: std::time::Duration,
+}
+
+/// A whole number of seconds, at least 1.
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!(
+            "{s:?} is not a whole number of seconds greater than 0"
+        )),
+    }
+}
+
+/// A namespace name: an RFC 1123 label, as the API server requires.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let label = s.len() <= 63 && nauth_render::api::is_dns_label(s);
+    if label {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a namespace name: at most 63 characters, lowercase letters, digits and \
+             '-', starting and ending with a letter or digit (RFC 1123 label)"
+        ))
+    }
 }
 
 /// Go's `strconv.ParseBool`, as NAuth reads `NATS_CLUSTER_REF_OPTIONAL`.
@@ -103,7 +131,9 @@ async fn main() -> ExitCode {
         cluster_optional: args.nats_cluster_ref_optional,
         nats_url,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        resync: args.resync_interval,
     };
     nauth_apply::run(client, config).await;
-    ExitCode::SUCCESS
+    // Reconciles abandoned at shutdown may still hold the runtime: do not wait for them.
+    std::process::exit(0)
 }

@@ -30,15 +30,15 @@ pub fn parse_creds(creds: &str) -> Result<(String, KeyPair), JwtError> {
             blocks.len()
         )));
     };
-    if !seed.starts_with("SU") {
-        return Err(JwtError::Creds(
-            "second block does not hold a user nkey seed".into(),
-        ));
+    let kp = KeyPair::from_seed(seed).map_err(|_| {
+        JwtError::Creds("second block does not hold a valid nkey seed, expected a user seed".into())
+    })?;
+    if kp.key_pair_type() != KeyPairType::User {
+        return Err(JwtError::Creds(format!(
+            "second block holds {} seed, expected a user seed",
+            crate::key_kind(kp.key_pair_type())
+        )));
     }
-    let kp = KeyPair::from_seed(seed)
-        .ok()
-        .filter(|kp| kp.key_pair_type() == KeyPairType::User)
-        .ok_or_else(|| JwtError::Creds("user nkey seed is not valid".into()))?;
     Ok((jwt.to_string(), kp))
 }
 
@@ -97,6 +97,11 @@ mod tests {
             .unwrap();
         let err = parse_creds(&format_user_creds("a.b.c", &account_seed)).unwrap_err();
         assert!(!err.to_string().contains(&account_seed[2..]), "{err}");
+        assert_eq!(
+            err.to_string(),
+            JwtError::Creds("second block holds an account seed, expected a user seed".into())
+                .to_string()
+        );
         assert!(parse_creds("nothing here").is_err());
     }
 }

@@ -34,6 +34,10 @@ pub struct Diagnostic {
     pub field: Option<String>,
     /// The rule that was broken, or what happened.
     pub message: String,
+    /// A remedy only the CLI offers (`--seed-root`), shown after the message; a caller that
+    /// has no such option (the controller) clears it. Boxed to keep diagnostics small.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Box<String>>,
     /// The object [`Diagnostic::object`] names, typed: where a controller puts the condition.
     /// Boxed to keep diagnostics small, as results carry them by value.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +57,7 @@ impl Diagnostic {
             object: None,
             field: None,
             message: redact(&message.into()),
+            hint: None,
             reference: None,
             code: Code::Invalid,
         }
@@ -94,6 +99,12 @@ impl Diagnostic {
     /// Says what kind of problem this is.
     pub fn with_code(mut self, code: Code) -> Self {
         self.code = code;
+        self
+    }
+
+    /// Adds a CLI-only remedy (see [`Diagnostic::hint`]).
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint.map(|h| Box::new(redact(&h)));
         self
     }
 
@@ -287,7 +298,11 @@ impl fmt::Display for Diagnostic {
         {
             write!(f, "{part}: ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.hint {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
+        }
     }
 }
 

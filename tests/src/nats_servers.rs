@@ -23,6 +23,8 @@ pub struct Server {
     pub name: String,
     /// Its log file.
     pub log: PathBuf,
+    conf: PathBuf,
+    port: u16,
 }
 
 impl Server {
@@ -30,6 +32,19 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Kills the server, empties its resolver directory (a lost volume) and starts it again on
+    /// the same port: it comes back knowing only the preloaded system account.
+    pub fn restart_wiped(&mut self) {
+        self.kill();
+        let resolver = self.conf.with_file_name("resolver");
+        fs::remove_dir_all(&resolver).unwrap();
+        fs::create_dir_all(&resolver).unwrap();
+        let name = self.name.clone();
+        *self = spawn(&self.conf.clone(), &self.log.clone(), name, self.port);
     }
 }
 
@@ -100,6 +115,8 @@ fn spawn(conf: &Path, log: &Path, name: String, port: u16) -> Server {
         url: format!("nats://127.0.0.1:{port}"),
         name,
         log: log.to_path_buf(),
+        conf: conf.to_path_buf(),
+        port,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
@@ -19,8 +20,9 @@ use serde_json::json;
 
 use super::conditions::{READY, Set};
 use super::user::USER_ACCOUNT_ID_LABEL;
-use super::{Context, Error, RESYNC, now, ns_name};
+use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
+use crate::nats::Drift;
 use crate::{keys, writes};
 
 /// NAuth's finalizer of Accounts.
@@ -66,6 +68,19 @@ pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef
         })
         .map(|a| ObjectRef::from(a.as_ref()))
         .collect()
+}
+
+/// The Accounts bound to the NatsClusters that read the `kind` object `o` (a key Secret or the
+/// URL's ConfigMap or Secret): its change may change how they reach NATS.
+pub fn of_cluster_source<K: Resource>(
+    clusters: &Store<api::NatsCluster>,
+    accounts: &Store<Account>,
+    kind: super::nats_cluster::Source,
+    o: &K,
+) -> Vec<ObjectRef<Account>> {
+    let readers = super::nats_cluster::reading(clusters, kind, o).into_iter();
+    let readers = readers.filter_map(|r| clusters.get(&r));
+    readers.flat_map(|c| of_cluster(accounts, &c)).collect()
 }
 
 /// The Accounts that trust an AccountSigningKey (list it in `spec.signingKeyRefs`).
@@ -124,7 +139,19 @@ fn observed(a: &Account) -> bool {
 
 /// Reads the Account's NatsCluster and checks the Account is not bound to another one.
 async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
-    let cluster = closure::account_cluster(cx, a).await?;
+    // Problems of the cluster are named by the setting that chose it.
+    let via = match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
+        (Some(_), _) => "spec.natsClusterRef",
+        (None, Some(_)) => "NATS_CLUSTER_REF",
+        (None, None) => "NATS_URL",
+    };
+    let cluster = (closure::account_cluster(cx, a).await).map_err(|e| match e {
+        Error::Invalid { reason, message } => Error::Invalid {
+            reason,
+            message: format!("{via}: {message}"),
+        },
+        e => e,
+    })?;
     let uid = cluster.object.uid().unwrap_or_default();
     match a.labels().get(CLUSTER_ID_LABEL) {
         // Empty: bound to no NatsCluster (NAuth's NATS_URL mode), free to move to one.
@@ -148,8 +175,7 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     }
     let closure = closure::account(cx, a, &cluster).await?;
     let ra = render_account(cx, a, &closure)?;
-    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
-    conn.push(&ra.jwt).await?;
+    sync_resolvers(cx, a, &cluster, &ra).await?;
     writes::object(
         &cx.api::<ConfigMap>(&ns),
         &output::account_config_map_object(&ra),
@@ -186,7 +212,73 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
         super::RECONCILED.to_string()
     };
     super::write_reconciled_saying(cx, &api, a, status, message).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
+}
+
+/// Brings every resolver of the cluster to the rendered JWT: looks the account up on all of
+/// them and pushes only when one lacks it or holds an older JWT. A resolver holding a newer JWT
+/// is not overwritten. A push that restores an unchanged account (same claims hash as the
+/// status records) repairs drift, e.g. a wiped resolver: logged and reported as an event.
+async fn sync_resolvers(
+    cx: &Context,
+    a: &Account,
+    cluster: &Cluster,
+    ra: &render::RenderedAccount,
+) -> Result<(), Error> {
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    let id = &ra.claims.data.sub;
+    let (missing, older) = match conn
+        .holdings(id)
+        .await?
+        .compare(&ra.jwt, ra.claims.data.iat)
+    {
+        Drift::None => {
+            tracing::debug!(id = %id, cluster = %cluster.key, "every resolver holds the rendered JWT");
+            return Ok(());
+        }
+        Drift::Behind { missing, older } => (missing, older),
+        Drift::Newer { theirs, ours } => {
+            return Err(Error::Invalid {
+                reason: "NewerJwtInResolver",
+                message: format!(
+                    "NATS cluster {} holds a JWT of account {id} issued at {theirs}, newer than ours \
+                     (issued at {ours}): something else pushes to this account; not overwritten",
+                    cluster.key
+                ),
+            });
+        }
+    };
+    let unchanged =
+        a.status.as_ref().and_then(|s| s.claims_hash.as_deref()) == Some(ra.claims_hash.as_str());
+    // Which servers lack it, for the report (a listing names its servers, a lookup does not).
+    let lacking = if unchanged && missing > 0 {
+        conn.list().await.map(|l| l.lacking(id)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let accepted = conn.push(&ra.jwt).await?;
+    if unchanged {
+        let servers: Vec<String> = accepted
+            .replies
+            .iter()
+            .map(|r| r.server.to_string())
+            .collect();
+        let (ns, name) = ns_name(a);
+        let note = format!(
+            "re-pushed account {id} to NATS cluster {}: {missing} resolver(s) lacked it{}, \
+             {older} held an older JWT; now held by {}",
+            cluster.key,
+            if lacking.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", lacking.join(", "))
+            },
+            servers.join(", ")
+        );
+        tracing::info!(account = %format!("{ns}/{name}"), id = %id, servers = %servers.join(","), "drift repaired: {note}");
+        cx.event(a, EventType::Normal, "DriftRepaired", &note).await;
+    }
+    Ok(())
 }
 
 /// Renders Account `a` alone (render's per-object entry), with the users of its closure as the
@@ -305,21 +397,53 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
         "claimsHash": hash,
     });
     super::write_reconciled(cx, &api, a, status).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
 }
 
 /// Deletion: NAuth's guards, then the resolver delete and the key Secrets (managed Accounts
 /// with an ID only).
 async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
-    let (ns, name) = ns_name(a);
-    let api = cx.api::<Account>(&ns);
+    mark_deleting(a, cx).await?;
+    // NAuth's guard messages stay as NAuth words them; a failure to reach NATS or the API
+    // says that it stopped the deletion.
+    remove(a, cx).await.map_err(|e| match e {
+        Error::Invalid { .. } | Error::Finalizer(_) => e,
+        e => Error::errored(format!("{DELETING}: {e}")),
+    })
+}
+
+/// The Ready message of an Account being deleted; a failed deletion adds why.
+const DELETING: &str = "Deleting account";
+
+/// `Ready=False/Reconciling` "Deleting account", unless Ready is False already (a failed
+/// attempt's message, which says why, stays: rewriting it at each retry would change the object
+/// and trigger the next retry at once).
+async fn mark_deleting(a: &Account, cx: &Context) -> Result<(), Error> {
+    let conditions = a
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.as_ref());
+    let ready = conditions.and_then(|c| c.iter().find(|c| c.type_ == READY));
+    if ready.is_some_and(|c| c.status == "False") {
+        return Ok(());
+    }
     let deleting = Set {
         type_: READY,
         status: false,
         reason: "Reconciling",
-        message: "Deleting account".into(),
+        message: DELETING.into(),
     };
-    super::write_conditions(&api, a, &[deleting]).await?;
+    super::write_conditions(
+        &cx.api::<Account>(&a.namespace().unwrap_or_default()),
+        a,
+        &[deleting],
+    )
+    .await
+}
+
+/// Removes a deleted Account from NATS and its Secrets, once nothing depends on it.
+async fn remove(a: &Account, cx: &Context) -> Result<Action, Error> {
+    let (ns, name) = ns_name(a);
     let Some(id) = a.labels().get(ACCOUNT_ID_LABEL).cloned() else {
         return Ok(Action::await_change());
     };

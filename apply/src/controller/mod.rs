@@ -13,34 +13,44 @@ pub(crate) mod conditions;
 mod nats_cluster;
 mod user;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
 use nauth_render::input::nats_url;
 use serde::de::DeserializeOwned;
 
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use nats_cluster::Source;
+
 use crate::nats::{Connections, NatsError};
 
 /// Field manager of every write, and the events' reporting controller.
 pub const MANAGER: &str = "nauth-apply";
 
-/// How often a Ready Account, User or NatsCluster is reconciled again (NAuth: 5 min).
-const RESYNC: Duration = Duration::from_secs(300);
-/// Backoff after a failed reconcile.
+/// How often a Ready Account, User or NatsCluster is reconciled again by default (NAuth: 5 min):
+/// the period of the Account's drift check.
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(300);
+/// Backoff after a failed reconcile, doubled at each failure in a row up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(5);
+/// The longest backoff after failed reconciles.
+const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How long in-flight reconciles may finish after SIGTERM/SIGINT before they are abandoned.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// What the process was started with.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Watch one namespace only; all namespaces when `None`.
     pub namespace: Option<String>,
@@ -53,6 +63,22 @@ pub struct Config {
     pub nats_url: Option<crate::closure::NatsUrl>,
     /// Version written into statuses (`status.operatorVersion`).
     pub version: String,
+    /// How often a Ready object is reconciled again; for an Account, how often the resolvers'
+    /// copies are compared with the rendered JWT (drift repair).
+    pub resync: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            namespace: None,
+            default_cluster: None,
+            cluster_optional: false,
+            nats_url: None,
+            version: String::new(),
+            resync: DEFAULT_RESYNC,
+        }
+    }
 }
 
 impl Config {
@@ -82,6 +108,8 @@ pub struct Context {
     /// Process settings.
     pub config: Config,
     recorder: Recorder,
+    /// Failed reconciles in a row, by object (`ObjectRef` as text), for the backoff.
+    failures: std::sync::Mutex<HashMap<String, u32>>,
 }
 
 impl Context {
@@ -101,17 +129,38 @@ impl Context {
         reason: &str,
         note: &str,
     ) {
+        self.event(o, EventType::Warning, reason, note).await;
+    }
+
+    /// An event on `o`. Failing to publish is logged.
+    pub(crate) async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        o: &K,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
         let event = Event {
-            type_: EventType::Warning,
+            type_,
             reason: reason.to_string(),
             note: Some(note.chars().take(1000).collect()),
-            action: "Reconciled".to_string(),
+            action: event_action(note),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&event, &o.object_ref(&())).await {
             tracing::warn!(error = %e, "publishing an event");
         }
     }
+}
+
+/// The action of an event with `note`. kube's `Recorder` counts a repeated event (same object,
+/// type, reason, action) as a series of the first one and keeps that one's note; a hash of the
+/// note in the action makes a new message a new event, and a repeated one a series.
+fn event_action(note: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    note.hash(&mut hasher);
+    format!("Reconciled-{:08x}", hasher.finish() as u32)
 }
 
 /// Why a reconcile failed. Messages never hold a seed: render's diagnostics and the NATS side's
@@ -256,8 +305,18 @@ where
         + serde::Serialize
         + std::fmt::Debug,
 {
-    let (ns, _) = ns_name(&*o);
+    let (ns, name) = ns_name(&*o);
     let api = cx.api::<K>(&ns);
+    // Adding the finalizer tests the finalizers the object had; a cached copy may lag behind
+    // one that already has it (a 422 from the API server), so it is read afresh first.
+    let o = if o.finalizers().iter().any(|f| f == finalizer_name) {
+        o
+    } else {
+        match api.get_opt(&name).await? {
+            Some(fresh) => Arc::new(fresh),
+            None => return Ok(Action::await_change()),
+        }
+    };
     let result = finalizer(&api, finalizer_name, o.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(o) => apply(&o, &cx).await,
@@ -311,6 +370,8 @@ pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> E
         .map(|d| {
             let mut d = d.clone();
             d.file = None;
+            // Remedies such as `--seed-root` are the CLI's: the controller has none.
+            d.hint = None;
             d.to_string()
         })
         .collect::<Vec<_>>()
@@ -321,10 +382,68 @@ pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> E
     }
 }
 
-/// The shared error policy: log, retry after a short backoff.
-fn retry<K: Resource<DynamicType = ()>>(o: Arc<K>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(object = %o.object_ref(&()).name.unwrap_or_default(), error = %error, "reconcile failed");
-    Action::requeue(RETRY)
+/// The shared error policy: log, retry after a backoff that doubles at each failure in a row
+/// (see [`backoff`]). A finalizer patch refused because the object changed meanwhile is benign:
+/// retried soon, logged at debug.
+fn retry<K: Resource<DynamicType = ()>>(o: Arc<K>, error: &Error, cx: Arc<Context>) -> Action {
+    let name = o.meta().name.clone().unwrap_or_default();
+    if let Error::Finalizer(_) = error {
+        tracing::debug!(object = %name, error = %error, "finalizer patch raced a change; retrying");
+        return Action::requeue(Duration::from_secs(1));
+    }
+    let key = ObjectRef::from(o.as_ref()).to_string();
+    let failures = {
+        let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = all.entry(key).or_default();
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = backoff(failures);
+    tracing::warn!(object = %name, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// The wait after the `failures`-th failed reconcile in a row: [`RETRY`], doubled at each
+/// further failure, at most [`MAX_RETRY`].
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    (RETRY * 2u32.pow(doublings)).min(MAX_RETRY)
+}
+
+/// Logs what a controller's stream reports: the API errors of its watches (rate-limited by the
+/// watches' own backoff), and forgets the failures of an object reconciled successfully.
+fn report<K, E>(
+    cx: &Context,
+    outcome: Result<(ObjectRef<K>, Action), kube::runtime::controller::Error<E, watcher::Error>>,
+) -> std::future::Ready<()>
+where
+    K: Resource,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+    E: std::error::Error,
+{
+    use kube::runtime::controller::Error as C;
+    match outcome {
+        Ok((o, _)) => {
+            let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
+            all.remove(&o.to_string());
+        }
+        Err(C::QueueError(e)) => {
+            tracing::warn!(error = %e, "watching the Kubernetes API failed; retrying with backoff")
+        }
+        Err(C::RunnerError(e)) => tracing::warn!(error = %e, "controller runner"),
+        Err(C::ObjectNotFound(_) | C::ReconcilerFailed(..)) => {}
+    }
+    std::future::ready(())
+}
+
+/// Resolves at the first SIGINT or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 /// An API for `K` over the configured namespace(s).
@@ -352,8 +471,12 @@ pub async fn run(client: Client, config: Config) {
         nats: Connections::new(),
         client: client.clone(),
         config: config.clone(),
+        failures: Default::default(),
     });
+    let stop = stop_signal().boxed().shared();
     let wc = watcher::Config::default;
+    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
+    let cluster_store = clusters.store();
     let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc());
     let account_store = accounts.store();
     let accounts = accounts
@@ -382,9 +505,18 @@ pub async fn run(client: Client, config: Config) {
         .watches(scoped::<api::User>(&client, &config), wc(), |u| {
             account::of_deleted_user(&u)
         })
-        .shutdown_on_signal()
+        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it.
+        .watches(scoped::<Secret>(&client, &config), wc(), {
+            let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
+            move |s| account::of_cluster_source(&clusters, &accounts, Source::Secret, &s)
+        })
+        .watches(scoped::<ConfigMap>(&client, &config), wc(), {
+            let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
+            move |m| account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m)
+        })
+        .graceful_shutdown_on(stop.clone())
         .run(account::reconcile, account::error_policy, cx.clone())
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let users = Controller::new(scoped::<api::User>(&client, &config), wc());
     let user_store = users.store();
     let users = users
@@ -395,59 +527,120 @@ pub async fn run(client: Client, config: Config) {
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             user::of_account(&user_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc());
     let export_store = exports.store();
     let exports = exports
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             account_export::of_account(&export_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_export::reconcile,
             account_export::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc());
     let import_store = imports.store();
     let imports = imports
         .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
             account_import::of_account(&import_store, &a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_import::reconcile,
             account_import::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
         .owns(
             scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
             wc(),
         )
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             account_signing_key::reconcile,
             account_signing_key::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
-    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc())
+        .for_each(|o| report(&cx, o));
+    let clusters = clusters
+        .watches(scoped::<Secret>(&client, &config), wc(), {
+            let store = cluster_store.clone();
+            move |s| nats_cluster::reading(&store, Source::Secret, &s)
+        })
+        .watches(scoped::<ConfigMap>(&client, &config), wc(), move |m| {
+            nats_cluster::reading(&cluster_store, Source::ConfigMap, &m)
+        })
         .watches(scoped::<api::Account>(&client, &config), wc(), |a| {
             nats_cluster::of_account(&a)
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(stop.clone())
         .run(
             nats_cluster::reconcile,
             nats_cluster::error_policy,
             cx.clone(),
         )
-        .for_each(|_| async {});
+        .for_each(|o| report(&cx, o));
     tracing::info!(namespace = ?config.namespace, "nauth-apply started");
-    tokio::join!(accounts, users, exports, imports, signing_keys, clusters);
+    let all = async { tokio::join!(accounts, users, exports, imports, signing_keys, clusters) };
+    let abandon = async {
+        stop.clone().await;
+        tracing::info!("stopping: in-flight reconciles get {GRACE:?} to finish");
+        tokio::time::sleep(GRACE).await;
+    };
+    tokio::select! {
+        _ = all => {}
+        () = abandon => tracing::warn!("in-flight reconciles abandoned after {GRACE:?}"),
+    }
     tracing::info!("nauth-apply stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controller_messages_leave_out_the_cli_remedies() {
+        use nauth_render::diagnostic::Diagnostic;
+        let d = Diagnostic::error("no key for this user: no Secret ns/u-nats-user-creds")
+            .with_hint(Some("no --seed-root to derive it from".into()))
+            .in_file("cluster:");
+        assert!(d.to_string().contains("--seed-root"));
+        let Error::Invalid { message, .. } = invalid(&[d]) else {
+            panic!("not Invalid")
+        };
+        assert_eq!(
+            message,
+            "no key for this user: no Secret ns/u-nats-user-creds"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let waits: Vec<u64> = (1..=6).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 30, 30, 30]);
+        assert_eq!(backoff(u32::MAX), MAX_RETRY);
+    }
+
+    #[test]
+    fn a_new_note_is_a_new_event_and_a_repeated_one_a_series() {
+        let first = event_action("Deleting account: NATS at x is unreachable");
+        assert_eq!(
+            first,
+            event_action("Deleting account: NATS at x is unreachable")
+        );
+        assert_ne!(
+            first,
+            event_action("Deleting account: found 1 export bindings")
+        );
+        assert!(
+            first.starts_with("Reconciled-") && first.len() <= 128,
+            "{first}"
+        );
+    }
 }

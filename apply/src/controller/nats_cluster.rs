@@ -6,10 +6,11 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use nauth_render::api::{Account, NatsCluster};
+use kube::runtime::reflector::{ObjectRef, Store};
+use nauth_render::api::{Account, NatsCluster, UrlSourceKind};
 use serde_json::json;
 
-use super::{Context, Error, RESYNC, ns_name};
+use super::{Context, Error, ns_name};
 use crate::closure;
 
 /// NAuth's finalizer of NatsClusters.
@@ -38,7 +39,7 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
         .check_delete_signer(&key.public_key())
         .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {e}")))?;
     super::write_reconciled(cx, &cx.api::<NatsCluster>(&ns), c, json!({})).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
 }
 
 async fn cleanup(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
@@ -67,4 +68,108 @@ pub fn of_account(a: &Account) -> Option<kube::runtime::reflector::ObjectRef<Nat
         .filter(|n| !n.is_empty())
         .or(a.namespace())?;
     Some(kube::runtime::reflector::ObjectRef::new(&r.name).within(&ns))
+}
+
+/// A Secret or ConfigMap a NatsCluster may read: its key Secrets and its `spec.urlFrom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A Secret.
+    Secret,
+    /// A ConfigMap.
+    ConfigMap,
+}
+
+/// True when the NatsCluster `c` reads the `kind` object `namespace/name`: a change of it may
+/// change the cluster's URL, creds or operator key (NAuth #235).
+pub fn reads(c: &NatsCluster, kind: Source, namespace: &str, name: &str) -> bool {
+    let own = c.namespace().unwrap_or_default();
+    let spec = &c.spec;
+    let key_secret = kind == Source::Secret
+        && own == namespace
+        && [
+            &spec.operator_signing_key_secret_ref,
+            &spec.system_account_user_creds_secret_ref,
+        ]
+        .iter()
+        .any(|r| r.name == name);
+    let url_source = spec.url_from.as_ref().is_some_and(|f| {
+        let from_kind = match f.kind {
+            UrlSourceKind::ConfigMap => Source::ConfigMap,
+            UrlSourceKind::Secret => Source::Secret,
+        };
+        let ns = f.namespace.as_deref().filter(|n| !n.is_empty());
+        from_kind == kind && f.name == name && ns.unwrap_or(&own) == namespace
+    });
+    key_secret || url_source
+}
+
+/// The NatsClusters in `store` that read the `kind` object `o`.
+pub fn reading<K: kube::Resource>(
+    store: &Store<NatsCluster>,
+    kind: Source,
+    o: &K,
+) -> Vec<ObjectRef<NatsCluster>> {
+    let (ns, name) = (
+        o.meta().namespace.clone().unwrap_or_default(),
+        o.meta().name.clone().unwrap_or_default(),
+    );
+    store
+        .state()
+        .iter()
+        .filter(|c| reads(c, kind, &ns, &name))
+        .map(|c| ObjectRef::from(c.as_ref()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(spec: serde_json::Value) -> NatsCluster {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "nauth.io/v1alpha1", "kind": "NatsCluster",
+            "metadata": {"name": "c", "namespace": "nats"},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cluster_reads_its_key_secrets_and_its_url_source() {
+        let c = cluster(serde_json::json!({
+            "urlFrom": {"kind": "ConfigMap", "name": "url", "namespace": "shared", "key": "u"},
+            "operatorSigningKeySecretRef": {"name": "op"},
+            "systemAccountUserCredsSecretRef": {"name": "sys"},
+        }));
+        assert!(reads(&c, Source::Secret, "nats", "op"));
+        assert!(reads(&c, Source::Secret, "nats", "sys"));
+        assert!(reads(&c, Source::ConfigMap, "shared", "url"));
+        assert!(
+            !reads(&c, Source::Secret, "other", "sys"),
+            "another namespace"
+        );
+        assert!(
+            !reads(&c, Source::ConfigMap, "nats", "op"),
+            "a ConfigMap named like a Secret"
+        );
+        assert!(
+            !reads(&c, Source::Secret, "shared", "url"),
+            "a Secret named like the ConfigMap"
+        );
+        assert!(
+            !reads(&c, Source::ConfigMap, "nats", "url"),
+            "urlFrom names another namespace"
+        );
+    }
+
+    #[test]
+    fn a_url_secret_defaults_to_the_cluster_namespace() {
+        let c = cluster(serde_json::json!({
+            "urlFrom": {"kind": "Secret", "name": "url", "key": "u"},
+            "operatorSigningKeySecretRef": {"name": "op"},
+            "systemAccountUserCredsSecretRef": {"name": "sys"},
+        }));
+        assert!(reads(&c, Source::Secret, "nats", "url"));
+        assert!(!reads(&c, Source::ConfigMap, "nats", "url"));
+    }
 }

@@ -15,7 +15,7 @@ use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
 
-use super::{Context, Error, RESYNC, now, ns_name};
+use super::{Context, Error, now, ns_name};
 use crate::writes::MANAGED_LABEL;
 use crate::{closure, keys, writes};
 
@@ -235,5 +235,5 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     };
     let status = json!({ "claims": claims });
     super::write_reconciled(cx, &api, u, status).await?;
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(cx.config.resync))
 }

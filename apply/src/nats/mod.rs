@@ -32,6 +32,6 @@ pub use connection::{Connection, Membership};
 pub use error::NatsError;
 pub use pool::Connections;
 pub use reply::{Outcome, ServerId, ServerReply};
-pub use resolver::{Accepted, Found, Listing};
+pub use resolver::{Accepted, Drift, Found, Holdings, Listing};
 pub use streams::account_streams;
 pub use trust::TrustAnchors;

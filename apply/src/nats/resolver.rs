@@ -36,6 +36,64 @@ pub struct Found {
     pub answered: usize,
 }
 
+/// What the resolvers answered to a lookup of one account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Holdings {
+    /// The JWTs of the servers that hold one, as stored, with their claims.
+    pub held: Vec<(String, Claims<Account>)>,
+    /// How many servers answered (holding the account or not).
+    pub answered: usize,
+    /// How many resolvers the cluster has.
+    pub expected: usize,
+    /// Why not every resolver answered, when one stayed silent.
+    incomplete: Option<NatsError>,
+}
+
+/// How the resolvers' copies of an account compare with the JWT the controller rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Every resolver holds exactly this JWT: nothing to push.
+    None,
+    /// Some resolvers lack the account or hold an older JWT (lower `iat`, or the same `iat`
+    /// with other bytes): push ours.
+    Behind {
+        /// Resolvers that answered without the account, or did not answer.
+        missing: usize,
+        /// Resolvers holding another JWT that is not newer than ours.
+        older: usize,
+    },
+    /// A resolver holds a JWT issued after ours: someone else pushes to this account, and
+    /// pushing ours would roll it back.
+    Newer {
+        /// `iat` of the newest JWT found.
+        theirs: i64,
+        /// `iat` of ours.
+        ours: i64,
+    },
+}
+
+impl Holdings {
+    /// Compares every resolver's copy with `ours` (a JWT whose `iat` is `ours_iat`).
+    pub fn compare(&self, ours: &str, ours_iat: i64) -> Drift {
+        if let Some(newest) = (self.held.iter().map(|(_, c)| c.data.iat)).max()
+            && newest > ours_iat
+        {
+            return Drift::Newer {
+                theirs: newest,
+                ours: ours_iat,
+            };
+        }
+        let current = self.held.iter().filter(|(jwt, _)| jwt == ours).count();
+        let older = self.held.len() - current;
+        let missing = self.expected.saturating_sub(self.held.len());
+        if older == 0 && missing == 0 {
+            Drift::None
+        } else {
+            Drift::Behind { missing, older }
+        }
+    }
+}
+
 /// The account ids each resolver server stores.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Listing {
@@ -44,6 +102,13 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Names of the servers that do not store `account_id`.
+    pub fn lacking(&self, account_id: &str) -> Vec<String> {
+        let lacks = |(_, ids): &&(ServerId, BTreeSet<String>)| !ids.contains(account_id);
+        let servers = self.servers.values().filter(lacks);
+        servers.map(|(s, _)| s.to_string()).collect()
+    }
+
     /// Accounts stored on at least one server.
     pub fn union(&self) -> BTreeSet<&str> {
         let ids = self.servers.values().flat_map(|(_, ids)| ids.iter());
@@ -89,16 +154,41 @@ impl Connection {
     /// (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`; no seed needed). `None` when every resolver
     /// answered that it has none.
     pub async fn lookup(&self, account_id: &str) -> Result<Option<Found>, NatsError> {
+        let holdings = self.holdings(account_id).await?;
+        let newest = holdings
+            .held
+            .iter()
+            .max_by_key(|(_, c)| c.data.iat)
+            .cloned();
+        match newest {
+            Some((jwt, claims)) => Ok(Some(Found {
+                holders: holdings.held.iter().filter(|(j, _)| *j == jwt).count(),
+                answered: holdings.answered,
+                jwt,
+                claims,
+            })),
+            // Absence is only known once every resolver has said so.
+            None if holdings.answered >= holdings.expected => Ok(None),
+            None => Err(holdings
+                .incomplete
+                .expect("set when not every resolver answered")),
+        }
+    }
+
+    /// What each resolver holds for `account_id` (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`): the
+    /// base of [`Connection::lookup`] and of the drift check ([`Holdings::compare`]).
+    pub async fn holdings(&self, account_id: &str) -> Result<Holdings, NatsError> {
         check_account_id(account_id)?;
         let membership = self.membership().await?;
         let expected = membership.resolvers.len();
         let subject = format!("$SYS.REQ.ACCOUNT.{account_id}.CLAIMS.LOOKUP");
-        // Lookup replies are the bare JWT, without the sender: count them.
+        // Lookup replies are the bare JWT (empty when the server lacks it), without the
+        // sender: count them.
         let gathered = self
             .gather(&subject, Vec::new(), NO_RESOLVER, |r| r.len() >= expected)
             .await?;
         let operation = format!("lookup of account {account_id}");
-        let mut found: Vec<(String, Claims<Account>)> = Vec::new();
+        let mut held = Vec::new();
         for message in gathered.messages.iter().filter(|m| !m.payload.is_empty()) {
             let jwt = String::from_utf8_lossy(&message.payload).into_owned();
             let malformed = |reason: String| NatsError::Malformed {
@@ -111,20 +201,16 @@ impl Connection {
                 Ok(_) => return Err(malformed("not this account's JWT".into())),
                 Err(e) => return Err(malformed(e.to_string())),
             };
-            found.push((jwt, claims));
+            held.push((jwt, claims));
         }
-        let newest = found.iter().max_by_key(|(_, c)| c.data.iat).cloned();
-        match newest {
-            Some((jwt, claims)) => Ok(Some(Found {
-                holders: found.iter().filter(|(j, _)| *j == jwt).count(),
-                answered: gathered.messages.len(),
-                jwt,
-                claims,
-            })),
-            // Absence is only known once every resolver has said so.
-            None if gathered.complete => Ok(None),
-            None => Err(self.timeout(&operation, &gathered, expected, Vec::new())),
-        }
+        let incomplete =
+            (!gathered.complete).then(|| self.timeout(&operation, &gathered, expected, Vec::new()));
+        Ok(Holdings {
+            held,
+            answered: gathered.messages.len(),
+            expected,
+            incomplete,
+        })
     }
 
     /// The account ids each resolver stores (`$SYS.REQ.CLAIMS.LIST`).
@@ -205,5 +291,76 @@ impl Connection {
         if servers.into_iter().any(|s| membership.is_stranger(&s.id)) {
             self.invalidate_membership();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nauth_jwt::encode;
+    use nkeys::KeyPairType;
+
+    fn jwt(iat: i64, name: &str) -> (String, Claims<Account>) {
+        let operator = KeyPair::new_from_raw(KeyPairType::Operator, [1; 32]).unwrap();
+        let account = KeyPair::new_from_raw(KeyPairType::Account, [2; 32]).unwrap();
+        let mut claims = Claims::new(account.public_key(), Account::new());
+        claims.data.name = name.into();
+        let jwt = encode(&mut claims, &operator, iat).unwrap();
+        (jwt, claims)
+    }
+
+    fn holdings(held: &[&(String, Claims<Account>)], expected: usize) -> Holdings {
+        Holdings {
+            held: held.iter().map(|h| (*h).clone()).collect(),
+            answered: expected,
+            expected,
+            incomplete: None,
+        }
+    }
+
+    #[test]
+    fn every_resolver_holding_ours_is_no_drift() {
+        let ours = jwt(100, "a");
+        let drift = holdings(&[&ours, &ours], 2).compare(&ours.0, 100);
+        assert_eq!(drift, Drift::None);
+    }
+
+    #[test]
+    fn a_wiped_or_outdated_resolver_is_behind() {
+        let ours = jwt(100, "a");
+        let (older, same_iat) = (jwt(90, "a"), jwt(100, "b"));
+        assert_eq!(
+            holdings(&[&ours], 2).compare(&ours.0, 100),
+            Drift::Behind {
+                missing: 1,
+                older: 0
+            }
+        );
+        assert_eq!(
+            holdings(&[&older, &same_iat, &ours], 3).compare(&ours.0, 100),
+            Drift::Behind {
+                missing: 0,
+                older: 2
+            }
+        );
+        assert_eq!(
+            holdings(&[], 1).compare(&ours.0, 100),
+            Drift::Behind {
+                missing: 1,
+                older: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_newer_jwt_anywhere_is_not_overwritten() {
+        let (ours, newer) = (jwt(100, "a"), jwt(120, "b"));
+        assert_eq!(
+            holdings(&[&ours, &newer], 3).compare(&ours.0, 100),
+            Drift::Newer {
+                theirs: 120,
+                ours: 100
+            }
+        );
     }
 }

@@ -26,8 +26,11 @@ pub enum KeyErrorKind {
 pub struct KeyError {
     /// Missing, broken or someone else's.
     pub kind: KeyErrorKind,
-    /// What was searched or found, for a person.
+    /// What was searched or found, for a person: true wherever keys come from.
     pub message: String,
+    /// A remedy that only applies where a seed root can be given (`--seed-root` of the CLI);
+    /// a caller without one (the controller) leaves it out.
+    pub hint: Option<String>,
 }
 
 impl KeyError {
@@ -50,7 +53,14 @@ impl KeyError {
         KeyError {
             kind,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// Adds the seed-root remedy (see [`KeyError::hint`]).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// Whether no source holds the key (as opposed to a source holding a bad one).
@@ -70,7 +80,11 @@ impl KeyError {
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.hint {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -21,6 +21,9 @@ use crate::lock::Lock;
 pub use error::{KeyError, KeyErrorKind};
 pub use seed_root::{Role, SeedRoot};
 
+/// The remedy of a key no source holds, where a seed root can be given.
+const NO_SEED_ROOT: &str = "no --seed-root to derive it from";
+
 /// Annotation holding the generation counter of seed-root derivation; raising it rotates the
 /// object's key.
 pub const KEY_GENERATION_ANNOTATION: &str = "nauth.io/key-generation";
@@ -213,11 +216,12 @@ impl<'a> KeySources<'a> {
             None => {
                 let root = self.seed_root.ok_or_else(|| {
                     KeyError::missing(format!(
-                        "no keys for this account: no Secret labelled {}, no Secrets named \
-                         {name}-ac-root/{name}-ac-sign, and no --seed-root",
+                        "no keys for this account: no Secret labelled {} and no Secrets named \
+                         {name}-ac-root/{name}-ac-sign",
                         secrets::account_selectors(account, expected_id),
                         name = account.name()
                     ))
+                    .with_hint(NO_SEED_ROOT)
                 })?;
                 let generation = generation(account)?;
                 let derive = |role, generation| {
@@ -244,20 +248,23 @@ impl<'a> KeySources<'a> {
         let found = keys.root.public_key();
         match expected_id {
             Some(id) if found != id && keys.rotated_from.is_none() => {
-                Err(KeyError::broken(match account.label(ACCOUNT_ID_LABEL) {
-                    Some(_) => format!(
+                Err(match account.label(ACCOUNT_ID_LABEL) {
+                    Some(_) => KeyError::broken(format!(
                         "the account key found has public key {found}, but its \
                          {ACCOUNT_ID_LABEL} label says {id}; refusing to change an account's \
-                         identity: correct the label, or the account's Secrets or --seed-root"
-                    ),
-                    None => format!(
+                         identity: correct the label, or the account's Secrets"
+                    ))
+                    .with_hint("or --seed-root"),
+                    None => KeyError::broken(format!(
                         "the account key found has public key {found}, but the lock records \
-                         account ID {id}; refusing to change an account's identity: check \
-                         --seed-root and the account's Secrets (to give an account a new key on \
-                         purpose, raise its {KEY_GENERATION_ANNOTATION} annotation and keep the \
-                         seed root)"
-                    ),
-                }))
+                         account ID {id}; refusing to change an account's identity: check the \
+                         account's Secrets"
+                    ))
+                    .with_hint(format!(
+                        "check --seed-root (to give an account a new key on purpose, raise its \
+                         {KEY_GENERATION_ANNOTATION} annotation and keep the seed root)"
+                    )),
+                })
             }
             _ => Ok(keys),
         }
@@ -294,11 +301,17 @@ impl<'a> KeySources<'a> {
                 ask.name(),
                 generation(ask)?,
             )),
-            _ => Err(KeyError::missing(format!(
-                "no key for this signing key: no Secret {}/{name}{}",
-                ask.namespace(),
-                if observed { "" } else { " and no --seed-root" }
-            ))),
+            _ => {
+                let e = KeyError::missing(format!(
+                    "no key for this signing key: no Secret {}/{name}",
+                    ask.namespace(),
+                ));
+                Err(if observed {
+                    e
+                } else {
+                    e.with_hint(NO_SEED_ROOT)
+                })
+            }
         }
     }
 
@@ -331,9 +344,10 @@ impl<'a> KeySources<'a> {
         let Some(secret) = secrets::named(self.secrets, user.namespace(), &name) else {
             let root = self.seed_root.ok_or_else(|| {
                 KeyError::missing(format!(
-                    "no key for this user: no Secret {}/{name} and no --seed-root",
+                    "no key for this user: no Secret {}/{name}",
                     user.namespace()
                 ))
+                .with_hint(NO_SEED_ROOT)
             })?;
             return Ok(UserKey {
                 key: derived(root).into(),
@@ -358,11 +372,12 @@ impl<'a> KeySources<'a> {
         let root = self.seed_root.ok_or_else(|| {
             KeyError::broken(format!(
                 "annotation {KEY_GENERATION_ANNOTATION} is {generation}, which asks for the seed \
-                 root's key of that generation, but there is no --seed-root; the Secret \
-                 {}/{name} cannot say which generation its key is: pass --seed-root, or remove \
-                 the annotation to keep the Secret's key",
+                 root's key of that generation, but there is no seed root; the Secret \
+                 {}/{name} cannot say which generation its key is: remove the annotation to \
+                 keep the Secret's key",
                 user.namespace()
             ))
+            .with_hint("or pass --seed-root")
         })?;
         let key = Key::from(derived(root));
         let rotated_from = Some(held.public_key()).filter(|old| old != key.public_key());
@@ -421,25 +436,11 @@ fn seed(secret: &Object<Secret>, key: &str, kind: KeyPairType) -> Result<KeyPair
     if kp.key_pair_type() != kind {
         return Err(KeyError::broken(format!(
             "{at} holds {} seed, expected {} seed",
-            seed_kind(kp.key_pair_type()),
-            seed_kind(kind)
+            jwt::key_kind(kp.key_pair_type()),
+            jwt::key_kind(kind)
         )));
     }
     Ok(kp)
-}
-
-/// A kind of nkey seed as messages say it, with its article: "an account", "an operator".
-fn seed_kind(kind: KeyPairType) -> &'static str {
-    match kind {
-        KeyPairType::Server => "a server",
-        KeyPairType::Cluster => "a cluster",
-        KeyPairType::Operator => "an operator",
-        KeyPairType::Account => "an account",
-        KeyPairType::User => "a user",
-        KeyPairType::Module => "a module",
-        KeyPairType::Curve => "a curve (xkey)",
-        KeyPairType::Service => "a service",
-    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,11 @@ pub(super) fn identity(
     let keys = match cx.keys.account(a, label.or(locked)) {
         Ok(keys) => keys,
         Err(e) => {
-            report.push(a.error(None, &e.message).with_code(e.code()));
+            report.push(
+                a.error(None, &e.message)
+                    .with_code(e.code())
+                    .with_hint(e.hint.clone()),
+            );
             return (None, report);
         }
     };
@@ -268,7 +272,11 @@ fn render_one(
                         scope: ask.resource.spec.scope.clone(),
                     })
                 }
-                Err(e) => report.push(ask.error(None, &e.message).with_code(e.code())),
+                Err(e) => report.push(
+                    ask.error(None, &e.message)
+                        .with_code(e.code())
+                        .with_hint(e.hint.clone()),
+                ),
             },
         }
     }
@@ -475,7 +483,10 @@ fn operator_key(
         })?;
     let key = keys.operator_signing_key(cluster).map_err(|e| {
         let at = Some("spec.operatorSigningKeySecretRef");
-        cluster.error(at, &e.message).with_code(e.code())
+        cluster
+            .error(at, &e.message)
+            .with_code(e.code())
+            .with_hint(e.hint.clone())
     })?;
     report.record_key("NatsCluster", cluster.key(), &key);
     Ok((target, key))

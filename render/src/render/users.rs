@@ -78,9 +78,11 @@ fn render_one(
     let UserKey {
         key: user_key,
         rotated_from,
-    } = keys
-        .user(u)
-        .map_err(|e| u.error(None, &e.message).with_code(e.code()))?;
+    } = keys.user(u).map_err(|e| {
+        u.error(None, &e.message)
+            .with_code(e.code())
+            .with_hint(e.hint.clone())
+    })?;
     let name = display_name(u, spec.display_name.as_deref());
     let (public, issuer) = (user_key.public_key(), signer.public_key());
     let input = UserInput {
@@ -213,8 +215,11 @@ fn signing_key(
             ),
         ).with_code(Code::InvalidReference));
     }
-    let kp =
-        (keys.signing_key(ask)).map_err(|e| ask.error(None, &e.message).with_code(e.code()))?;
+    let kp = (keys.signing_key(ask)).map_err(|e| {
+        ask.error(None, &e.message)
+            .with_code(e.code())
+            .with_hint(e.hint.clone())
+    })?;
     report.record_key("AccountSigningKey", ask.key(), &kp);
     Ok((kp, ask.resource.spec.scope.is_some()))
 }

@@ -1,0 +1,36 @@
+//! The `nauth-apply` binary's command line: a bad invocation is refused by clap (exit 2) with a
+//! message naming the option, before any client is made.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nauth-apply"))
+        .args(args)
+        .env_remove("NAUTH_RESYNC_INTERVAL")
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_invalid_namespace_is_refused_naming_the_option() {
+    for bad in ["Shop", "shop_1", "-shop", "shop-", &"a".repeat(64), ""] {
+        let (code, stderr) = run(&[&format!("--namespace={bad}")]);
+        assert_eq!(code, 2, "{bad:?}: {stderr}");
+        assert!(stderr.contains("--namespace"), "{stderr}");
+        assert!(stderr.contains("not a namespace name"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_resync_interval_must_be_a_positive_number_of_seconds() {
+    for bad in ["0", "-5", "1.5", "soon"] {
+        let (code, stderr) = run(&[&format!("--resync-interval={bad}")]);
+        assert_eq!(code, 2, "{bad:?}: {stderr}");
+        assert!(stderr.contains("--resync-interval"), "{stderr}");
+    }
+}
