@@ -158,20 +158,22 @@ pub async fn setup(client: &Client, namespace: &str) {
             .await
             .unwrap();
     }
-    apply(
-        client,
-        namespace,
+    let url = testenv::var("NATS_URL");
+    apply(client, namespace, nats_cluster(namespace, CLUSTER, &url)).await;
+}
+
+/// A NatsCluster `name` at `url` with the operator key and system creds Secrets of [`setup`].
+pub fn nats_cluster(ns: &str, name: &str, url: &str) -> Value {
+    resource(
+        "NatsCluster",
+        ns,
+        name,
         json!({
-            "apiVersion": "nauth.io/v1alpha1", "kind": "NatsCluster",
-            "metadata": {"name": CLUSTER, "namespace": namespace},
-            "spec": {
-                "url": testenv::var("NATS_URL"),
-                "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
-                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
-            },
+            "url": url,
+            "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
+            "systemAccountUserCredsSecretRef": {"name": "system-creds"},
         }),
     )
-    .await;
 }
 
 /// Waits until `check` holds for the object `name` (re-read every 250 ms), then returns it;
@@ -284,6 +286,18 @@ pub fn user(ns: &str, name: &str, spec: Value) -> Value {
 /// `Ok` when the object is `Ready=True/Reconciled`.
 pub fn ready(o: &impl serde::Serialize) -> Result<(), String> {
     has_condition(o, "Ready", "True", "Reconciled")
+}
+
+/// `Ok` when the object is Ready and its status describes `generation` of its spec.
+pub fn ready_at(o: &impl serde::Serialize, generation: i64) -> Result<(), String> {
+    ready(o)?;
+    let status = serde_json::to_value(o).map_err(|e| e.to_string())?["status"].clone();
+    match status["observedGeneration"].as_i64() {
+        Some(g) if g == generation => Ok(()),
+        g => Err(format!(
+            "observed generation {g:?}, waiting for {generation}"
+        )),
+    }
 }
 
 /// The creds in the User's Secret.

@@ -14,7 +14,7 @@ use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
     CLUSTER, Controller, TIMEOUT, account, apply, creds, has_condition, may_publish, ready,
-    seeds_in, setup, user, wait_for,
+    ready_at, seeds_in, setup, user, wait_for,
 };
 use nauth_tests::{nats, testenv};
 use serde_json::{Value, json};
@@ -150,18 +150,7 @@ async fn basic_test_account_and_user_creds_connect_and_survive_a_restart() {
 
     // A spec change re-issues the creds: the new ones connect with the new permissions.
     apply(&client, &ns, basic_user(&ns, &["foo.>", "bar.>", "other"])).await;
-    wait_for(&users, "example-user", |u| {
-        ready(u)?;
-        match u
-            .status
-            .as_ref()
-            .and_then(|s| s.reconcile.observed_generation)
-        {
-            Some(2) => Ok(()),
-            g => Err(format!("observed generation {g:?}")),
-        }
-    })
-    .await;
+    wait_for(&users, "example-user", |u| ready_at(u, 2)).await;
     let second = creds(&client, &ns, "example-user").await;
     assert_ne!(second, first);
     assert!(may_publish(&second, "other").await);

@@ -12,8 +12,8 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, SETTLE, account, apply, condition, creds, has_condition, ready, resource,
-    setup, user, wait_for,
+    CLUSTER, Controller, SETTLE, account, apply, condition, creds, has_condition, nats_cluster,
+    ready, setup, user, wait_for,
 };
 use nauth_tests::{nats_servers, testenv};
 use serde_json::json;
@@ -44,21 +44,7 @@ async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone(
     setup(&client, &ns).await;
     let mut servers = nats_servers::start("drift", 1);
     let url = servers[0].url.clone();
-    apply(
-        &client,
-        &ns,
-        resource(
-            "NatsCluster",
-            &ns,
-            CLUSTER,
-            json!({
-                "url": url,
-                "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
-                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
-            }),
-        ),
-    )
-    .await;
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
     let controller = Controller::start(&ns, &[("NAUTH_RESYNC_INTERVAL", "1")]).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
@@ -190,21 +176,7 @@ async fn deleting_an_account_while_nats_is_down_backs_off_and_says_why() {
     let ns = fresh_namespace(&client, "ctl-delete-down").await;
     setup(&client, &ns).await;
     let mut servers = nats_servers::start("delete-down", 1);
-    apply(
-        &client,
-        &ns,
-        resource(
-            "NatsCluster",
-            &ns,
-            CLUSTER,
-            json!({
-                "url": servers[0].url,
-                "operatorSigningKeySecretRef": {"name": "operator-signing-key"},
-                "systemAccountUserCredsSecretRef": {"name": "system-creds"},
-            }),
-        ),
-    )
-    .await;
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &servers[0].url)).await;
     let mut controller = Controller::start(&ns, &[]).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     apply(&client, &ns, account(&ns, "a", json!({}))).await;

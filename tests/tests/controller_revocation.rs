@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, SETTLE, account, apply, creds, may_publish, ready, setup, user, wait_for,
+    Controller, SETTLE, account, apply, creds, may_publish, ready, ready_at, setup, user, wait_for,
 };
 use nauth_tests::testenv;
 use serde_json::{Value, json};
@@ -85,18 +85,7 @@ async fn scene(prefix: &str, annotations: Value) -> (kube::Client, String, Contr
 async fn reissue(client: &kube::Client, ns: &str, first: &str) -> String {
     apply(client, ns, app_user(ns, &["foo.>", "bar"])).await;
     let users = Api::<User>::namespaced(client.clone(), ns);
-    wait_for(&users, "u", |u| {
-        ready(u)?;
-        match u
-            .status
-            .as_ref()
-            .and_then(|s| s.reconcile.observed_generation)
-        {
-            Some(2) => Ok(()),
-            g => Err(format!("observed generation {g:?}")),
-        }
-    })
-    .await;
+    wait_for(&users, "u", |u| ready_at(u, 2)).await;
     let second = creds(client, ns, "u").await;
     assert_ne!(second, first);
     second
