@@ -460,8 +460,31 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
     let gone_bytes = fs::read(&gone).unwrap();
     run_script();
     assert!(!gone.exists());
-    let rest: Vec<_> = first.iter().filter(|(p, _)| *p != gone).cloned().collect();
-    assert_eq!(snapshot(&committed), rest, "no other file changed");
+    // Its Account's JWT now revokes its key (see README, Revocation); nothing else changed.
+    let account = committed.join("shop/configmap-orders-nats-account-jwt.yaml");
+    let others = |files: &[(PathBuf, Vec<u8>)]| -> Vec<(PathBuf, Vec<u8>)> {
+        let skipped = [&gone, &account];
+        (files.iter())
+            .filter(|(p, _)| !skipped.contains(&p))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        others(&snapshot(&committed)),
+        others(&first),
+        "no other file changed"
+    );
+    let key = text(&gone_bytes)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("user.nauth.io/id: "))
+        .expect("the committed Secret names the user's key in a label")
+        .to_string();
+    let claims = fs::read_to_string(&account).unwrap();
+    let revocations = &claims[claims.find("revocations:").expect("a revocation")..];
+    assert!(
+        revocations.lines().nth(1).is_some_and(|l| l.contains(&key)),
+        "the Account revokes {key}:\n{claims}"
+    );
 
     // The same deletion not yet rendered: check says to delete the encrypted file, which
     // render leaves alone.
