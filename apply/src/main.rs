@@ -32,6 +32,48 @@ struct Args {
     /// is pushed again where it is missing or older (e.g. a wiped resolver).
     #[arg(long, env = "NAUTH_RESYNC_INTERVAL", value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
     resync_interval: std::time::Duration,
+    /// Log format (NAuth's flag): `text`, one human-readable line per event, or `json`, one
+    /// JSON object per line for log collectors.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Least severe level logged (NAuth's flag). RUST_LOG, when set, takes precedence and may
+    /// set levels per module (e.g. `info,nauth_apply=debug`).
+    #[arg(long, value_enum, default_value = "info")]
+    log_level: LogLevel,
+}
+
+/// `--log-format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `--log-level`: NAuth's levels.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Logs to stderr in `format`: RUST_LOG's directives, else `level` for everything but kube's
+/// own chatter (warnings only).
+fn init_logging(format: LogFormat, level: LogLevel) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let level = format!("{level:?}").to_lowercase();
+        format!("{level},kube=warn").into()
+    });
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// A whole number of seconds, at least 1.
@@ -81,14 +123,7 @@ fn parse_ref(s: &str) -> Result<(String, String), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,kube=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging(args.log_format, args.log_level);
     let default_cluster = match args
         .nats_cluster_ref
         .as_deref()

@@ -34,3 +34,12 @@ fn a_resync_interval_must_be_a_positive_number_of_seconds() {
         assert!(stderr.contains("--resync-interval"), "{stderr}");
     }
 }
+
+#[test]
+fn log_format_and_level_take_nauths_values_only() {
+    for (flag, bad) in [("--log-format", "yaml"), ("--log-level", "loud")] {
+        let (code, stderr) = run(&[&format!("{flag}={bad}")]);
+        assert_eq!(code, 2, "{flag}={bad}: {stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+}

@@ -59,11 +59,17 @@ pub struct Controller {
 impl Controller {
     /// Starts `nauth-apply --namespace NAMESPACE` with `env` added.
     pub async fn start(namespace: &str, env: &[(&str, &str)]) -> Controller {
+        Self::start_with(namespace, &[], env).await
+    }
+
+    /// Starts `nauth-apply --namespace NAMESPACE ARGS` with `env` added.
+    pub async fn start_with(namespace: &str, args: &[&str], env: &[(&str, &str)]) -> Controller {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(binary().await)
             .args(["--namespace", namespace])
+            .args(args)
             // The testenv's NATS_URL would switch on NAuth's NATS_URL mode: only on request.
             .env_remove("NATS_URL")
             .envs(env.iter().copied())
