@@ -6,11 +6,14 @@
 //! - [`nats`]: the NATS side (one connection per NatsCluster, push, lookup, delete);
 //! - `closure`: the render inputs of one object, read from the cluster;
 //! - `writes`: every Kubernetes write, by server-side apply with one field manager;
-//! - `keys`: the only randomness of the product, new nkeys stored in NAuth's Secrets.
+//! - `keys`: the only randomness of the product, new nkeys stored in NAuth's Secrets;
+//! - `endpoints` and `metrics`: `/healthz`, `/readyz` and Prometheus `/metrics`.
 
 mod closure;
 pub mod controller;
+mod endpoints;
 mod keys;
+mod metrics;
 pub mod nats;
 mod writes;
 

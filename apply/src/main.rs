@@ -40,6 +40,33 @@ struct Args {
     /// set levels per module (e.g. `info,nauth_apply=debug`).
     #[arg(long, value_enum, default_value = "info")]
     log_level: LogLevel,
+    /// Where `/healthz` and `/readyz` are served (NAuth's flag and default): `host:port`,
+    /// `:port` for every interface, or `0` for nowhere.
+    #[arg(long, value_name = "ADDRESS", default_value = ":8081", value_parser = parse_bind)]
+    health_probe_bind_address: Bind,
+    /// Where Prometheus `/metrics` is served (NAuth's flag and default: `0`, off): `host:port`,
+    /// `:port` for every interface, or `0` for nowhere. Plain HTTP.
+    #[arg(long, value_name = "ADDRESS", default_value = "0", value_parser = parse_bind)]
+    metrics_bind_address: Bind,
+}
+
+/// A listening address, or none (`0`).
+#[derive(Clone, Debug)]
+struct Bind(Option<std::net::SocketAddr>);
+
+/// Go's listen addresses as controller-runtime takes them: `0` (off), `:port` (every
+/// interface), `host:port` with an IP address.
+fn parse_bind(s: &str) -> Result<Bind, String> {
+    if s == "0" {
+        return Ok(Bind(None));
+    }
+    let full = match s.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => s.to_string(),
+    };
+    full.parse()
+        .map(|a| Bind(Some(a)))
+        .map_err(|_| format!("{s:?} is not a listen address: `:port`, `ip:port` or `0` (off)"))
 }
 
 /// `--log-format`.
@@ -167,8 +194,13 @@ async fn main() -> ExitCode {
         nats_url,
         version: env!("CARGO_PKG_VERSION").to_string(),
         resync: args.resync_interval,
+        probe_address: args.health_probe_bind_address.0,
+        metrics_address: args.metrics_bind_address.0,
     };
-    nauth_apply::run(client, config).await;
+    if let Err(e) = nauth_apply::run(client, config).await {
+        eprintln!("nauth-apply: {e}");
+        return ExitCode::from(2);
+    }
     // Reconciles abandoned at shutdown may still hold the runtime: do not wait for them.
     std::process::exit(0)
 }

@@ -43,3 +43,15 @@ fn log_format_and_level_take_nauths_values_only() {
         assert!(stderr.contains(flag), "{stderr}");
     }
 }
+
+#[test]
+fn a_bind_address_must_be_a_port_an_ip_and_port_or_zero() {
+    for flag in ["--health-probe-bind-address", "--metrics-bind-address"] {
+        for bad in ["8081", "localhost:8081", ":http", ""] {
+            let (code, stderr) = run(&[&format!("{flag}={bad}")]);
+            assert_eq!(code, 2, "{flag}={bad}: {stderr}");
+            assert!(stderr.contains(flag), "{stderr}");
+            assert!(stderr.contains("not a listen address"), "{stderr}");
+        }
+    }
+}

@@ -62,13 +62,15 @@ impl Controller {
         Self::start_with(namespace, &[], env).await
     }
 
-    /// Starts `nauth-apply --namespace NAMESPACE ARGS` with `env` added.
+    /// Starts `nauth-apply --namespace NAMESPACE ARGS` with `env` added. The health probes
+    /// listen on a free port (see [`Controller::address`]), so controllers run side by side.
     pub async fn start_with(namespace: &str, args: &[&str], env: &[(&str, &str)]) -> Controller {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(binary().await)
             .args(["--namespace", namespace])
+            .args(["--health-probe-bind-address", "127.0.0.1:0"])
             .args(args)
             // The testenv's NATS_URL would switch on NAuth's NATS_URL mode: only on request.
             .env_remove("NATS_URL")
@@ -88,6 +90,29 @@ impl Controller {
     /// Everything the controller logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The address the controller serves `paths` on (as it logs it, e.g. `"/metrics"` or
+    /// `"/healthz and /readyz"`), once it does; panics after [`SETTLE`].
+    pub async fn address(&self, paths: &str) -> std::net::SocketAddr {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        let message = format!("serving {paths}");
+        loop {
+            let logs = self.logs();
+            let line = logs.lines().find(|l| l.contains(&message));
+            let address = line.and_then(|l| {
+                let (_, rest) = l.split_once("address=")?;
+                rest.split_whitespace().next()?.parse().ok()
+            });
+            if let Some(address) = address {
+                return address;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the controller does not serve {paths} after {SETTLE:?}; logs:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Sends SIGTERM (as the kubelet does) and waits for the exit, at most [`SETTLE`].
@@ -266,6 +291,25 @@ pub fn seeds_in(text: &str) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// `GET path` over plain HTTP/1.1: the status code and the body.
+pub async fn http_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {address}: {e}"));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    (code, body.to_string())
 }
 
 /// Time limit of NATS requests in the tests.

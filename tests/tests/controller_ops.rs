@@ -1,10 +1,94 @@
-//! Operations (issue 10 §2) against the real controller binary and servers: JSON logs.
+//! Operations (issue 10 §2) against the real controller binary and servers: JSON logs, the
+//! health probes and Prometheus metrics.
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use kube::api::Api;
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
-use nauth_tests::controller::{Controller, account, apply, ready, seeds_in, setup, user, wait_for};
+use nauth_tests::controller::{
+    CLUSTER, Controller, SETTLE, account, apply, http_get, nats_cluster, ready, seeds_in, setup,
+    user, wait_for,
+};
+use nauth_tests::nats_servers;
 use serde_json::{Value, json};
+
+/// Waits until `GET path` answers `code`, then returns the body; panics after [`SETTLE`].
+async fn wait_for_http(address: SocketAddr, path: &str, code: u16) -> String {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let (got, body) = http_get(address, path).await;
+        if got == code {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "GET {path} still answers {got} after {SETTLE:?}, not {code}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The value of the sample `name{labels}` in Prometheus text, if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn probes_answer_and_metrics_count_reconciles_and_pushes() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-ops-http").await;
+    setup(&client, &ns).await;
+    // The Account's cluster is a server of its own, so the test can stop it.
+    let mut servers = nats_servers::start("ops-http", 1);
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &servers[0].url)).await;
+    let controller =
+        Controller::start_with(&ns, &["--metrics-bind-address", "127.0.0.1:0"], &[]).await;
+    let probes = controller.address("/healthz and /readyz").await;
+    let metrics = controller.address("/metrics").await;
+    assert_ne!(probes, metrics);
+
+    assert_eq!(http_get(probes, "/healthz").await, (200, "ok\n".into()));
+    wait_for_http(probes, "/readyz", 200).await;
+    // Each endpoint on its own address only.
+    assert_eq!(http_get(probes, "/metrics").await.0, 404);
+    assert_eq!(http_get(metrics, "/readyz").await.0, 404);
+
+    apply(&client, &ns, account(&ns, "acc", json!({}))).await;
+    wait_for(
+        &Api::<Account>::namespaced(client.clone(), &ns),
+        "acc",
+        ready,
+    )
+    .await;
+    let text = wait_for_http(metrics, "/metrics", 200).await;
+    let reconciles = sample(
+        &text,
+        r#"nauth_reconciles_total{kind="Account",result="success"}"#,
+    );
+    assert!(reconciles >= Some(1.0), "{text}");
+    let pushed = format!(
+        r#"nauth_pushes_total{{server="{}",result="accepted"}}"#,
+        servers[0].name
+    );
+    assert!(sample(&text, &pushed) >= Some(1.0), "{text}");
+    let revocations = r#"nauth_account_revocations{namespace=""#.to_string() + &ns;
+    assert!(text.contains(&revocations), "{text}");
+    assert!(
+        text.contains("# TYPE nauth_drift_repairs counter"),
+        "{text}"
+    );
+
+    // The NATS connection in use goes down: not ready, naming the cluster; alive still.
+    servers[0].kill();
+    let why = wait_for_http(probes, "/readyz", 503).await;
+    assert!(why.contains(&format!("{ns}/{CLUSTER}")), "{why}");
+    assert_eq!(http_get(probes, "/healthz").await.0, 200);
+}
 
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]

@@ -176,6 +176,7 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     let closure = closure::account(cx, a, &cluster).await?;
     let ra = render_account(cx, a, &closure)?;
     sync_resolvers(cx, a, &cluster, &ra).await?;
+    crate::metrics::revocations(&ns, &name, ra.revocations.len());
     writes::object(
         &cx.api::<ConfigMap>(&ns),
         &output::account_config_map_object(&ra),
@@ -258,6 +259,7 @@ async fn sync_resolvers(
     };
     let accepted = conn.push(&ra.jwt).await?;
     if unchanged {
+        crate::metrics::drift_repaired();
         let servers: Vec<String> = accepted
             .replies
             .iter()
@@ -406,10 +408,13 @@ async fn cleanup(a: &Account, cx: &Context) -> Result<Action, Error> {
     mark_deleting(a, cx).await?;
     // NAuth's guard messages stay as NAuth words them; a failure to reach NATS or the API
     // says that it stopped the deletion.
-    remove(a, cx).await.map_err(|e| match e {
+    let removed = remove(a, cx).await.map_err(|e| match e {
         Error::Invalid { .. } | Error::Finalizer(_) => e,
         e => Error::errored(format!("{DELETING}: {e}")),
-    })
+    })?;
+    let (ns, name) = ns_name(a);
+    crate::metrics::forget_account(&ns, &name);
+    Ok(removed)
 }
 
 /// The Ready message of an Account being deleted; a failed deletion adds why.

@@ -14,7 +14,9 @@ mod nats_cluster;
 mod user;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
@@ -66,6 +68,10 @@ pub struct Config {
     /// How often a Ready object is reconciled again; for an Account, how often the resolvers'
     /// copies are compared with the rendered JWT (drift repair).
     pub resync: Duration,
+    /// Where `/healthz` and `/readyz` are served (NAuth's `--health-probe-bind-address`).
+    pub probe_address: Option<SocketAddr>,
+    /// Where `/metrics` is served (NAuth's `--metrics-bind-address`).
+    pub metrics_address: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -77,6 +83,8 @@ impl Default for Config {
             nats_url: None,
             version: String::new(),
             resync: DEFAULT_RESYNC,
+            probe_address: None,
+            metrics_address: None,
         }
     }
 }
@@ -110,9 +118,28 @@ pub struct Context {
     recorder: Recorder,
     /// Failed reconciles in a row, by object (`ObjectRef` as text), for the backoff.
     failures: std::sync::Mutex<HashMap<String, u32>>,
+    /// Set once every controller's cache holds the objects it watches.
+    synced: AtomicBool,
 }
 
 impl Context {
+    /// What `/readyz` says: ready once every controller's cache is synced and while every
+    /// NATS connection in use is up; else why not.
+    pub(crate) fn readiness(&self) -> Result<(), String> {
+        if !self.synced.load(Ordering::Acquire) {
+            return Err("the controllers' caches are not synced yet".into());
+        }
+        let down = self.nats.down();
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the NATS connection of {} is down",
+                down.join(", ")
+            ))
+        }
+    }
+
     /// An API for `K` in `namespace`.
     pub(crate) fn api<K>(&self, namespace: &str) -> Api<K>
     where
@@ -188,6 +215,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The reason of a failure, as conditions and metrics name it: the condition reason of an
+    /// invalid object, else where the failure came from.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Error::Invalid { reason, .. } => reason,
+            Error::Kube(_) => "KubernetesAPI",
+            Error::Nats(_) => "NATS",
+            Error::Finalizer(_) => "Finalizer",
+        }
+    }
+
     /// An [`Error::Invalid`] with NAuth's generic reason `Errored`.
     pub(crate) fn errored(message: impl Into<String>) -> Self {
         Error::Invalid {
@@ -410,28 +448,33 @@ fn backoff(failures: u32) -> Duration {
     (RETRY * 2u32.pow(doublings)).min(MAX_RETRY)
 }
 
-/// Logs what a controller's stream reports: the API errors of its watches (rate-limited by the
-/// watches' own backoff), and forgets the failures of an object reconciled successfully.
-fn report<K, E>(
+/// Logs and counts what a controller's stream reports: reconciles by outcome (see
+/// [`crate::metrics`]), the API errors of its watches (rate-limited by the watches' own
+/// backoff); forgets the failures of an object reconciled successfully.
+fn report<K>(
     cx: &Context,
-    outcome: Result<(ObjectRef<K>, Action), kube::runtime::controller::Error<E, watcher::Error>>,
+    outcome: Result<
+        (ObjectRef<K>, Action),
+        kube::runtime::controller::Error<Error, watcher::Error>,
+    >,
 ) -> std::future::Ready<()>
 where
-    K: Resource,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-    E: std::error::Error,
+    K: Resource<DynamicType = ()>,
 {
     use kube::runtime::controller::Error as C;
+    let kind = K::kind(&());
     match outcome {
         Ok((o, _)) => {
+            crate::metrics::reconciled(&kind, None);
             let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
             all.remove(&o.to_string());
         }
+        Err(C::ReconcilerFailed(e, _)) => crate::metrics::reconciled(&kind, Some(e.reason())),
         Err(C::QueueError(e)) => {
             tracing::warn!(error = %e, "watching the Kubernetes API failed; retrying with backoff")
         }
         Err(C::RunnerError(e)) => tracing::warn!(error = %e, "controller runner"),
-        Err(C::ObjectNotFound(_) | C::ReconcilerFailed(..)) => {}
+        Err(C::ObjectNotFound(_)) => {}
     }
     std::future::ready(())
 }
@@ -458,8 +501,10 @@ where
     }
 }
 
-/// Runs every controller until the process is told to stop (SIGINT/SIGTERM).
-pub async fn run(client: Client, config: Config) {
+/// Runs every controller, and the HTTP endpoints, until the process is told to stop
+/// (SIGINT/SIGTERM). Fails only when an endpoint's address cannot be bound.
+pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
+    let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
     let cx = Arc::new(Context {
         recorder: Recorder::new(
             client.clone(),
@@ -472,7 +517,9 @@ pub async fn run(client: Client, config: Config) {
         client: client.clone(),
         config: config.clone(),
         failures: Default::default(),
+        synced: AtomicBool::new(false),
     });
+    crate::endpoints::serve(listeners, cx.clone());
     let stop = stop_signal().boxed().shared();
     let wc = watcher::Config::default;
     let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
@@ -524,8 +571,9 @@ pub async fn run(client: Client, config: Config) {
             scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
             wc(),
         )
-        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
-            user::of_account(&user_store, &a)
+        .watches(scoped::<api::Account>(&client, &config), wc(), {
+            let store = user_store.clone();
+            move |a| user::of_account(&store, &a)
         })
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
@@ -533,8 +581,9 @@ pub async fn run(client: Client, config: Config) {
     let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc());
     let export_store = exports.store();
     let exports = exports
-        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
-            account_export::of_account(&export_store, &a)
+        .watches(scoped::<api::Account>(&client, &config), wc(), {
+            let store = export_store.clone();
+            move |a| account_export::of_account(&store, &a)
         })
         .graceful_shutdown_on(stop.clone())
         .run(
@@ -546,8 +595,9 @@ pub async fn run(client: Client, config: Config) {
     let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc());
     let import_store = imports.store();
     let imports = imports
-        .watches(scoped::<api::Account>(&client, &config), wc(), move |a| {
-            account_import::of_account(&import_store, &a)
+        .watches(scoped::<api::Account>(&client, &config), wc(), {
+            let store = import_store.clone();
+            move |a| account_import::of_account(&store, &a)
         })
         .graceful_shutdown_on(stop.clone())
         .run(
@@ -556,7 +606,9 @@ pub async fn run(client: Client, config: Config) {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
+    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc());
+    let signing_key_store = signing_keys.store();
+    let signing_keys = signing_keys
         .owns(
             scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
             wc(),
@@ -568,6 +620,27 @@ pub async fn run(client: Client, config: Config) {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
+    let synced = {
+        let cx = cx.clone();
+        let (accounts, users) = (account_store.clone(), user_store.clone());
+        let (exports, imports) = (export_store.clone(), import_store.clone());
+        let (keys, clusters) = (signing_key_store, cluster_store.clone());
+        async move {
+            let all = futures_util::future::join5(
+                accounts.wait_until_ready(),
+                users.wait_until_ready(),
+                exports.wait_until_ready(),
+                imports.wait_until_ready(),
+                keys.wait_until_ready(),
+            );
+            if let ((Ok(()), Ok(()), Ok(()), Ok(()), Ok(())), Ok(())) =
+                tokio::join!(all, clusters.wait_until_ready())
+            {
+                cx.synced.store(true, Ordering::Release);
+                tracing::info!("caches synced");
+            }
+        }
+    };
     let clusters = clusters
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let store = cluster_store.clone();
@@ -587,7 +660,17 @@ pub async fn run(client: Client, config: Config) {
         )
         .for_each(|o| report(&cx, o));
     tracing::info!(namespace = ?config.namespace, "nauth-apply started");
-    let all = async { tokio::join!(accounts, users, exports, imports, signing_keys, clusters) };
+    let all = async {
+        tokio::join!(
+            accounts,
+            users,
+            exports,
+            imports,
+            signing_keys,
+            clusters,
+            synced
+        )
+    };
     let abandon = async {
         stop.clone().await;
         tracing::info!("stopping: in-flight reconciles get {GRACE:?} to finish");
@@ -598,6 +681,7 @@ pub async fn run(client: Client, config: Config) {
         () = abandon => tracing::warn!("in-flight reconciles abandoned after {GRACE:?}"),
     }
     tracing::info!("nauth-apply stopped");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,6 +40,21 @@ impl Connections {
         Ok(conn)
     }
 
+    /// The clusters (keys) whose connection is down now (the client reconnects on its own).
+    /// Does not wait while a connection is being opened (that holds the set for up to the
+    /// connect timeout, longer than a probe waits): then none is reported down.
+    pub fn down(&self) -> Vec<String> {
+        let Ok(open) = self.open.try_lock() else {
+            return Vec::new();
+        };
+        let mut down: Vec<String> = (open.iter())
+            .filter(|(_, c)| !c.is_connected())
+            .map(|(key, _)| key.clone())
+            .collect();
+        down.sort();
+        down
+    }
+
     /// Forgets the cluster `key`; its connection closes once the last user drops it.
     pub async fn remove(&self, key: &str) {
         self.open.lock().await.remove(key);

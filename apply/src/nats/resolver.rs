@@ -265,6 +265,14 @@ impl Connection {
         }
         replies.sort_by(|a, b| (&a.server.name, &a.server.id).cmp(&(&b.server.name, &b.server.id)));
         self.note_strangers(membership, replies.iter().map(|r| &r.server));
+        let silent = if gathered.complete {
+            Vec::new()
+        } else {
+            membership.missing(&distinct_senders(&gathered.messages))
+        };
+        if subject == CLAIMS_UPDATE {
+            count_pushes(&replies, &silent);
+        }
         if replies
             .iter()
             .any(|r| matches!(r.outcome, Outcome::Rejected { .. }))
@@ -275,8 +283,7 @@ impl Connection {
             });
         }
         if !gathered.complete {
-            let missing = membership.missing(&distinct_senders(&gathered.messages));
-            return Err(self.timeout(operation, &gathered, membership.resolvers.len(), missing));
+            return Err(self.timeout(operation, &gathered, membership.resolvers.len(), silent));
         }
         Ok(Accepted { replies })
     }
@@ -291,6 +298,20 @@ impl Connection {
         if servers.into_iter().any(|s| membership.is_stranger(&s.id)) {
             self.invalidate_membership();
         }
+    }
+}
+
+/// Counts each server's answer to a push, and each resolver that stayed silent.
+fn count_pushes(replies: &[ServerReply], silent: &[String]) {
+    for r in replies {
+        let result = match r.outcome {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::Rejected { .. } => "rejected",
+        };
+        crate::metrics::pushed(&r.server.to_string(), result);
+    }
+    for server in silent {
+        crate::metrics::pushed(server, "silent");
     }
 }
 
