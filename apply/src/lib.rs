@@ -7,12 +7,14 @@
 //! - `closure`: the render inputs of one object, read from the cluster;
 //! - `writes`: every Kubernetes write, by server-side apply with one field manager;
 //! - `keys`: the only randomness of the product, new nkeys stored in NAuth's Secrets;
-//! - `endpoints` and `metrics`: `/healthz`, `/readyz` and Prometheus `/metrics`.
+//! - `endpoints` and `metrics`: `/healthz`, `/readyz` and Prometheus `/metrics`;
+//! - [`leader`]: leader election on a Lease, so one of several replicas runs the controllers.
 
 mod closure;
 pub mod controller;
 mod endpoints;
 mod keys;
+pub mod leader;
 mod metrics;
 pub mod nats;
 mod writes;

@@ -48,6 +48,16 @@ struct Args {
     /// `:port` for every interface, or `0` for nowhere. Plain HTTP.
     #[arg(long, value_name = "ADDRESS", default_value = "0", value_parser = parse_bind)]
     metrics_bind_address: Bind,
+    /// Leader election (NAuth's flag): of the replicas started with it, only the holder of the
+    /// Lease `949483fb.nauth.io` runs the controllers; the others wait to take over. Takes Go's
+    /// boolean values (`--leader-elect`, `--leader-elect=false`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_parser = parse_go_bool)]
+    leader_elect: bool,
+    /// Namespace of the leader Lease (default: POD_NAMESPACE, else the client's namespace,
+    /// in a Pod its own).
+    #[arg(long, value_parser = parse_namespace)]
+    leader_election_namespace: Option<String>,
 }
 
 /// A listening address, or none (`0`).
@@ -147,6 +157,18 @@ fn parse_ref(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// This replica's identity in leader election: its host name (a Pod's name) and process id,
+/// as controller-runtime names holders by host.
+fn identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| "nauth-apply".into());
+    format!("{host}_{}", std::process::id())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -196,6 +218,13 @@ async fn main() -> ExitCode {
         resync: args.resync_interval,
         probe_address: args.health_probe_bind_address.0,
         metrics_address: args.metrics_bind_address.0,
+        leader_election: args.leader_elect.then(|| {
+            let namespace = (args.leader_election_namespace)
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| client.default_namespace().to_string());
+            (namespace, identity())
+        }),
     };
     if let Err(e) = nauth_apply::run(client, config).await {
         eprintln!("nauth-apply: {e}");

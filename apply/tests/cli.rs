@@ -55,3 +55,16 @@ fn a_bind_address_must_be_a_port_an_ip_and_port_or_zero() {
         }
     }
 }
+
+#[test]
+fn leader_elect_takes_gos_boolean_values() {
+    let (code, stderr) = run(&["--leader-elect=maybe"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--leader-elect"), "{stderr}");
+    // Valid forms get past the command line (then fail for want of a cluster: exit 2 too, but
+    // with the client's message).
+    for good in ["--leader-elect", "--leader-elect=true", "--leader-elect=0"] {
+        let (_, stderr) = run(&[good]);
+        assert!(stderr.contains("no Kubernetes client"), "{good}: {stderr}");
+    }
+}

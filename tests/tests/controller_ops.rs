@@ -1,9 +1,10 @@
 //! Operations (issue 10 §2) against the real controller binary and servers: JSON logs, the
-//! health probes and Prometheus metrics.
+//! health probes, Prometheus metrics and leader election.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
@@ -122,4 +123,64 @@ async fn log_format_json_writes_one_json_object_per_line_and_no_seed() {
         "{logs}"
     );
     assert_eq!(seeds_in(&logs), Vec::<String>::new());
+}
+
+/// Waits until the controller has logged `message`; panics after [`SETTLE`].
+async fn wait_for_log(controller: &Controller, message: &str) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !controller.logs().contains(message) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {message:?} after {SETTLE:?}; logs:\n{}",
+            controller.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn with_leader_election_one_replica_reconciles_and_the_other_takes_over_on_sigterm() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-ops-leader").await;
+    setup(&client, &ns).await;
+    let args = ["--leader-elect", "--leader-election-namespace", &ns];
+    let mut first = Controller::start_with(&ns, &args, &[]).await;
+    wait_for_log(&first, "became the leader").await;
+    let second = Controller::start_with(&ns, &args, &[]).await;
+    wait_for_log(&second, "waiting for the leader Lease").await;
+    // The standby is ready (a rolling update must not wait for it) but runs no controller.
+    let standby_probes = second.address("/healthz and /readyz").await;
+    wait_for_http(standby_probes, "/readyz", 200).await;
+
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    apply(&client, &ns, account(&ns, "before", json!({}))).await;
+    wait_for(&accounts, "before", ready).await;
+    assert!(first.logs().contains("nauth-apply started"));
+    assert!(
+        !second.logs().contains("nauth-apply started"),
+        "{}",
+        second.logs()
+    );
+
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let held = leases.get("949483fb.nauth.io").await.unwrap().spec.unwrap();
+    let first_holder = held.holder_identity.clone().unwrap();
+    let renewed = held.renew_time.unwrap().0;
+    assert!(first.terminate().success(), "{}", first.logs());
+    assert!(first.logs().contains("released the leader Lease"));
+    wait_for_log(&second, "became the leader").await;
+
+    let taken = leases.get("949483fb.nauth.io").await.unwrap().spec.unwrap();
+    assert_ne!(taken.holder_identity.unwrap(), first_holder);
+    assert_eq!(
+        taken.lease_transitions,
+        Some(held.lease_transitions.unwrap() + 1)
+    );
+    // Released, not expired: taken before the first holder's Lease would have run out.
+    let expiry = renewed + k8s_openapi::jiff::SignedDuration::from_secs(15);
+    assert!(taken.acquire_time.unwrap().0 < expiry);
+
+    apply(&client, &ns, account(&ns, "after", json!({}))).await;
+    wait_for(&accounts, "after", ready).await;
 }

@@ -36,6 +36,7 @@ use serde::de::DeserializeOwned;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use nats_cluster::Source;
 
+use crate::leader::Elector;
 use crate::nats::{Connections, NatsError};
 
 /// Field manager of every write, and the events' reporting controller.
@@ -72,6 +73,9 @@ pub struct Config {
     pub probe_address: Option<SocketAddr>,
     /// Where `/metrics` is served (NAuth's `--metrics-bind-address`).
     pub metrics_address: Option<SocketAddr>,
+    /// Leader election (NAuth's `--leader-elect`): the namespace of the Lease and this
+    /// replica's identity; `None`: this replica leads alone.
+    pub leader_election: Option<(String, String)>,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             resync: DEFAULT_RESYNC,
             probe_address: None,
             metrics_address: None,
+            leader_election: None,
         }
     }
 }
@@ -120,12 +125,18 @@ pub struct Context {
     failures: std::sync::Mutex<HashMap<String, u32>>,
     /// Set once every controller's cache holds the objects it watches.
     synced: AtomicBool,
+    /// Set while this replica waits for the leader Lease.
+    standby: AtomicBool,
 }
 
 impl Context {
     /// What `/readyz` says: ready once every controller's cache is synced and while every
-    /// NATS connection in use is up; else why not.
+    /// NATS connection in use is up; else why not. A standby replica (leader election) is
+    /// ready: it runs no controllers, and a rolling update must not wait for it.
     pub(crate) fn readiness(&self) -> Result<(), String> {
+        if self.standby.load(Ordering::Acquire) {
+            return Ok(());
+        }
         if !self.synced.load(Ordering::Acquire) {
             return Err("the controllers' caches are not synced yet".into());
         }
@@ -501,8 +512,9 @@ where
     }
 }
 
-/// Runs every controller, and the HTTP endpoints, until the process is told to stop
-/// (SIGINT/SIGTERM). Fails only when an endpoint's address cannot be bound.
+/// Runs the HTTP endpoints and, once this replica leads (see [`crate::leader`]), every
+/// controller, until the process is told to stop (SIGINT/SIGTERM). Fails when an endpoint's
+/// address cannot be bound, or when leadership is lost (the process must exit then).
 pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
     let cx = Arc::new(Context {
@@ -518,9 +530,21 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         config: config.clone(),
         failures: Default::default(),
         synced: AtomicBool::new(false),
+        standby: AtomicBool::new(config.leader_election.is_some()),
     });
     crate::endpoints::serve(listeners, cx.clone());
     let stop = stop_signal().boxed().shared();
+    let elector = (config.leader_election.as_ref())
+        .map(|(ns, identity)| Elector::new(client.clone(), ns, identity.clone()));
+    if let Some(elector) = &elector {
+        tokio::select! {
+            () = elector.acquire() => cx.standby.store(false, Ordering::Release),
+            _ = stop.clone() => {
+                tracing::info!("stopped while waiting for the leader Lease");
+                return Ok(());
+            }
+        }
+    }
     let wc = watcher::Config::default;
     let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
     let cluster_store = clusters.store();
@@ -676,9 +700,19 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         tracing::info!("stopping: in-flight reconciles get {GRACE:?} to finish");
         tokio::time::sleep(GRACE).await;
     };
+    let lost = async {
+        match &elector {
+            Some(elector) => elector.keep().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = all => {}
         () = abandon => tracing::warn!("in-flight reconciles abandoned after {GRACE:?}"),
+        () = lost => return Err(std::io::Error::other("lost the leader Lease")),
+    }
+    if let Some(elector) = &elector {
+        elector.release().await;
     }
     tracing::info!("nauth-apply stopped");
     Ok(())
