@@ -181,7 +181,7 @@ async fn main() -> ExitCode {
     {
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
-            eprintln!("nauth-apply: {e}");
+            tracing::error!("nauth-apply: {e}");
             return ExitCode::from(1);
         }
         None => None,
@@ -189,7 +189,7 @@ async fn main() -> ExitCode {
     let client = match kube::Client::try_default().await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("nauth-apply: no Kubernetes client (KUBECONFIG or in-cluster): {e}");
+            tracing::error!("nauth-apply: no Kubernetes client (KUBECONFIG or in-cluster): {e}");
             return ExitCode::from(2);
         }
     };
@@ -226,10 +226,14 @@ async fn main() -> ExitCode {
             (namespace, identity())
         }),
     };
-    if let Err(e) = nauth_apply::run(client, config).await {
-        eprintln!("nauth-apply: {e}");
-        return ExitCode::from(2);
-    }
-    // Reconciles abandoned at shutdown may still hold the runtime: do not wait for them.
-    std::process::exit(0)
+    let code = match nauth_apply::run(client, config).await {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("nauth-apply: {e}");
+            2
+        }
+    };
+    // Reconciles abandoned at shutdown, or still running when leadership is lost, may hold
+    // the runtime: do not wait for them.
+    std::process::exit(code)
 }
