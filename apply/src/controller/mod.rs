@@ -333,9 +333,28 @@ where
     };
     fields["conditions"] = serde_json::json!(conditions::apply(&previous, &[ready], generation));
     fields["observedGeneration"] = serde_json::json!(generation);
-    fields["reconcileTimestamp"] = serde_json::json!(Time(Timestamp::now()));
     fields["operatorVersion"] = serde_json::json!(cx.config.version);
+    let status = serde_json::to_value(o)
+        .ok()
+        .map(|v| v["status"].clone())
+        .unwrap_or_default();
+    fields["reconcileTimestamp"] = match status.get("reconcileTimestamp") {
+        Some(at) if restates(&status, &fields) => at.clone(),
+        _ => serde_json::json!(Time(Timestamp::now())),
+    };
     crate::writes::status(api, &o.name_any(), fields).await
+}
+
+/// Whether `fields` say nothing `status` does not already say (`reconcileTimestamp` aside).
+/// Such a write then keeps the old timestamp, so it changes nothing and wakes no watcher: a
+/// reconcile that only re-confirms must not trigger the objects that watch this one, which
+/// would reconcile and write in turn (an Account and its NatsCluster watch each other).
+fn restates(status: &serde_json::Value, fields: &serde_json::Value) -> bool {
+    fields.as_object().is_some_and(|f| {
+        f.iter()
+            .filter(|(k, _)| *k != "reconcileTimestamp")
+            .all(|(k, v)| status.get(k) == Some(v))
+    })
 }
 
 /// One reconcile of a kind with a finalizer: `apply` while the object lives, `cleanup` once it
@@ -476,6 +495,7 @@ where
     let kind = K::kind(&());
     match outcome {
         Ok((o, _)) => {
+            tracing::debug!(kind = %kind, name = %o.name, namespace = ?o.namespace, "reconciled");
             crate::metrics::reconciled(&kind, None);
             let mut all = cx.failures.lock().unwrap_or_else(|e| e.into_inner());
             all.remove(&o.to_string());
@@ -736,6 +756,24 @@ mod tests {
             message,
             "no key for this user: no Secret ns/u-nats-user-creds"
         );
+    }
+
+    #[test]
+    fn a_status_write_restates_only_what_the_status_holds() {
+        let status = serde_json::json!({
+            "observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "reconcileTimestamp": "2026-11-30T00:00:00Z",
+        });
+        let same = serde_json::json!({
+            "observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}],
+        });
+        assert!(restates(&status, &same));
+        let newer = serde_json::json!({"observedGeneration": 3});
+        assert!(!restates(&status, &newer));
+        let more = serde_json::json!({"observedGeneration": 2, "claimsHash": "ab"});
+        assert!(!restates(&status, &more));
     }
 
     #[test]
