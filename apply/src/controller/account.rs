@@ -141,15 +141,18 @@ fn observed(a: &Account) -> bool {
 async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
     // Problems of the cluster are named by the setting that chose it.
     let via = match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
-        (Some(_), _) => "spec.natsClusterRef",
         (None, Some(_)) => "NATS_CLUSTER_REF",
-        (None, None) => "NATS_URL",
+        (None, None) if cx.config.nats_url.is_some() => "NATS_URL",
+        _ => "spec.natsClusterRef",
     };
     let cluster = (closure::account_cluster(cx, a).await).map_err(|e| match e {
-        Error::Invalid { reason, message } => Error::Invalid {
-            reason,
-            message: format!("{via}: {message}"),
-        },
+        // Messages about the reference itself already start with the field.
+        Error::Invalid { reason, message } if !message.starts_with(&format!("{via}:")) => {
+            Error::Invalid {
+                reason,
+                message: format!("{via}: {message}"),
+            }
+        }
         e => e,
     })?;
     let uid = cluster.object.uid().unwrap_or_default();
