@@ -1,8 +1,8 @@
 //! The one error type of the NATS side, typed so that a reconciler can pick a condition reason
 //! and decide whether to retry.
 //!
-//! Messages quote URLs, public keys, server names and the servers' own texts, never credentials
-//! or seeds: the system user's creds are parsed by `nauth_jwt::creds`, whose errors do
+//! Messages quote URLs (without their user and password), public keys, server names and the
+//! servers' own texts, never credentials or seeds: the system user's creds are parsed by `nauth_jwt::creds`, whose errors do
 //! not quote the seed, and signing errors come from the JWT module, whose texts hold no keys.
 
 use std::time::Duration;
@@ -16,7 +16,11 @@ pub enum NatsError {
     #[error("system user credentials are not usable: {0}")]
     Credentials(String),
     /// No connection to any server: refused, timed out, DNS, TLS, or lost since.
-    #[error("NATS at {url} is unreachable: {reason}")]
+    #[error(
+        "NATS at {} is unreachable: {}",
+        without_userinfo(url),
+        without_userinfo(reason)
+    )]
     Unreachable {
         /// The configured URL(s).
         url: String,
@@ -24,7 +28,11 @@ pub enum NatsError {
         reason: String,
     },
     /// A server refused the system user's creds.
-    #[error("NATS at {url} refused the system user: {reason}")]
+    #[error(
+        "NATS at {} refused the system user: {}",
+        without_userinfo(url),
+        without_userinfo(reason)
+    )]
     Unauthorized {
         /// The configured URL(s).
         url: String,
@@ -100,9 +108,47 @@ fn rejections(replies: &[ServerReply]) -> String {
     texts.join("; ")
 }
 
+/// `text` with the user and password of every URL in it replaced by `***` (`nats://u:p@h` becomes
+/// `nats://***@h`): a NatsCluster URL may carry them, and messages go to statuses and events.
+fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', ' ', ',', '"', '\'']).unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str("***");
+                rest = &tail[userinfo_end..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_user_and_password() {
+        assert_eq!(
+            without_userinfo("nats://u:secret@10.0.0.1:4222, tls://a@b.example/x"),
+            "nats://***@10.0.0.1:4222, tls://***@b.example/x"
+        );
+        assert_eq!(
+            without_userinfo("nats://10.0.0.1:4222"),
+            "nats://10.0.0.1:4222"
+        );
+        let e = NatsError::Unreachable {
+            url: "nats://user:pw@127.0.0.1:1".into(),
+            reason: "connect to nats://user:pw@127.0.0.1:1 refused".into(),
+        };
+        assert!(!e.to_string().contains("pw"), "{e}");
+    }
     use crate::nats::reply::{Outcome, ServerId};
 
     fn server(name: &str) -> ServerId {
