@@ -30,6 +30,14 @@ pub fn revoke(list: &mut RevocationList, key: impl Into<String>, at: i64) {
     *entry = (*entry).max(at);
 }
 
+/// Go's `RevocationList.IsRevoked`: whether a JWT of `key` issued at `issued_at` is refused,
+/// by a revocation of the key or of every user at or after that time.
+pub fn is_revoked(list: &RevocationList, key: &str, issued_at: i64) -> bool {
+    [key, REVOKE_ALL]
+        .iter()
+        .any(|k| list.get(*k).is_some_and(|at| *at >= issued_at))
+}
+
 /// Go's `MsgTrace`: where the server sends message traces for this account.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -187,6 +195,18 @@ fn validate_trace(trace: &MsgTrace, vr: &mut ValidationResults) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jwt_is_revoked_at_or_before_its_keys_time_or_everyones() {
+        let mut list = RevocationList::new();
+        revoke(&mut list, "UA", 100);
+        assert!(is_revoked(&list, "UA", 100));
+        assert!(!is_revoked(&list, "UA", 101));
+        assert!(!is_revoked(&list, "UB", 1));
+        revoke(&mut list, REVOKE_ALL, 50);
+        assert!(is_revoked(&list, "UB", 50));
+        assert!(!is_revoked(&list, "UB", 51));
+    }
     use crate::to_go_json;
 
     #[test]

@@ -38,7 +38,7 @@ mod url;
 mod user;
 mod validation;
 
-pub use account::{Account, MsgTrace, REVOKE_ALL, RevocationList, revoke};
+pub use account::{Account, MsgTrace, REVOKE_ALL, RevocationList, is_revoked, revoke};
 pub use activation::Activation;
 pub use authorization::{ANY_ACCOUNT, ExternalAuthorization};
 pub use claims::{ClaimBody, Claims, ClaimsData};

@@ -144,8 +144,8 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
     let issuer_account = creds
         .as_ref()
         .and_then(|c| c.labels().get(USER_ACCOUNT_ID_LABEL));
-    let revoked = jwt.revocations.get(&issued.public_key);
-    if issuer_account != Some(&jwt.public_key) || revoked >= Some(&issued.issued_at) {
+    let revoked = nauth_jwt::is_revoked(&jwt.revocations, &issued.public_key, issued.issued_at);
+    if issuer_account != Some(&jwt.public_key) || revoked {
         return Ok(Action::await_change());
     }
     Err(not_ready(format!(
