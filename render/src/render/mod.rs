@@ -349,7 +349,7 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
         let previous = removed::previous(lock, &a.key(), id);
         let members = rosters.members(lock, &identities, a);
         let (output, own) =
-            accounts::render_account(cx, &identities, a, previous.as_ref(), &members);
+            accounts::render_account(cx, &identities, a, previous.as_deref(), &members);
         report.merge(own);
         accounts.extend(output);
     }
@@ -699,7 +699,9 @@ impl Identities {
                 // Added back with the ID it had: it refuses what it refused before.
                 if let Some(identity) = identity.as_mut().filter(|_| previous.is_none()) {
                     let entry = removed::previous(lock, &a.key(), &identity.id);
-                    identity.revoked = entry.map(|e| e.revocations).unwrap_or_default();
+                    identity.revoked = entry
+                        .map(|e| e.into_owned().revocations)
+                        .unwrap_or_default();
                 }
                 (a.key(), (identity, report))
             })

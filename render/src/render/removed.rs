@@ -4,11 +4,12 @@
 //! and a render that holds the operator key emits, for each, the signed request that deletes
 //! it from the resolver, which a controller without seeds can send.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Members, Rosters, ref_key, revocations};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::lock::{Lock, RemovedAccount, owner};
+use crate::lock::{Lock, LockEntry, RemovedAccount, owner};
 use crate::requests;
 
 /// The signed `$SYS.REQ.CLAIMS.DELETE` request of a removed Account.
@@ -72,12 +73,12 @@ pub(super) fn tombstones(
 
 /// The lock record an Account of the inputs continues from: its entry, else (added back) its
 /// tombstone when the account ID is the same; with another ID the tombstone does not concern it.
-pub(super) fn previous(lock: &Lock, key: &str, id: &str) -> Option<crate::lock::LockEntry> {
+pub(super) fn previous<'l>(lock: &'l Lock, key: &str, id: &str) -> Option<Cow<'l, LockEntry>> {
     match lock.accounts.get(key) {
-        Some(entry) => Some(entry.clone()),
+        Some(entry) => Some(Cow::Borrowed(entry)),
         None => (lock.removed_accounts.get(key))
             .filter(|t| t.public_key == id)
-            .map(RemovedAccount::as_previous),
+            .map(|t| Cow::Owned(t.as_previous())),
     }
 }
 
