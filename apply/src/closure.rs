@@ -231,17 +231,21 @@ async fn from_object(cx: &Context, object: api::NatsCluster) -> Result<Cluster, 
             Ok::<_, Error>((secret, text))
         }
     };
-    let (operator, _) = value(
-        &spec.operator_signing_key_secret_ref,
-        "spec.operatorSigningKeySecretRef",
-    )
-    .await?;
+    // Pre-rendered, the operator key is not in the cluster: render signed with it.
+    if !cx.config.pre_rendered {
+        let (operator, _) = value(
+            &spec.operator_signing_key_secret_ref,
+            "spec.operatorSigningKeySecretRef",
+        )
+        .await?;
+        secrets.push(operator);
+    }
     let (system, creds) = value(
         &spec.system_account_user_creds_secret_ref,
         "spec.systemAccountUserCredsSecretRef",
     )
     .await?;
-    secrets.extend([operator, system]);
+    secrets.push(system);
     let url = url(cx, &object, &ns).await?;
     let creds = SystemCreds::new(creds).map_err(|e| {
         Error::errored(format!(

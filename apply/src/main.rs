@@ -58,6 +58,14 @@ struct Args {
     /// in a Pod its own).
     #[arg(long, value_parser = parse_namespace)]
     leader_election_namespace: Option<String>,
+    /// Pre-rendered mode, for GitOps: nauth-render (CLI, Argo CD plugin, KRM function) renders
+    /// the account JWT ConfigMaps, creds Secrets and deletion requests, applied with the custom
+    /// resources; the controller checks them against the specs and the servers' trusted
+    /// operators, pushes them and writes status. It never generates or reads an account,
+    /// signing or operator seed and writes no Secret.
+    #[arg(long, env = "NAUTH_PRE_RENDERED", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
+    pre_rendered: bool,
 }
 
 /// A listening address, or none (`0`).
@@ -225,6 +233,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|| client.default_namespace().to_string());
             (namespace, identity())
         }),
+        pre_rendered: args.pre_rendered,
     };
     let code = match nauth_apply::run(client, config).await {
         Ok(()) => 0,

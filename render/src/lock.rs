@@ -4,7 +4,8 @@
 //! rendered JWT its subject, issuer, the hash of its normalized claims and its `iat`. When the
 //! claims hash is unchanged the old `iat` is reused, so the JWT is byte-identical; when it
 //! changed, `iat` moves strictly forward, because NATS servers keep whichever JWT has the newer
-//! `iat` and would otherwise silently keep (or roll back to) old content.
+//! `iat` and would otherwise silently keep (or roll back to) old content. An Account that left
+//! the inputs is kept as removed ([`RemovedAccount`]) until forgotten on purpose.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,12 @@ pub struct Lock {
     /// AccountSigningKey's key, a NatsCluster's operator signing key.
     #[serde(default)]
     pub signing_keys: BTreeMap<String, String>,
+    /// Accounts that left the inputs, by `namespace/name`: kept until forgotten on purpose
+    /// (`render --forget-removed`), so an Account added back with the same key gets its
+    /// revocations back, and so render can keep emitting the request that deletes it from the
+    /// resolver. Absent from locks without removed accounts (and from older locks).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed_accounts: BTreeMap<String, RemovedAccount>,
 }
 
 /// The key of an object in [`Lock::signing_keys`]: `Kind namespace/name`, as messages name it.
@@ -52,6 +59,48 @@ pub struct LockEntry {
     /// knew: kept for good, since a user JWT never expires by itself. Empty for a User.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub revocations: BTreeMap<String, i64>,
+}
+
+/// What the lock keeps of an Account that left the inputs: a tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemovedAccount {
+    /// The account ID it had.
+    pub public_key: String,
+    /// The operator key that signed its last JWT: the key that signs its deletion request.
+    pub issuer: String,
+    /// When it was found removed, after its last `iat`: the `iat` of its deletion request, so
+    /// that request is byte-stable, and the floor of a JWT of it added back.
+    pub removed_at: i64,
+    /// Its revocations, with those of the users removed with it: a user JWT never expires by
+    /// itself, so an Account added back with the same ID must refuse them again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub revocations: BTreeMap<String, i64>,
+}
+
+impl RemovedAccount {
+    /// The tombstone of the Account whose last lock record was `entry`, found removed at
+    /// `epoch`, with `revocations` (its own and its removed users').
+    pub fn new(entry: &LockEntry, epoch: i64, revocations: BTreeMap<String, i64>) -> Self {
+        RemovedAccount {
+            public_key: entry.public_key.clone(),
+            issuer: entry.issuer.clone(),
+            removed_at: epoch.max(entry.issued_at + 1),
+            revocations,
+        }
+    }
+
+    /// The lock record an Account added back with the same ID continues from: its
+    /// revocations, and an `iat` its next JWT must exceed (no claims hash matches it).
+    pub fn as_previous(&self) -> LockEntry {
+        LockEntry {
+            public_key: self.public_key.clone(),
+            issuer: self.issuer.clone(),
+            claims_hash: String::new(),
+            issued_at: self.removed_at,
+            revocations: self.revocations.clone(),
+        }
+    }
 }
 
 /// Why a lock file could not be used.
@@ -111,7 +160,7 @@ mod written {
     use std::iter::Peekable;
     use std::str::Lines;
 
-    use super::{Lock, LockEntry};
+    use super::{Lock, LockEntry, RemovedAccount};
 
     /// The lock `text` holds, or `None` when it is not in the written form.
     pub(super) fn parse(text: &str) -> Option<Lock> {
@@ -123,6 +172,7 @@ mod written {
             accounts: entries(&mut lines, "accounts")?,
             users: entries(&mut lines, "users")?,
             signing_keys: signing_keys(&mut lines)?,
+            removed_accounts: removed_accounts(&mut lines)?,
         };
         lines.next().is_none().then_some(lock)
     }
@@ -156,10 +206,7 @@ mod written {
         }
         keys(lines, |lines, line| {
             let key = object(line.strip_suffix(':')?)?;
-            let mut field = |name: &str| {
-                let line = lines.next()?.strip_prefix("    ")?.strip_prefix(name)?;
-                line.strip_prefix(": ")
-            };
+            let mut field = |name: &str| field(lines, name);
             let entry = LockEntry {
                 public_key: public_key(field("publicKey")?)?,
                 issuer: public_key(field("issuer")?)?,
@@ -168,6 +215,32 @@ mod written {
                 revocations: revocations(lines)?,
             };
             map.insert(key.to_string(), entry).is_none().then_some(())
+        })?;
+        Some(map)
+    }
+
+    /// The value of the entry field `name` on the next line.
+    fn field<'t>(lines: &mut Peekable<Lines<'t>>, name: &str) -> Option<&'t str> {
+        let line = lines.next()?.strip_prefix("    ")?.strip_prefix(name)?;
+        line.strip_prefix(": ")
+    }
+
+    /// The optional `removedAccounts:` section (never written empty).
+    fn removed_accounts(lines: &mut Peekable<Lines>) -> Option<BTreeMap<String, RemovedAccount>> {
+        let mut map = BTreeMap::new();
+        if lines.next_if_eq(&"removedAccounts:").is_none() {
+            return Some(map);
+        }
+        keys(lines, |lines, line| {
+            let key = object(line.strip_suffix(':')?)?;
+            let mut field = |name: &str| field(lines, name);
+            let removed = RemovedAccount {
+                public_key: public_key(field("publicKey")?)?,
+                issuer: public_key(field("issuer")?)?,
+                removed_at: integer(field("removedAt")?)?,
+                revocations: revocations(lines)?,
+            };
+            map.insert(key.to_string(), removed).is_none().then_some(())
         })?;
         Some(map)
     }
@@ -320,13 +393,50 @@ mod tests {
         // The stand-in of NAuth's NATS_URL mode (input::nats_url).
         lock.signing_keys
             .insert(owner("NatsCluster", "nats/NATS_URL"), key('D'));
+        let mut removed = lock.clone();
+        let gone = RemovedAccount::new(&entry(&"ab12".repeat(16), 5), 3, revoking_keys(&key));
+        removed.removed_accounts.insert("c/gone".into(), gone);
+        let mut bare = RemovedAccount::new(&entry(&"ab12".repeat(16), 5), 9, BTreeMap::new());
+        bare.public_key = key('E');
+        removed.removed_accounts.insert("c/bare".into(), bare);
         let empty = Lock::new();
-        for lock in [lock, empty] {
+        for lock in [lock, removed, empty] {
             let text = lock.to_yaml();
             assert_eq!(written::parse(&text).as_ref(), Some(&lock), "{text}");
             let parsed: Lock = serde_saphyr::from_str(&text).unwrap();
             assert_eq!(parsed, lock);
         }
+    }
+
+    fn revoking_keys(key: &dyn Fn(char) -> String) -> BTreeMap<String, i64> {
+        BTreeMap::from([(key('U'), 4), (key('W'), 5)])
+    }
+
+    #[test]
+    fn a_removed_account_is_deleted_after_its_last_jwt_and_continues_from_there() {
+        let revoked = BTreeMap::from([("UA".to_string(), 4)]);
+        let gone = RemovedAccount::new(&entry("h", 1000), 500, revoked.clone());
+        assert_eq!(
+            gone.removed_at, 1001,
+            "the deletion request is newer than the JWT"
+        );
+        assert_eq!(
+            RemovedAccount::new(&entry("h", 1000), 2000, revoked.clone()).removed_at,
+            2000
+        );
+        let previous = gone.as_previous();
+        assert_eq!(previous.revocations, revoked);
+        assert_eq!(previous.public_key, gone.public_key);
+        // Whatever the claims of the Account added back, its JWT is newer than the request.
+        assert_eq!(issued_at(Some(&previous), "h", 10), 1002);
+    }
+
+    #[test]
+    fn a_lock_without_removed_accounts_writes_no_section_and_older_locks_read() {
+        let text = Lock::new().to_yaml();
+        assert!(!text.contains("removedAccounts"), "{text}");
+        let older = "version: 1\naccounts: {}\nusers: {}\nsigningKeys: {}\n";
+        assert_eq!(Lock::parse(older).unwrap(), Lock::new());
     }
 
     #[test]

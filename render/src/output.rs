@@ -2,8 +2,10 @@
 //!
 //! Per User a Secret `<user>-nats-user-creds` (key `user.creds`, NAuth's labels); per managed
 //! Account a ConfigMap `<account>-nats-account-jwt` holding the JWT and its decoded claims, so a
-//! GitOps diff shows what changed even where Secrets are masked. Annotations carry the public
-//! facts (public key, issuer, claims hash, iat), never seeds.
+//! GitOps diff shows what changed even where Secrets are masked; per Account the lock keeps as
+//! removed, a ConfigMap `<account>-nats-account-deletion` holding the operator-signed request
+//! that deletes it from the resolver. Annotations carry the public facts (public key, issuer,
+//! claims hash, iat), never seeds.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::lock::Lock;
-use crate::render::{Rendered, RenderedAccount, RenderedUser};
+use crate::render::{Rendered, RenderedAccount, RenderedDeletion, RenderedUser};
 
 /// Annotation: the JWT subject (account ID or user public key).
 pub const PUBLIC_KEY_ANNOTATION: &str = "nauth.io/public-key";
@@ -52,6 +54,11 @@ fn account_config_map_name(account: &str) -> String {
     format!("{account}-nats-account-jwt")
 }
 
+/// The name of a removed Account's deletion request ConfigMap.
+pub fn account_deletion_config_map_name(account: &str) -> String {
+    format!("{account}-nats-account-deletion")
+}
+
 /// The name of a User's creds Secret.
 fn user_secret_name(user: &str) -> String {
     format!("{user}-nats-user-creds")
@@ -60,15 +67,24 @@ fn user_secret_name(user: &str) -> String {
 /// The [`Manifest::path`] of every object a render that recorded `lock` produced: what
 /// `--out-dir` may have written before, and so the only files it may remove as stale.
 pub fn lock_paths(lock: &Lock) -> Vec<String> {
-    let objects = |entries: &BTreeMap<String, _>, kind, name: fn(&str) -> String| {
+    fn objects<T>(
+        entries: &BTreeMap<String, T>,
+        kind: &str,
+        name: fn(&str) -> String,
+    ) -> Vec<String> {
         entries
             .keys()
             .filter_map(|key: &String| key.split_once('/'))
-            .map(move |(ns, n)| path(kind, ns, &name(n)))
-            .collect::<Vec<_>>()
-    };
+            .map(|(ns, n)| path(kind, ns, &name(n)))
+            .collect()
+    }
     let mut paths = objects(&lock.accounts, "ConfigMap", account_config_map_name);
     paths.extend(objects(&lock.users, "Secret", user_secret_name));
+    paths.extend(objects(
+        &lock.removed_accounts,
+        "ConfigMap",
+        account_deletion_config_map_name,
+    ));
     paths
 }
 
@@ -85,6 +101,7 @@ pub fn manifests(rendered: &Rendered) -> Vec<Manifest> {
         .iter()
         .map(account_config_map)
         .chain(rendered.users.iter().map(user_secret))
+        .chain(rendered.deletions.iter().map(account_deletion_config_map))
         .collect();
     out.sort_by(|a, b| (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name)));
     out
@@ -183,6 +200,49 @@ pub fn account_config_map_object(a: &RenderedAccount) -> ConfigMap {
             ("account.jwt".to_string(), a.jwt.clone()),
             ("claims.yaml".to_string(), claims),
         ])),
+        ..ConfigMap::default()
+    }
+}
+
+/// Label of a deletion request ConfigMap, `account-deletion`: it tells the request from the JWT
+/// ConfigMaps a controller reads next to it, which carry the same `account.nauth.io/id` label.
+pub const CONFIG_TYPE_LABEL: &str = "nauth.io/config-type";
+/// Key of the deletion request JWT in its ConfigMap.
+pub const DELETION_KEY: &str = "deletion.jwt";
+
+fn account_deletion_config_map(d: &RenderedDeletion) -> Manifest {
+    let cm = account_deletion_config_map_object(d);
+    Manifest {
+        kind: "ConfigMap",
+        namespace: d.namespace.clone(),
+        name: account_deletion_config_map_name(&d.name),
+        yaml: serde_saphyr::to_string(&cm).expect("ConfigMaps serialize to YAML"),
+    }
+}
+
+/// The ConfigMap `<account>-nats-account-deletion` of a removed Account: the signed
+/// `$SYS.REQ.CLAIMS.DELETE` request only (no seed), labelled with the account ID it deletes and
+/// annotated with its issuer and `iat`, for a controller without the operator key to send.
+pub fn account_deletion_config_map_object(d: &RenderedDeletion) -> ConfigMap {
+    let iat = d.issued_at.to_string();
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(account_deletion_config_map_name(&d.name)),
+            namespace: Some(d.namespace.clone()),
+            labels: string_map(&[
+                ("account.nauth.io/id", &d.account_id),
+                ("account.nauth.io/signed-by", &d.issuer),
+                ("app.kubernetes.io/managed-by", "nauth-render"),
+                (CONFIG_TYPE_LABEL, "account-deletion"),
+            ]),
+            annotations: string_map(&[
+                (ISSUED_AT_ANNOTATION, &iat),
+                (ISSUER_ANNOTATION, &d.issuer),
+                (PUBLIC_KEY_ANNOTATION, &d.account_id),
+            ]),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([(DELETION_KEY.to_string(), d.jwt.clone())])),
         ..ConfigMap::default()
     }
 }

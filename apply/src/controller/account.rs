@@ -138,7 +138,7 @@ fn observed(a: &Account) -> bool {
 }
 
 /// Reads the Account's NatsCluster and checks the Account is not bound to another one.
-async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
+pub(super) async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, Error> {
     // Problems of the cluster are named by the setting that chose it.
     let via = match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
         (None, Some(_)) => "NATS_CLUSTER_REF",
@@ -170,6 +170,9 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     if observed(a) {
         return observe(a, cx, &cluster).await;
     }
+    if cx.config.pre_rendered {
+        return super::pre_rendered::apply_account(a, cx, &cluster).await;
+    }
     let (ns, name) = ns_name(a);
     let id = a.labels().get(ACCOUNT_ID_LABEL).cloned();
     if id.is_none() {
@@ -179,12 +182,25 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     let closure = closure::account(cx, a, &cluster).await?;
     let ra = render_account(cx, a, &closure)?;
     sync_resolvers(cx, a, &cluster, &ra).await?;
-    crate::metrics::revocations(&ns, &name, ra.revocations.len());
     writes::object(
         &cx.api::<ConfigMap>(&ns),
         &output::account_config_map_object(&ra),
     )
     .await?;
+    write_status(cx, a, &cluster, &closure, &ra).await
+}
+
+/// After a push: the Account's labels (ID, signer, cluster) and status (claims, hash,
+/// adoptions), `Ready=True`.
+pub(super) async fn write_status(
+    cx: &Context,
+    a: &Account,
+    cluster: &Cluster,
+    closure: &closure::Closure,
+    ra: &render::RenderedAccount,
+) -> Result<Action, Error> {
+    let (ns, name) = ns_name(a);
+    crate::metrics::revocations(&ns, &name, ra.revocations.len());
     let labels = BTreeMap::from([
         (ACCOUNT_ID_LABEL.to_string(), ra.claims.data.sub.clone()),
         (SIGNED_BY_LABEL.to_string(), ra.claims.data.iss.clone()),
@@ -223,7 +239,7 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
 /// them and pushes only when one lacks it or holds an older JWT. A resolver holding a newer JWT
 /// is not overwritten. A push that restores an unchanged account (same claims hash as the
 /// status records) repairs drift, e.g. a wiped resolver: logged and reported as an event.
-async fn sync_resolvers(
+pub(super) async fn sync_resolvers(
     cx: &Context,
     a: &Account,
     cluster: &Cluster,
@@ -478,6 +494,9 @@ async fn remove(a: &Account, cx: &Context) -> Result<Action, Error> {
     }
     if observed(a) {
         return Ok(Action::await_change());
+    }
+    if cx.config.pre_rendered {
+        return super::pre_rendered::remove_account(cx, a, &id).await;
     }
     let cluster = bound_cluster(cx, a).await?;
     let operator = cluster.operator_signing_key()?;

@@ -58,7 +58,7 @@ async fn apply(k: &AccountSigningKey, cx: &Context) -> Result<Action, Error> {
         "" => None,
         n => secrets.get_opt(n).await?,
     };
-    if secret.is_none() && !observed {
+    if secret.is_none() && !observed && !cx.config.pre_rendered {
         let mut new = keys::signing_key_secret(&ns, &secret_name, &keys::new_account_key());
         new.metadata.owner_references = k.controller_owner_ref(&()).map(|r| vec![r]);
         writes::object(&secrets, &new).await?;

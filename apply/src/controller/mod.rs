@@ -11,6 +11,7 @@ mod account_import;
 mod account_signing_key;
 pub(crate) mod conditions;
 mod nats_cluster;
+mod pre_rendered;
 mod user;
 
 use std::collections::HashMap;
@@ -76,6 +77,10 @@ pub struct Config {
     /// Leader election (NAuth's `--leader-elect`): the namespace of the Lease and this
     /// replica's identity; `None`: this replica leads alone.
     pub leader_election: Option<(String, String)>,
+    /// Pre-rendered mode (`--pre-rendered`): the JWT ConfigMaps, creds Secrets and deletion
+    /// requests come from nauth-render (GitOps); no seed is generated or read, no Secret
+    /// written (see [`pre_rendered`]).
+    pub pre_rendered: bool,
 }
 
 impl Default for Config {
@@ -90,6 +95,7 @@ impl Default for Config {
             probe_address: None,
             metrics_address: None,
             leader_election: None,
+            pre_rendered: false,
         }
     }
 }
@@ -603,7 +609,14 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         })
         .watches(scoped::<ConfigMap>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            move |m| account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m)
+            // Pre-rendered, a newly applied render re-triggers the Account it is of.
+            let rendered = config.pre_rendered;
+            move |m| {
+                let mut bound =
+                    account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m);
+                bound.extend(pre_rendered::account_of(&m).filter(|_| rendered));
+                bound
+            }
         })
         .graceful_shutdown_on(stop.clone())
         .run(account::reconcile, account::error_policy, cx.clone())

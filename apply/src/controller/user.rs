@@ -177,6 +177,9 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
             ))
         })?;
     check_signing_key(cx, u, &account).await?;
+    if cx.config.pre_rendered {
+        return super::pre_rendered::apply_user(u, cx, account_id).await;
+    }
     let secrets = cx.api::<Secret>(&ns);
     let secret_name = format!("{name}-nats-user-creds");
     let existing = secrets.get_opt(&secret_name).await?;
@@ -213,13 +216,22 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         writes::object(&secrets, &secret).await?;
         tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
     }
+    write_status(cx, u, &ru.claims.data, account_id).await
+}
+
+/// After the creds are issued (`jwt` their claims): the User's labels (key, account ID,
+/// signer) and NAuth's status, `Ready=True`.
+pub(super) async fn write_status(
+    cx: &Context,
+    u: &User,
+    jwt: &nauth_jwt::ClaimsData,
+    account_id: String,
+) -> Result<Action, Error> {
+    let (ns, name) = ns_name(u);
     let labels = BTreeMap::from([
-        ("user.nauth.io/id".to_string(), ru.claims.data.sub.clone()),
+        ("user.nauth.io/id".to_string(), jwt.sub.clone()),
         (USER_ACCOUNT_ID_LABEL.to_string(), account_id),
-        (
-            "user.nauth.io/signed-by".to_string(),
-            ru.claims.data.iss.clone(),
-        ),
+        ("user.nauth.io/signed-by".to_string(), jwt.iss.clone()),
     ]);
     let api = cx.api::<User>(&ns);
     writes::labels(&api, &name, &labels).await?;

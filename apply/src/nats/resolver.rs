@@ -150,6 +150,39 @@ impl Connection {
             .await
     }
 
+    /// Sends a delete request signed elsewhere (nauth-render's, for a controller without the
+    /// operator key) after checking what the servers will: it verifies, is self-signed by an
+    /// operator key every server trusts, and lists `account_id`.
+    pub async fn send_deletion(
+        &self,
+        request: &str,
+        account_id: &str,
+    ) -> Result<Accepted, NatsError> {
+        check_account_id(account_id)?;
+        let claims = match decode(request).map(|d| d.claims) {
+            Ok(AnyClaims::Generic(claims)) => claims,
+            Ok(_) => return Err(NatsError::Invalid("not a delete request".into())),
+            Err(e) => return Err(NatsError::Invalid(format!("delete request: {e}"))),
+        };
+        let listed = (claims.nats.0.get("accounts").and_then(|l| l.as_array()))
+            .is_some_and(|l| l.iter().any(|a| a.as_str() == Some(account_id)));
+        if claims.data.sub != claims.data.iss || !listed {
+            return Err(NatsError::Invalid(format!(
+                "the delete request is not self-signed or does not list account {account_id}"
+            )));
+        }
+        let membership = self.membership().await?;
+        membership.trust.check_delete_signer(&claims.data.iss)?;
+        let operation = format!("delete of account {account_id}");
+        self.update(
+            &membership,
+            &operation,
+            CLAIMS_DELETE,
+            request.as_bytes().to_vec(),
+        )
+        .await
+    }
+
     /// Reads the JWT the resolvers hold for `account_id`
     /// (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`; no seed needed). `None` when every resolver
     /// answered that it has none.

@@ -237,7 +237,8 @@ const LOCK_FILE: &str = "nauth.lock";
 #[derive(Args, Debug, Clone, Copy)]
 pub struct AllowEmpty {
     /// Accept inputs that share no Account or User with the lock although it has entries (they
-    /// hold no NAuth object, or only others): every Account and User of the lock is removed.
+    /// hold no NAuth object, or only others): every Account and User of the lock is removed
+    /// (the Accounts are kept in it as removed, see `render --forget-removed`).
     /// Without it that is an error, as a wrong path or a wrong --lock would otherwise wipe the
     /// lock and the rendered output.
     #[arg(long)]
@@ -342,6 +343,7 @@ impl OptionArgs {
             cluster_optional,
             strict: self.strict,
             progress: super::progress::terminal("rendering"),
+            forget_removed: Default::default(),
         })
     }
 }

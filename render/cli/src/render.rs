@@ -1,6 +1,6 @@
 //! `nauth-render render`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,11 @@ pub struct Args {
     /// longer produces are removed, each named on stderr.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// Forget the removed Account NAMESPACE/NAME that the lock keeps (repeatable): its
+    /// revocations are dropped and its deletion request is no longer rendered. Only once NATS
+    /// no longer has the account, and its users' creds are gone.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    forget_removed: Vec<String>,
 }
 
 /// The epoch option of every command that signs.
@@ -58,7 +63,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         usable_out_dir(dir)?;
     }
     let _held = files::hold_exclusive(&[lock_dir, out_dir.map_or(lock_dir, existing)])?;
-    let loaded = args.input.load()?;
+    let mut loaded = args.input.load()?;
+    loaded.options.forget_removed = args.forget_removed.iter().cloned().collect();
     (args.allow_empty.check(&loaded)).map_err(|d| Failure::Invalid(vec![d]))?;
     let rendered = render_loaded(&loaded, args.issued_at)?;
     let lock_changed = rendered.lock != loaded.lock || !loaded.lock_exists;
@@ -114,6 +120,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 removed.len(),
                 listed(&removed, 5)
             );
+        }
+        for note in removed_account_notes(&loaded.lock, &rendered.lock) {
+            eprintln!("note: {note}");
         }
     }
     Ok(())
@@ -198,32 +207,79 @@ pub(super) fn changed_entries(
     old: &nauth_render::lock::Lock,
     new: &nauth_render::lock::Lock,
 ) -> Vec<String> {
-    let mut changed = Vec::new();
-    for (kind, a, b) in [
-        ("Account", &old.accounts, &new.accounts),
-        ("User", &old.users, &new.users),
-    ] {
-        let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
-        changed.extend(
-            keys.into_iter()
-                .filter(|k| a.get(*k) != b.get(*k))
-                .map(|k| format!("{kind} {k}")),
-        );
+    /// `kind key` of the keys whose entries differ between `a` and `b`.
+    fn differing<T: PartialEq>(
+        kind: &str,
+        a: &BTreeMap<String, T>,
+        b: &BTreeMap<String, T>,
+    ) -> Vec<String> {
+        let keys: BTreeSet<_> = a.keys().chain(b.keys()).collect();
+        (keys.into_iter())
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| format!("{kind} {k}"))
+            .collect()
     }
+    let mut changed = differing("Account", &old.accounts, &new.accounts);
+    changed.extend(differing("User", &old.users, &new.users));
+    changed.extend(differing(
+        "removed Account",
+        &old.removed_accounts,
+        &new.removed_accounts,
+    ));
     if changed.is_empty() {
         changed.push("none; the lock file does not exist yet".into());
     }
     changed
 }
 
-/// `Kind namespace/name` of the Account and User entries of `old` that `new` no longer holds:
-/// a render of part of a tree with the whole tree's lock drops the rest, which must be said.
+/// `Kind namespace/name` of the Account and User entries of `old` that `new` no longer holds
+/// (an Account it keeps as removed is said by [`removed_account_notes`]): a render of part of a
+/// tree with the whole tree's lock drops the rest, which must be said.
 fn removed_entries(old: &Lock, new: &Lock) -> Vec<String> {
-    let kept: BTreeSet<String> = lock_entries(new).into_iter().collect();
+    let kept: BTreeSet<String> = (lock_entries(new).into_iter())
+        .chain(new.removed_accounts.keys().map(|k| format!("Account {k}")))
+        .collect();
     lock_entries(old)
         .into_iter()
         .filter(|e| !kept.contains(e))
         .collect()
+}
+
+/// What became of removed Accounts between two locks: newly kept as removed, forgotten, or
+/// added back (with the same account ID, whose revocations it keeps, or another).
+fn removed_account_notes(old: &Lock, new: &Lock) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (key, t) in &new.removed_accounts {
+        if !old.removed_accounts.contains_key(key) {
+            notes.push(format!(
+                "Account {key} is no longer in the input: kept in the lock as removed (account \
+                 {}, its revocations and those of its users; its deletion request is rendered \
+                 when the operator key is at hand); `--forget-removed {key}` forgets it",
+                t.public_key
+            ));
+        }
+    }
+    for (key, t) in &old.removed_accounts {
+        if new.removed_accounts.contains_key(key) {
+            continue;
+        }
+        notes.push(match new.accounts.get(key) {
+            Some(e) if e.public_key == t.public_key => format!(
+                "Account {key} is back with its account ID {}: the revocations it had are kept",
+                t.public_key
+            ),
+            Some(e) => format!(
+                "Account {key} is back with another account ID {} (it had {}): the removed \
+                 account is forgotten and does not concern it",
+                e.public_key, t.public_key
+            ),
+            None => format!(
+                "forgot the removed Account {key} (account {})",
+                t.public_key
+            ),
+        });
+    }
+    notes
 }
 
 /// Writes one file per object into `dir` (`wanted` are their paths): every file is staged

@@ -95,7 +95,12 @@ fn inputs_without_any_nauth_object_never_empty_a_lock() {
     let allowed = nauth_render(&["render", empty, "--lock", lock_arg, "--allow-empty"], "");
     assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
     let emptied = fs::read_to_string(&lock).unwrap();
-    assert!(!emptied.contains("shop/"), "{emptied}");
+    let (live, removed) = emptied
+        .split_once("removedAccounts:\n")
+        .unwrap_or_else(|| panic!("{emptied}"));
+    assert!(!live.contains("shop/"), "{emptied}");
+    // The Accounts are kept as removed, their revocations with them.
+    assert!(removed.contains("  shop/billing:\n") && removed.contains("  shop/orders:\n"));
 }
 
 #[test]
@@ -194,12 +199,18 @@ fn inputs_sharing_no_object_with_the_lock_are_refused_unless_allowed() {
     let allowed = render_tree(dir.path(), &["--allow-empty"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
     let replaced = lock_in(dir.path());
+    let (live, removed) = replaced
+        .split_once("removedAccounts:\n")
+        .unwrap_or_else(|| panic!("{replaced}"));
     assert!(
-        !replaced.contains("shop/") && replaced.contains("store/"),
+        !live.contains("shop/") && live.contains("store/"),
         "{replaced}"
     );
+    assert!(removed.contains("  shop/billing:\n"), "{replaced}");
     assert!(
-        text(&allowed.stderr).contains("note: 4 lock entries removed"),
+        text(&allowed.stderr).contains("note: 2 lock entries removed")
+            && text(&allowed.stderr)
+                .contains("note: Account shop/billing is no longer in the input"),
         "{}",
         text(&allowed.stderr)
     );

@@ -144,7 +144,41 @@ pub fn diff(base: Side, head: Side) -> Vec<ObjectDiff> {
         users(head, base, &head_scopes, &base_scopes),
         &mut out,
     );
+    deleted_accounts(base, head, &names, &mut out);
     out
+}
+
+/// Adds `resolver: deleted` to each Account the head's lock newly keeps as removed: the head's
+/// render emits the request that deletes it from the resolver.
+fn deleted_accounts(base: Side, head: Side, names: &Names, out: &mut Vec<ObjectDiff>) {
+    let (before, after) = (
+        &base.preview.lock.removed_accounts,
+        &head.preview.lock.removed_accounts,
+    );
+    for (key, removed) in after.iter().filter(|(k, _)| !before.contains_key(*k)) {
+        let change = Change {
+            path: "resolver".into(),
+            old: None,
+            new: Some(Fact::Key {
+                key: removed.public_key.clone(),
+                label: format!("deleted: {}", names.label(&removed.public_key)),
+            }),
+        };
+        let found = (out.iter_mut()).find(|d| d.kind == "Account" && d.object == *key);
+        match found {
+            Some(diff) => {
+                diff.changes.push(change);
+                diff.changes.sort_by(|a, b| a.path.cmp(&b.path));
+            }
+            None => out.push(ObjectDiff {
+                kind: "Account",
+                object: key.clone(),
+                status: Status::Removed,
+                changes: vec![change],
+            }),
+        }
+    }
+    out.sort_by(|a, b| (a.kind != "Account", &a.object).cmp(&(b.kind != "Account", &b.object)));
 }
 
 /// Whether the object `key` has the same claims hash on both sides.

@@ -11,12 +11,14 @@
 
 mod accounts;
 mod imports;
+mod removed;
 mod revocations;
 mod users;
 
+pub use removed::RenderedDeletion;
 pub use revocations::{Members, Roster, UserRecord};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use data_encoding::HEXLOWER;
@@ -47,6 +49,9 @@ pub struct Options {
     pub strict: bool,
     /// Told after each Account and User, so a terminal can show how far a large tree is.
     pub progress: Option<Progress>,
+    /// Removed Accounts (`namespace/name`) the lock forgets: their revocations and deletion
+    /// requests are no longer kept. Each must be one the lock keeps or that leaves now.
+    pub forget_removed: BTreeSet<String>,
 }
 
 /// Observer of a render's progress: called with (objects done, objects in total). It sees
@@ -125,7 +130,9 @@ pub struct Rendered {
     pub accounts: Vec<RenderedAccount>,
     /// User JWTs and creds.
     pub users: Vec<RenderedUser>,
-    /// The lock to write: an entry for every JWT above, and nothing else.
+    /// The deletion requests of the lock's removed Accounts (none without seeds).
+    pub deletions: Vec<RenderedDeletion>,
+    /// The lock to write: an entry for every JWT above, the removed Accounts, and nothing else.
     pub lock: Lock,
     /// Warnings (the render succeeded).
     pub warnings: Vec<Diagnostic>,
@@ -338,14 +345,28 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     let mut accounts = Vec::new();
     for a in by_key(&inputs.accounts) {
         progress.step(cx);
-        let previous = lock.accounts.get(&a.key());
+        let id = identities.get(&a.key()).map_or("", Identity::id);
+        let previous = removed::previous(lock, &a.key(), id);
         let members = rosters.members(lock, &identities, a);
-        let (output, own) = accounts::render_account(cx, &identities, a, previous, &members);
+        let (output, own) =
+            accounts::render_account(cx, &identities, a, previous.as_deref(), &members);
         report.merge(own);
         accounts.extend(output);
     }
     accounts::unbound(cx, &identities, &mut report);
     imports::check(inputs, &identities, &accounts, &mut report);
+    let (mut deletions, mut removed_accounts) = (Vec::new(), BTreeMap::new());
+
+    match removed::tombstones(cx, lock, &rosters) {
+        Ok(tombstones) => {
+            match removed::deletions(cx, &tombstones, &mut report.problems) {
+                Ok(d) => deletions = d,
+                Err(e) => report.problems.extend(e),
+            }
+            removed_accounts = tombstones;
+        }
+        Err(e) => report.problems.extend(e),
+    }
 
     if cx.options.strict {
         report.problems = strict(report.problems);
@@ -357,6 +378,7 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     }
     let mut new_lock = Lock::new();
     new_lock.signing_keys = report.signing_keys;
+    new_lock.removed_accounts = removed_accounts;
     for a in &accounts {
         let mut entry = entry(&a.claims, &a.claims_hash);
         entry.revocations = a.revocations.clone();
@@ -373,6 +395,7 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
     Ok(Rendered {
         accounts,
         users,
+        deletions,
         lock: new_lock,
         warnings: sorted(warnings),
     })
@@ -559,6 +582,34 @@ impl<'a> Rosters<'a> {
     }
 }
 
+impl Rosters<'_> {
+    /// The users the lock records for the removed Account `key` (ID `id`): those signed by its
+    /// ID, its own signing key, or an AccountSigningKey no Account of the inputs trusts (`trusted`).
+    fn removed_members(
+        &self,
+        lock: &Lock,
+        key: &str,
+        id: &str,
+        trusted: &BTreeSet<String>,
+    ) -> Roster {
+        let ns = key.split_once('/').map_or("", |(ns, _)| ns);
+        let own = lock.signing_keys.get(&owner("Account", key));
+        let orphaned = (lock.signing_keys.iter())
+            .filter(|(o, _)| o.starts_with("AccountSigningKey ") && !trusted.contains(*o))
+            .map(|(_, k)| k);
+        let mut issuers: Vec<&str> = (own.into_iter().chain(orphaned))
+            .map(String::as_str)
+            .chain([id])
+            .collect();
+        issuers.sort_unstable();
+        issuers.dedup();
+        (issuers.iter())
+            .flat_map(|issuer| self.previous.get(&(ns, *issuer)).into_iter().flatten())
+            .map(|(key, e)| ((*key).clone(), record(&e.public_key, e.issued_at)))
+            .collect()
+    }
+}
+
 fn record(public_key: &str, issued_at: i64) -> UserRecord {
     UserRecord {
         public_key: public_key.to_string(),
@@ -644,7 +695,15 @@ impl Identities {
             .into_iter()
             .map(|a| {
                 let previous = lock.accounts.get(&a.key());
-                (a.key(), accounts::identity(cx, a, previous))
+                let (mut identity, report) = accounts::identity(cx, a, previous);
+                // Added back with the ID it had: it refuses what it refused before.
+                if let Some(identity) = identity.as_mut().filter(|_| previous.is_none()) {
+                    let entry = removed::previous(lock, &a.key(), &identity.id);
+                    identity.revoked = entry
+                        .map(|e| e.into_owned().revocations)
+                        .unwrap_or_default();
+                }
+                (a.key(), (identity, report))
             })
             .collect();
         Identities {
