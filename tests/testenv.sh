@@ -206,7 +206,8 @@ build_go_tool() {
   log "$name published in $dir"
 }
 
-# Cold builds on 2 cores: kustomize about 1 min, helm HELM_COLD, crane CRANE_COLD.
+# Builds on 2 cores (module download included): kustomize about 1 min; helm 7.5 min and crane
+# 20 s wall on a loaded machine, 3.5 min of CPU together.
 build_kustomize() {
   build_go_tool kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_DIR" sigs.k8s.io/kustomize/kustomize/v5 \
     sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/api/provenance.version
