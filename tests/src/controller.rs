@@ -65,17 +65,31 @@ impl Controller {
     /// Starts `nauth-apply --namespace NAMESPACE ARGS` with `env` added. The health probes
     /// listen on a free port (see [`Controller::address`]), so controllers run side by side.
     pub async fn start_with(namespace: &str, args: &[&str], env: &[(&str, &str)]) -> Controller {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("controller.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(binary().await)
+        let mut command = Command::new(binary().await);
+        command
             .args(["--namespace", namespace])
             .args(["--health-probe-bind-address", "127.0.0.1:0"])
             .args(args)
             // The testenv's NATS_URL would switch on NAuth's NATS_URL mode: only on request.
             .env_remove("NATS_URL")
             .envs(env.iter().copied())
-            .env("RUST_LOG", "info,nauth_apply=debug,kube=warn")
+            .env("RUST_LOG", "info,nauth_apply=debug,kube=warn");
+        Self::spawn(command)
+    }
+
+    /// Starts `nauth-apply` with exactly `args` and the environment `env`, nothing inherited:
+    /// the container of a Deployment, run as a process (`env` names the kubeconfig).
+    pub async fn start_exactly(args: &[String], env: &[(String, String)]) -> Controller {
+        let mut command = Command::new(binary().await);
+        command.args(args).env_clear().envs(env.iter().cloned());
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Controller {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("controller.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

@@ -10,3 +10,4 @@ pub mod manifests;
 pub mod nats;
 pub mod nats_servers;
 pub mod testenv;
+pub mod tools;
