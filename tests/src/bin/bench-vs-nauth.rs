@@ -340,6 +340,14 @@ fn user_spec(a: usize, generation: u32) -> Value {
     })
 }
 
+/// The result of a polling read; an error (the API server times out when a controller floods
+/// it) is reported and the poll goes on.
+fn polled<T>(result: kube::Result<T>) -> Option<T> {
+    result
+        .inspect_err(|e| eprintln!("polling read failed, retrying: {e}"))
+        .ok()
+}
+
 /// Whether an object's `Ready` condition is `True`.
 fn is_ready(o: &impl serde::Serialize) -> bool {
     condition(o, "Ready").is_some_and(|(status, _, _)| status == "True")
@@ -383,8 +391,10 @@ async fn all_creds(client: &Client, ns: &str, driver: &DriverRequests) -> BTreeM
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let list = secrets
         .list(&ListParams::default().labels("nauth.io/secret-type=user-creds"))
-        .await
-        .unwrap();
+        .await;
+    let Some(list) = polled(list) else {
+        return BTreeMap::new();
+    };
     list.items
         .into_iter()
         .filter_map(|s| {
@@ -459,12 +469,16 @@ async fn create_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> Phase {
     while Instant::now() < deadline {
         meter.driver.add("LIST accounts", 1);
         meter.driver.add("LIST users", 1);
-        let list = accounts.list(&ListParams::default()).await.unwrap();
-        ready_accounts = list.items.iter().filter(|a| is_ready(*a)).count();
-        let list = users.list(&ListParams::default()).await.unwrap();
-        ready_users = list.items.iter().filter(|u| is_ready(*u)).count();
-        if ready_accounts == args.accounts && ready_users == total_users {
-            break;
+        let listed = (
+            polled(accounts.list(&ListParams::default()).await),
+            polled(users.list(&ListParams::default()).await),
+        );
+        if let (Some(a), Some(u)) = listed {
+            ready_accounts = a.items.iter().filter(|a| is_ready(*a)).count();
+            ready_users = u.items.iter().filter(|u| is_ready(*u)).count();
+            if ready_accounts == args.accounts && ready_users == total_users {
+                break;
+            }
         }
         tokio::time::sleep(POLL).await;
     }
@@ -516,7 +530,10 @@ async fn change_user_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> Phas
     let mut ready = None;
     while Instant::now() < deadline {
         meter.driver.add("GET users", 1);
-        let u = users.get(&name).await.unwrap();
+        let Some(u) = polled(users.get(&name).await) else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
         let observed = serde_json::to_value(&u).unwrap()["status"]["observedGeneration"].as_i64();
         let fresh = observed.is_none_or(|g| Some(g) == u.metadata.generation);
         let creds = all_creds(&client, ns, &meter.driver).await.remove(&name);
@@ -569,7 +586,10 @@ async fn delete_account_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> P
     let mut left = args.users;
     while Instant::now() < deadline {
         meter.driver.add("LIST users", 1);
-        let list = users.list(&ListParams::default()).await.unwrap();
+        let Some(list) = polled(users.list(&ListParams::default()).await) else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
         left = list
             .items
             .iter()
@@ -598,7 +618,7 @@ async fn delete_account_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> P
     while Instant::now() < deadline {
         if !gone {
             meter.driver.add("GET accounts", 1);
-            gone = accounts.get_opt(&name).await.unwrap().is_none();
+            gone = matches!(polled(accounts.get_opt(&name).await), Some(None));
         }
         if gone && ready.is_none() {
             ready = Some(Instant::now());
