@@ -373,8 +373,10 @@ start_kube_apiserver() {
 bootstrap_nats_trust() {
   log "generating the NATS operator, system account and system user"
   log "building testenv-bootstrap with cargo (nauth-tests crate; the first build compiles its" \
-    "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir)"
-  (cd "$REPO_ROOT" && cargo run -q -p nauth-tests --bin testenv-bootstrap -- --out "$ENV_DIR/nats") \
+    "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir;" \
+    "NAUTH_TESTENV_CARGO_PROFILE=release reuses a release build instead)"
+  (cd "$REPO_ROOT" && cargo run -q --profile "${NAUTH_TESTENV_CARGO_PROFILE:-dev}" \
+    -p nauth-tests --bin testenv-bootstrap -- --out "$ENV_DIR/nats") \
     || die "testenv-bootstrap failed"
 }
 
