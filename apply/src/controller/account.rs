@@ -83,6 +83,29 @@ pub fn of_cluster_source<K: Resource>(
     readers.flat_map(|c| of_cluster(accounts, &c)).collect()
 }
 
+/// The Accounts NAuth's NATS_URL mode serves (those without `spec.natsClusterRef`) when `s`
+/// is one of the labelled Secrets of that mode in its namespace: adding, changing or removing
+/// one changes their cluster, or makes it ambiguous.
+pub fn of_nats_url_secret(
+    accounts: &Store<Account>,
+    mode: Option<&closure::NatsUrl>,
+    s: &Secret,
+) -> Vec<ObjectRef<Account>> {
+    let labelled = matches!(
+        s.labels().get(api::SECRET_TYPE_LABEL).map(String::as_str),
+        Some(api::OPERATOR_SIGN_SECRET_TYPE | api::SYSTEM_CREDS_SECRET_TYPE)
+    );
+    match mode {
+        Some(mode) if labelled && s.namespace().as_deref() == Some(mode.namespace.as_str()) => {
+            (accounts.state().iter())
+                .filter(|a| a.spec.nats_cluster_ref.is_none())
+                .map(|a| ObjectRef::from(a.as_ref()))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The Accounts that trust an AccountSigningKey (list it in `spec.signingKeyRefs`).
 pub fn of_signing_key(
     store: &Store<Account>,

@@ -596,10 +596,20 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .watches(scoped::<api::User>(&client, &config), wc(), |u| {
             account::of_deleted_user(&u)
         })
-        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it.
+        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
+        // so does a labelled Secret of NAuth's NATS_URL mode.
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            move |s| account::of_cluster_source(&clusters, &accounts, Source::Secret, &s)
+            let nats_url = config.nats_url.clone();
+            move |s| {
+                let mut of = account::of_cluster_source(&clusters, &accounts, Source::Secret, &s);
+                of.extend(account::of_nats_url_secret(
+                    &accounts,
+                    nats_url.as_ref(),
+                    &s,
+                ));
+                of
+            }
         })
         .watches(scoped::<ConfigMap>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
