@@ -206,7 +206,7 @@ fn event_action(note: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A Kubernetes API call failed.
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", api_message(.0))]
     Kube(#[from] kube::Error),
     /// A NATS request failed.
     #[error("{0}")]
@@ -223,6 +223,15 @@ pub enum Error {
     /// Adding or removing a finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+}
+
+/// What the API server said, in its words: kube's own text repeats it as a Rust debug struct,
+/// which statuses and events must not show.
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
+        e => e.to_string(),
+    }
 }
 
 impl Error {
@@ -597,7 +606,7 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             account::of_deleted_user(&u)
         })
         // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
-        // so does a labelled Secret of NAuth's NATS_URL mode.
+        // so do a labelled Secret of NAuth's NATS_URL mode and an Account's own JWT ConfigMap.
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
             let nats_url = config.nats_url.clone();
@@ -613,7 +622,12 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         })
         .watches(scoped::<ConfigMap>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            move |m| account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m)
+            move |m| {
+                let mut of =
+                    account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m);
+                of.extend(account::of_config_map(&m));
+                of
+            }
         })
         .graceful_shutdown_on(stop.clone())
         .run(account::reconcile, account::error_policy, cx.clone())
@@ -765,6 +779,20 @@ mod tests {
         assert_eq!(
             message,
             "no key for this user: no Secret ns/u-nats-user-creds"
+        );
+    }
+
+    #[test]
+    fn api_errors_read_as_the_api_server_words_them() {
+        let status = kube::core::Status::failure(
+            "ConfigMap \"a-nats-account-jwt\" is invalid: []: Too long",
+            "Invalid",
+        )
+        .with_code(422);
+        let e = Error::Kube(kube::Error::Api(Box::new(status)));
+        assert_eq!(
+            e.to_string(),
+            "Kubernetes API: 422 Invalid: ConfigMap \"a-nats-account-jwt\" is invalid: []: Too long"
         );
     }
 
