@@ -507,7 +507,12 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
     inputs.accounts.push(object(a.clone()));
     let mut lock = Lock::new();
     let written = account_config_map(cx, &ns, &name).await?;
-    if let Some(entry) = written.as_ref().and_then(lock_entry) {
+    let recorded = match (written.as_ref().and_then(lock_entry), &id) {
+        (Some(entry), _) => Some(entry),
+        (None, Some(id)) => recovered(cx, a, cluster, id).await?,
+        (None, None) => None,
+    };
+    if let Some(entry) = recorded {
         lock.accounts.insert(format!("{ns}/{name}"), entry);
     }
     let mut members = Members {
@@ -528,13 +533,33 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
     })
 }
 
+/// The lock record of an Account whose JWT ConfigMap is gone, from the JWT NATS holds under
+/// its ID: its revocations must survive the loss of the ConfigMap.
+async fn recovered(
+    cx: &Context,
+    a: &api::Account,
+    cluster: &Cluster,
+    id: &str,
+) -> Result<Option<LockEntry>, Error> {
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    let Some(found) = conn.lookup(id).await? else {
+        return Ok(None);
+    };
+    let entry =
+        nauth_render::render::recovered_account_entry(&found.claims, a).map_err(Error::errored)?;
+    let (ns, name) = crate::controller::ns_name(a);
+    tracing::info!(account = %format!("{ns}/{name}"), id = %id, revocations = entry.revocations.len(),
+        "JWT ConfigMap missing: lock record recovered from the JWT in NATS");
+    Ok(Some(entry))
+}
+
 /// The JWT ConfigMap the controller last wrote for Account `namespace/name`, if any.
 pub async fn account_config_map(
     cx: &Context,
     namespace: &str,
     name: &str,
 ) -> Result<Option<ConfigMap>, Error> {
-    let config_map = format!("{name}-nats-account-jwt");
+    let config_map = nauth_render::output::account_config_map_name(name);
     Ok(cx.api::<ConfigMap>(namespace).get_opt(&config_map).await?)
 }
 

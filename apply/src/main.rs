@@ -30,7 +30,8 @@ struct Args {
     /// Seconds between two reconciles of a Ready object. For an Account this is the drift
     /// check: every resolver of its cluster is asked for the account's JWT, and the rendered one
     /// is pushed again where it is missing or older (e.g. a wiped resolver).
-    #[arg(long, env = "NAUTH_RESYNC_INTERVAL", value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    /// Empty means the default.
+    #[arg(long, env = "NAUTH_RESYNC_INTERVAL", value_name = "SECONDS", default_value = DEFAULT_RESYNC, value_parser = parse_seconds)]
     resync_interval: std::time::Duration,
     /// Log format (NAuth's flag): `text`, one human-readable line per event, or `json`, one
     /// JSON object per line for log collectors.
@@ -123,13 +124,24 @@ fn init_logging(format: LogFormat, level: LogLevel) {
 
 /// A whole number of seconds, at least 1.
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let s = match s.trim() {
+        "" => DEFAULT_RESYNC,
+        s => s,
+    };
+    let out_of_range = || format!("{s} is out of range: 1 to {MAX_RESYNC} seconds (a year)");
     match s.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
-        _ => Err(format!(
-            "{s:?} is not a whole number of seconds greater than 0"
-        )),
+        Ok(n @ 1..=MAX_RESYNC) => Ok(std::time::Duration::from_secs(n)),
+        Ok(_) => Err(out_of_range()),
+        // Digits only, but more than a u64 holds.
+        Err(_) if s.bytes().all(|b| b.is_ascii_digit()) => Err(out_of_range()),
+        Err(_) => Err(format!("{s:?} is not a whole number of seconds")),
     }
 }
+
+/// The resync interval when none is given (or `NAUTH_RESYNC_INTERVAL` is empty).
+const DEFAULT_RESYNC: &str = "300";
+/// The longest resync interval: longer is surely a typo, and much longer overflows timers.
+const MAX_RESYNC: u64 = 365 * 24 * 3600;
 
 /// A namespace name: an RFC 1123 label, as the API server requires.
 fn parse_namespace(s: &str) -> Result<String, String> {
@@ -245,4 +257,24 @@ async fn main() -> ExitCode {
     // Reconciles abandoned at shutdown, or still running when leadership is lost, may hold
     // the runtime: do not wait for them.
     std::process::exit(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resync_intervals_are_whole_seconds_within_a_year_and_empty_is_the_default() {
+        assert_eq!(parse_seconds("60"), Ok(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_seconds(""), Ok(std::time::Duration::from_secs(300)));
+        assert_eq!(parse_seconds(" "), Ok(std::time::Duration::from_secs(300)));
+        for bad in ["0", "31536001", "99999999999999999999999"] {
+            let e = parse_seconds(bad).unwrap_err();
+            assert!(e.contains("out of range: 1 to 31536000"), "{bad}: {e}");
+        }
+        for bad in ["1.5", "-3", "5m"] {
+            let e = parse_seconds(bad).unwrap_err();
+            assert!(e.contains("not a whole number"), "{bad}: {e}");
+        }
+    }
 }

@@ -49,14 +49,27 @@ fn path(kind: &str, namespace: &str, name: &str) -> String {
     format!("{namespace}/{}-{name}.yaml", kind.to_ascii_lowercase())
 }
 
+/// What an Account's name is followed by in its JWT ConfigMap's (NAuth's name).
+const ACCOUNT_CONFIG_MAP_SUFFIX: &str = "-nats-account-jwt";
+
 /// The name of an Account's JWT ConfigMap.
-fn account_config_map_name(account: &str) -> String {
-    format!("{account}-nats-account-jwt")
+pub fn account_config_map_name(account: &str) -> String {
+    format!("{account}{ACCOUNT_CONFIG_MAP_SUFFIX}")
 }
+
+/// What a removed Account's name is followed by in its deletion request ConfigMap's.
+const ACCOUNT_DELETION_SUFFIX: &str = "-nats-account-deletion";
 
 /// The name of a removed Account's deletion request ConfigMap.
 pub fn account_deletion_config_map_name(account: &str) -> String {
-    format!("{account}-nats-account-deletion")
+    format!("{account}{ACCOUNT_DELETION_SUFFIX}")
+}
+
+/// The Account whose JWT ConfigMap or deletion request `config_map` is, when its name is one.
+pub fn account_of_config_map(config_map: &str) -> Option<&str> {
+    (config_map.strip_suffix(ACCOUNT_CONFIG_MAP_SUFFIX))
+        .or_else(|| config_map.strip_suffix(ACCOUNT_DELETION_SUFFIX))
+        .filter(|a| !a.is_empty())
 }
 
 /// The name of a User's creds Secret.
@@ -247,6 +260,40 @@ pub fn account_deletion_config_map_object(d: &RenderedDeletion) -> ConfigMap {
     }
 }
 
+/// Kubernetes' limit on a ConfigMap's data (keys and values).
+const CONFIG_MAP_DATA_LIMIT: usize = 1 << 20;
+/// Kubernetes' limit on an object's annotations (keys and values).
+const ANNOTATIONS_LIMIT: usize = 256 << 10;
+
+/// Why the API server would refuse the JWT ConfigMap of `a` as too large, if it would: a render
+/// that cannot be written must fail before anything is pushed or written.
+pub fn account_config_map_oversize(a: &RenderedAccount) -> Option<String> {
+    let cm = account_config_map_object(a);
+    let size = |m: Option<&BTreeMap<String, String>>| -> usize {
+        m.iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, v)| k.len() + v.len())
+            .sum()
+    };
+    let name = account_config_map_name(&a.name);
+    let data = size(cm.data.as_ref());
+    if data > CONFIG_MAP_DATA_LIMIT {
+        return Some(format!(
+            "its JWT ConfigMap {name} would hold {data} bytes of data, over Kubernetes' limit of \
+             {CONFIG_MAP_DATA_LIMIT} (1 MiB): the account's claims are too large (exports, \
+             imports, mappings, revocations)"
+        ));
+    }
+    let notes = size(cm.metadata.annotations.as_ref());
+    (notes > ANNOTATIONS_LIMIT).then(|| {
+        format!(
+            "its JWT ConfigMap {name} would carry {notes} bytes of annotations, over Kubernetes' \
+             limit of {ANNOTATIONS_LIMIT} (256 KiB): too many users or automatic revocations for \
+             one account (their records are kept there)"
+        )
+    })
+}
+
 fn user_secret(u: &RenderedUser) -> Manifest {
     let secret = user_secret_object(u);
     Manifest {
@@ -284,5 +331,24 @@ pub fn user_secret_object(u: &RenderedUser) -> Secret {
         )])),
         type_: Some("Opaque".to_string()),
         ..Secret::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_object_names_give_back_their_owner() {
+        assert_eq!(
+            account_of_config_map("billing-nats-account-jwt"),
+            Some("billing")
+        );
+        assert_eq!(
+            account_of_config_map("billing-nats-account-deletion"),
+            Some("billing")
+        );
+        assert_eq!(account_of_config_map("-nats-account-jwt"), None);
+        assert_eq!(account_of_config_map("billing-urls"), None);
     }
 }

@@ -245,6 +245,21 @@ where
     }
 }
 
+/// Waits until `name` is gone from `api` (its finalizers done); panics after [`SETTLE`].
+pub async fn wait_gone<K>(api: &Api<K>, name: &str)
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while api.get_opt(name).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} still there after {SETTLE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Applies `object` (see [`apply`]) and waits until `check` holds for it in `api` (see
 /// [`wait_for`]): the step every scenario repeats for each object it changes.
 pub async fn apply_until<K>(

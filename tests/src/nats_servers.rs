@@ -40,9 +40,20 @@ impl Server {
     /// the same port: it comes back knowing only the preloaded system account.
     pub fn restart_wiped(&mut self) {
         self.kill();
+        self.wipe_resolver();
+        self.restart();
+    }
+
+    /// Empties the resolver directory under the running server (an operator's mistake).
+    pub fn wipe_resolver(&self) {
         let resolver = self.conf.with_file_name("resolver");
         fs::remove_dir_all(&resolver).unwrap();
         fs::create_dir_all(&resolver).unwrap();
+    }
+
+    /// Kills the server and starts it again on the same port, with the same resolver directory.
+    pub fn restart(&mut self) {
+        self.kill();
         let name = self.name.clone();
         *self = spawn(&self.conf.clone(), &self.log.clone(), name, self.port);
     }

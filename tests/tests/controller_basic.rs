@@ -4,8 +4,6 @@
 //! NAuth does not do: creds byte-identical across a controller restart, a spec change re-issuing
 //! them, and no seed in the controller's logs or events.
 
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
@@ -14,7 +12,7 @@ use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
     CLUSTER, Controller, TIMEOUT, account, apply, creds, has_condition, may_publish, ready,
-    ready_at, seeds_in, setup, user, wait_for,
+    ready_at, seeds_in, setup, user, wait_for, wait_gone,
 };
 use nauth_tests::{nats, testenv};
 use serde_json::{Value, json};
@@ -392,16 +390,4 @@ async fn root_user(client: &kube::Client, ns: &str, id: &str) -> async_nats::Cli
     let token = nauth_jwt::encode(&mut claims, &root, now).unwrap();
     let creds = nauth_jwt::creds::format_user_creds(&token, &user.seed().unwrap());
     nats::connect(&creds, TIMEOUT).await.0
-}
-
-/// Waits until `name` is gone.
-async fn wait_gone<K>(api: &Api<K>, name: &str)
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let deadline = tokio::time::Instant::now() + nauth_tests::controller::SETTLE;
-    while api.get_opt(name).await.unwrap().is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "{name} still there");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }

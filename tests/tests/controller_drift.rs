@@ -1,6 +1,7 @@
 //! Drift repair against a real nats-server: the controller compares every resolver's copy of an
 //! Account's JWT with the rendered one at each resync, and pushes again only when a resolver
-//! lacks it (here: a wiped resolver directory) or holds an older one.
+//! lacks it (here: a wiped resolver directory) or holds an older one. A resolver directory wiped
+//! under a running server, which then acknowledges pushes without storing them, is reported.
 
 use std::time::Duration;
 
@@ -120,6 +121,45 @@ async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone(
         .await
         .expect("the user's creds connect again");
     user.flush().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_resolver_wiped_under_a_running_server_is_reported_until_it_restarts() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-drift-live").await;
+    setup(&client, &ns).await;
+    let mut servers = nats_servers::start("live", 1);
+    let url = servers[0].url.clone();
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
+    let controller = Controller::start(&ns, &[("NAUTH_RESYNC_INTERVAL", "1")]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    wait_for(&accounts, "a", ready).await;
+
+    servers[0].wipe_resolver();
+    let a = wait_for(&accounts, "a", |a| {
+        has_condition(a, "Ready", "False", "ResolverNotStoring")
+    })
+    .await;
+    let (_, _, message) = condition(&a, "Ready").unwrap();
+    assert!(
+        message.contains("still do not hold it") && message.contains("restart those servers"),
+        "{message}"
+    );
+    assert!(
+        !(events_of(&events, "a").await.iter()).any(|(r, _)| r == "DriftRepaired"),
+        "a push the server did not store is no repair"
+    );
+
+    servers[0].restart();
+    wait_for(&accounts, "a", ready).await;
+    eventually("a DriftRepaired event", async || {
+        (events_of(&events, "a").await.iter()).any(|(r, _)| r == "DriftRepaired")
+    })
+    .await;
+    assert!(controller.logs().contains("drift repaired"));
 }
 
 #[tokio::test]

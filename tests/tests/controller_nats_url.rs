@@ -200,5 +200,20 @@ async fn nats_url_mode_needs_exactly_one_secret_of_each_kind() {
         .await
         .unwrap();
     wait_for(&accounts, "a", |a| ready_saying(a, true)).await;
+    // A second one again, added to a Ready Account: the Secret watch re-renders it at once (the
+    // resync is 300 s, longer than the wait).
+    labelled_secret(
+        &client,
+        &ns,
+        "old-creds",
+        "system-account-user-creds",
+        &creds,
+    )
+    .await;
+    wait_for(&accounts, "a", |a| match condition(a, "Ready") {
+        Some((s, _, m)) if s == "False" && m.contains(&wanted) => Ok(()),
+        other => Err(format!("Ready is {other:?}")),
+    })
+    .await;
     assert_eq!(seeds_in(&controller.logs()), Vec::<String>::new());
 }

@@ -1,7 +1,9 @@
 //! Revocation by the controller, against the real kube-apiserver and nats-server: a spec change
 //! re-issues a User's creds and the old ones are refused while the new ones connect; a deleted
 //! User's creds are refused once it is gone; an Account annotated
-//! `nauth.io/revoke-on-reissue: "false"` keeps a re-issued user's old creds working.
+//! `nauth.io/revoke-on-reissue: "false"` keeps a re-issued user's old creds working. Revocations
+//! survive a deleted JWT ConfigMap; a User deleted while other Users hold its Account's deletion,
+//! or moved to another Account, is revoked at once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
     Controller, SETTLE, account, apply, creds, may_publish, ready, ready_at, setup, user, wait_for,
+    wait_gone,
 };
 use nauth_tests::testenv;
 use serde_json::{Value, json};
@@ -112,11 +115,7 @@ async fn a_reissued_users_old_creds_are_refused_and_a_deleted_users_creds_too() 
     // The User goes only once its Account's JWT in NATS revokes its creds.
     let users = Api::<User>::namespaced(client.clone(), &ns);
     users.delete("u", &DeleteParams::default()).await.unwrap();
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while users.get_opt("u").await.unwrap().is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "u still there");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_gone(&users, "u").await;
     assert!(
         !connects(&second).await,
         "a deleted user's creds are refused"
@@ -149,5 +148,96 @@ async fn an_account_annotated_not_to_revoke_on_reissue_keeps_the_old_creds_worki
     let revoked: BTreeMap<String, i64> = annotation(&cm, "nauth.io/revocations");
     assert!(revoked.is_empty(), "{revoked:?}");
     assert!(connects(&first).await, "the old creds still connect");
+    assert!(connects(&second).await);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn revocations_survive_a_deleted_jwt_config_map() {
+    let (client, ns, _controller, _) = scene("ctl-revoke-lost-cm", json!({})).await;
+    // A deleted User's revocation is known only from the Account's record of it.
+    apply(&client, &ns, user(&ns, "v", json!({"accountName": "a"}))).await;
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    wait_for(&users, "v", ready).await;
+    let gone = creds(&client, &ns, "v").await;
+    let (key, iat) = key_and_iat(&gone);
+    users.delete("v", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "v").await;
+    assert!(!connects(&gone).await);
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let before = maps.get("a-nats-account-jwt").await.unwrap();
+    let revoked: BTreeMap<String, i64> = annotation(&before, "nauth.io/revocations");
+    assert_eq!(revoked, BTreeMap::from([(key.clone(), iat)]));
+    maps.delete("a-nats-account-jwt", &DeleteParams::default())
+        .await
+        .unwrap();
+    // Written again soon (the resync is 300 s), from the JWT NATS holds: the same JWT.
+    let again = wait_for(&maps, "a-nats-account-jwt", |cm| {
+        match cm.metadata.uid == before.metadata.uid {
+            true => Err("not deleted yet".into()),
+            false => Ok(()),
+        }
+    })
+    .await;
+    assert_eq!(again.data, before.data, "the same JWT and claims");
+    let revoked: BTreeMap<String, i64> = annotation(&again, "nauth.io/revocations");
+    assert_eq!(revoked, BTreeMap::from([(key, iat)]));
+    assert!(
+        !connects(&gone).await,
+        "the deleted user's creds stay refused"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_user_deleted_while_other_users_hold_its_accounts_deletion_is_revoked() {
+    let (client, ns, _controller, first) = scene("ctl-revoke-held", json!({})).await;
+    apply(&client, &ns, user(&ns, "v", json!({"accountName": "a"}))).await;
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    wait_for(&users, "v", ready).await;
+    let other = creds(&client, &ns, "v").await;
+    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
+    accounts
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(&accounts, "a", |a| {
+        let text = serde_json::to_string(a).unwrap();
+        match text.contains("cannot delete an account with associated users") {
+            true => Ok(()),
+            false => Err("the deletion is not held yet".into()),
+        }
+    })
+    .await;
+    users.delete("u", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "u").await;
+    assert!(
+        !connects(&first).await,
+        "the deleted user's creds are refused while the account stays"
+    );
+    assert!(connects(&other).await, "the remaining user still connects");
+    assert!(accounts.get_opt("a").await.unwrap().is_some());
+    // The last User goes: so does the Account, from NATS too.
+    users.delete("v", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "v").await;
+    wait_gone(&accounts, "a").await;
+    assert!(!connects(&other).await);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_user_moved_to_another_account_is_revoked_by_the_first_at_once() {
+    let (client, ns, _controller, first) = scene("ctl-revoke-moved", json!({})).await;
+    apply(&client, &ns, account(&ns, "b", json!({}))).await;
+    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "b", ready).await;
+    let moved = user(&ns, "u", json!({"accountName": "b"}));
+    apply(&client, &ns, moved).await;
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    wait_for(&users, "u", |u| ready_at(u, 2)).await;
+    let second = creds(&client, &ns, "u").await;
+    assert_ne!(second, first);
+    // The resync is 300 s: only the moved creds' Secret can have re-rendered Account a.
+    wait_refused(&first).await;
     assert!(connects(&second).await);
 }

@@ -19,7 +19,7 @@ use nauth_render::{output, render, status};
 use serde_json::json;
 
 use super::conditions::{READY, Set};
-use super::user::USER_ACCOUNT_ID_LABEL;
+use super::user::{PREVIOUS_ACCOUNT_ID_ANNOTATION, USER_ACCOUNT_ID_LABEL};
 use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
 use crate::nats::Drift;
@@ -83,6 +83,29 @@ pub fn of_cluster_source<K: Resource>(
     readers.flat_map(|c| of_cluster(accounts, &c)).collect()
 }
 
+/// The Accounts NAuth's NATS_URL mode serves (those without `spec.natsClusterRef`) when `s`
+/// is one of the labelled Secrets of that mode in its namespace: adding, changing or removing
+/// one changes their cluster, or makes it ambiguous.
+pub fn of_nats_url_secret(
+    accounts: &Store<Account>,
+    mode: Option<&closure::NatsUrl>,
+    s: &Secret,
+) -> Vec<ObjectRef<Account>> {
+    let labelled = matches!(
+        s.labels().get(api::SECRET_TYPE_LABEL).map(String::as_str),
+        Some(api::OPERATOR_SIGN_SECRET_TYPE | api::SYSTEM_CREDS_SECRET_TYPE)
+    );
+    match mode {
+        Some(mode) if labelled && s.namespace().as_deref() == Some(mode.namespace.as_str()) => {
+            (accounts.state().iter())
+                .filter(|a| a.spec.nats_cluster_ref.is_none())
+                .map(|a| ObjectRef::from(a.as_ref()))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The Accounts that trust an AccountSigningKey (list it in `spec.signingKeyRefs`).
 pub fn of_signing_key(
     store: &Store<Account>,
@@ -107,7 +130,8 @@ pub fn of_signing_key(
 }
 
 /// The Account of a key Secret (`account.nauth.io/name`), or of a User's creds Secret (the
-/// Account with its `user.nauth.io/account-id`): issued creds change what it revokes.
+/// Account with its `user.nauth.io/account-id`, and the one it was issued by before when it
+/// just moved): issued creds change what it revokes.
 pub fn of_secret(store: &Store<Account>, s: Secret) -> Vec<ObjectRef<Account>> {
     let ns = s.namespace();
     if let Some(name) = s.labels().get(keys::ACCOUNT_NAME_LABEL) {
@@ -116,15 +140,32 @@ pub fn of_secret(store: &Store<Account>, s: Secret) -> Vec<ObjectRef<Account>> {
             .into_iter()
             .collect();
     }
-    let Some(id) = s.labels().get(USER_ACCOUNT_ID_LABEL) else {
-        return Vec::new();
-    };
+    let ids = [
+        s.labels().get(USER_ACCOUNT_ID_LABEL),
+        s.annotations().get(PREVIOUS_ACCOUNT_ID_ANNOTATION),
+    ];
     store
         .state()
         .iter()
-        .filter(|a| a.namespace() == ns && a.labels().get(ACCOUNT_ID_LABEL) == Some(id))
+        .filter(|a| a.namespace() == ns && ids.contains(&a.labels().get(ACCOUNT_ID_LABEL)))
+        .filter(|a| a.labels().contains_key(ACCOUNT_ID_LABEL))
         .map(|a| ObjectRef::from(a.as_ref()))
         .collect()
+}
+
+/// The Account of its JWT ConfigMap or deletion request: a ConfigMap deleted or edited by hand is
+/// written again (with the lock record recovered from NATS when it is gone), and, pre-rendered,
+/// a newly applied render is checked and pushed.
+pub fn of_config_map(m: &ConfigMap) -> Option<ObjectRef<Account>> {
+    let generated = m
+        .labels()
+        .get("app.kubernetes.io/managed-by")
+        .map(String::as_str);
+    if generated != Some("nauth-render") || !m.labels().contains_key(ACCOUNT_ID_LABEL) {
+        return None;
+    }
+    let account = output::account_of_config_map(m.meta().name.as_deref()?)?;
+    Some(ObjectRef::new(account).within(&m.namespace()?))
 }
 
 /// The Account of a User being deleted, which must revoke its key before the User goes.
@@ -170,23 +211,13 @@ async fn apply(a: &Account, cx: &Context) -> Result<Action, Error> {
     if observed(a) {
         return observe(a, cx, &cluster).await;
     }
-    if cx.config.pre_rendered {
-        return super::pre_rendered::apply_account(a, cx, &cluster).await;
-    }
     let (ns, name) = ns_name(a);
     let id = a.labels().get(ACCOUNT_ID_LABEL).cloned();
-    if id.is_none() {
+    if id.is_none() && !cx.config.pre_rendered {
         let existing = closure::account_key_secrets(cx, &ns, &name, None).await?;
         complete_keys(cx, &ns, &name, &existing).await?;
     }
-    let closure = closure::account(cx, a, &cluster).await?;
-    let ra = render_account(cx, a, &closure)?;
-    sync_resolvers(cx, a, &cluster, &ra).await?;
-    writes::object(
-        &cx.api::<ConfigMap>(&ns),
-        &output::account_config_map_object(&ra),
-    )
-    .await?;
+    let (closure, ra) = publish(a, cx, &cluster).await?;
     write_status(cx, a, &cluster, &closure, &ra).await
 }
 
@@ -235,6 +266,29 @@ pub(super) async fn write_status(
     Ok(Action::requeue(cx.config.resync))
 }
 
+/// Renders the Account, brings every resolver of its cluster to the JWT and writes the JWT
+/// ConfigMap (the lock record the next render starts from); pre-rendered, checks and pushes
+/// the JWT ConfigMap applied beside it.
+async fn publish(
+    a: &Account,
+    cx: &Context,
+    cluster: &Cluster,
+) -> Result<(closure::Closure, render::RenderedAccount), Error> {
+    if cx.config.pre_rendered {
+        return super::pre_rendered::publish(a, cx, cluster).await;
+    }
+    let (ns, _) = ns_name(a);
+    let closure = closure::account(cx, a, cluster).await?;
+    let ra = render_account(cx, a, &closure)?;
+    sync_resolvers(cx, a, cluster, &ra).await?;
+    writes::object(
+        &cx.api::<ConfigMap>(&ns),
+        &output::account_config_map_object(&ra),
+    )
+    .await?;
+    Ok((closure, ra))
+}
+
 /// Brings every resolver of the cluster to the rendered JWT: looks the account up on all of
 /// them and pushes only when one lacks it or holds an older JWT. A resolver holding a newer JWT
 /// is not overwritten. A push that restores an unchanged account (same claims hash as the
@@ -276,8 +330,31 @@ pub(super) async fn sync_resolvers(
     } else {
         Vec::new()
     };
+    let named = match lacking.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", lacking.join(", ")),
+    };
     let accepted = conn.push(&ra.jwt).await?;
     if unchanged {
+        // A server answers success without writing a JWT its memory already holds, so a
+        // resolver directory removed under a running server stays empty: say so, not "repaired".
+        if let Drift::Behind { missing, older } = conn
+            .holdings(id)
+            .await?
+            .compare(&ra.jwt, ra.claims.data.iat)
+        {
+            return Err(Error::Invalid {
+                reason: "ResolverNotStoring",
+                message: format!(
+                    "NATS cluster {}: {} resolver(s){named} accepted the JWT of account {id} again \
+                     but still do not hold it: nats-server skips writing a JWT it already holds \
+                     in memory, so a resolver directory removed while it runs stays empty; \
+                     restart those servers and the controller pushes it again",
+                    cluster.key,
+                    missing + older,
+                ),
+            });
+        }
         crate::metrics::drift_repaired();
         let servers: Vec<String> = accepted
             .replies
@@ -286,14 +363,9 @@ pub(super) async fn sync_resolvers(
             .collect();
         let (ns, name) = ns_name(a);
         let note = format!(
-            "re-pushed account {id} to NATS cluster {}: {missing} resolver(s) lacked it{}, \
+            "re-pushed account {id} to NATS cluster {}: {missing} resolver(s) lacked it{named}, \
              {older} held an older JWT; now held by {}",
             cluster.key,
-            if lacking.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", lacking.join(", "))
-            },
             servers.join(", ")
         );
         tracing::info!(account = %format!("{ns}/{name}"), id = %id, servers = %servers.join(","), "drift repaired: {note}");
@@ -476,8 +548,16 @@ async fn remove(a: &Account, cx: &Context) -> Result<Action, Error> {
         .api::<api::User>(&ns)
         .list(&ListParams::default())
         .await?;
-    let users = (all.iter()).filter(|u| u.spec.account_name == name).count();
-    if users > 0 {
+    let users: Vec<_> = (all.iter())
+        .filter(|u| u.spec.account_name == name)
+        .collect();
+    if !users.is_empty() {
+        // The account stays in NATS until the others go: Users deleted meanwhile are revoked
+        // now, or their creds would keep working until then.
+        if !observed(a) && users.iter().any(|u| u.meta().deletion_timestamp.is_some()) {
+            publish(a, cx, &bound_cluster(cx, a).await?).await?;
+        }
+        let users = users.len();
         return Err(Error::errored(format!(
             "cannot delete an account with associated users, found {users} users"
         )));
@@ -533,7 +613,7 @@ async fn remove(a: &Account, cx: &Context) -> Result<Action, Error> {
     writes::delete_labelled(&cx.api::<Secret>(&ns), &selector).await?;
     writes::delete(
         &cx.api::<ConfigMap>(&ns),
-        &format!("{name}-nats-account-jwt"),
+        &output::account_config_map_name(&name),
     )
     .await?;
     tracing::info!(account = %format!("{ns}/{name}"), id = %id, "deleted account from NATS");

@@ -212,7 +212,7 @@ fn event_action(note: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A Kubernetes API call failed.
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", api_message(.0))]
     Kube(#[from] kube::Error),
     /// A NATS request failed.
     #[error("{0}")]
@@ -229,6 +229,15 @@ pub enum Error {
     /// Adding or removing a finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+}
+
+/// What the API server said, in its words: kube's own text repeats it as a Rust debug struct,
+/// which statuses and events must not show.
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
+        e => e.to_string(),
+    }
 }
 
 impl Error {
@@ -602,20 +611,28 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .watches(scoped::<api::User>(&client, &config), wc(), |u| {
             account::of_deleted_user(&u)
         })
-        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it.
+        // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
+        // so do a labelled Secret of NAuth's NATS_URL mode and an Account's own JWT ConfigMap.
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            move |s| account::of_cluster_source(&clusters, &accounts, Source::Secret, &s)
+            let nats_url = config.nats_url.clone();
+            move |s| {
+                let mut of = account::of_cluster_source(&clusters, &accounts, Source::Secret, &s);
+                of.extend(account::of_nats_url_secret(
+                    &accounts,
+                    nats_url.as_ref(),
+                    &s,
+                ));
+                of
+            }
         })
         .watches(scoped::<ConfigMap>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            // Pre-rendered, a newly applied render re-triggers the Account it is of.
-            let rendered = config.pre_rendered;
             move |m| {
-                let mut bound =
+                let mut of =
                     account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m);
-                bound.extend(pre_rendered::account_of(&m).filter(|_| rendered));
-                bound
+                of.extend(account::of_config_map(&m));
+                of
             }
         })
         .graceful_shutdown_on(stop.clone())
@@ -768,6 +785,20 @@ mod tests {
         assert_eq!(
             message,
             "no key for this user: no Secret ns/u-nats-user-creds"
+        );
+    }
+
+    #[test]
+    fn api_errors_read_as_the_api_server_words_them() {
+        let status = kube::core::Status::failure(
+            "ConfigMap \"a-nats-account-jwt\" is invalid: []: Too long",
+            "Invalid",
+        )
+        .with_code(422);
+        let e = Error::Kube(kube::Error::Api(Box::new(status)));
+        assert_eq!(
+            e.to_string(),
+            "Kubernetes API: 422 Invalid: ConfigMap \"a-nats-account-jwt\" is invalid: []: Too long"
         );
     }
 

@@ -1,5 +1,6 @@
 //! NatsCluster: its URL, creds and operator key resolve, the cluster answers the system user
-//! and trusts the operator key; deletion waits until no Account is bound to it.
+//! and trusts the operator key (checked again every 30 s); deletion waits until no Account is
+//! bound to it.
 
 use std::sync::Arc;
 
@@ -42,8 +43,12 @@ async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
             .map_err(|e| Error::errored(format!("spec.operatorSigningKeySecretRef: {e}")))?;
     }
     super::write_reconciled(cx, &cx.api::<NatsCluster>(&ns), c, json!({})).await?;
-    Ok(Action::requeue(cx.config.resync))
+    Ok(Action::requeue(cx.config.resync.min(HEALTH_CHECK)))
 }
+
+/// How often a Ready NatsCluster asks its servers again (one request), so that NATS going
+/// down shows on it within this time rather than at the next resync.
+const HEALTH_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn cleanup(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
     let uid = c.uid().unwrap_or_default();

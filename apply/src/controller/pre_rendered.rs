@@ -20,7 +20,6 @@
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use nauth_jwt::{AnyClaims, Claims, decode};
 use nauth_render::api::{ACCOUNT_ID_LABEL, Account, User};
 use nauth_render::keys::Keys;
@@ -40,22 +39,13 @@ fn invalid(reason: &'static str, message: String) -> Error {
     Error::Invalid { reason, message }
 }
 
-/// The Account whose JWT ConfigMap or deletion request `m` is (by name), to check and push
-/// again when Argo CD or Flux applies a new render.
-pub(super) fn account_of(m: &ConfigMap) -> Option<ObjectRef<Account>> {
-    let name = m.name_any();
-    let account = (name.strip_suffix("-nats-account-jwt"))
-        .or_else(|| name.strip_suffix("-nats-account-deletion"))?;
-    Some(ObjectRef::new(account).within(&m.namespace()?))
-}
-
-/// Checks the Account's rendered JWT against its spec and the servers, pushes it, and writes
-/// labels and status as the default mode does.
-pub(super) async fn apply_account(
+/// Checks the Account's rendered JWT against its spec and the servers and pushes it; the caller
+/// writes labels and status as the default mode does.
+pub(super) async fn publish(
     a: &Account,
     cx: &Context,
     cluster: &Cluster,
-) -> Result<Action, Error> {
+) -> Result<(closure::Closure, RenderedAccount), Error> {
     let (ns, name) = ns_name(a);
     let written = closure::account_config_map(cx, &ns, &name).await?;
     let cm = format!("ConfigMap {ns}/{name}-nats-account-jwt");
@@ -93,7 +83,7 @@ pub(super) async fn apply_account(
         members: Default::default(),
     };
     super::account::sync_resolvers(cx, a, cluster, &ra).await?;
-    super::account::write_status(cx, a, cluster, &closure, &ra).await
+    Ok((closure, ra))
 }
 
 /// The claims of an account JWT, whose signature verifies.
@@ -283,21 +273,5 @@ mod tests {
         let creds = nauth_jwt::creds::format_user_creds("eyJ.a.b", "a seed");
         assert_eq!(user_jwt(&creds), Some("eyJ.a.b"));
         assert_eq!(user_jwt("no creds"), None);
-    }
-
-    #[test]
-    fn rendered_config_maps_name_their_account() {
-        let cm = |name: &str| ConfigMap {
-            metadata: kube::api::ObjectMeta {
-                name: Some(name.into()),
-                namespace: Some("shop".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let billing = Some(ObjectRef::new("billing").within("shop"));
-        assert_eq!(account_of(&cm("billing-nats-account-jwt")), billing);
-        assert_eq!(account_of(&cm("billing-nats-account-deletion")), billing);
-        assert_eq!(account_of(&cm("billing-urls")), None);
     }
 }

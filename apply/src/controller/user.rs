@@ -23,6 +23,9 @@ use crate::{closure, keys, writes};
 pub const FINALIZER: &str = "user.nauth.io/finalizer";
 /// Label of a User and its creds Secret: the account ID its JWT belongs to.
 pub(super) const USER_ACCOUNT_ID_LABEL: &str = "user.nauth.io/account-id";
+/// Annotation of a creds Secret just re-issued by another Account: the account ID of the one
+/// before, so that its Account is re-rendered at once and revokes the old creds.
+pub(super) const PREVIOUS_ACCOUNT_ID_ANNOTATION: &str = "user.nauth.io/previous-account-id";
 /// NAuth re-checks a User whose signing key is not ready every 5 s.
 const NOT_READY_RETRY: Duration = Duration::from_secs(5);
 
@@ -114,7 +117,8 @@ async fn check_signing_key(cx: &Context, u: &User, a: &Account) -> Result<(), Er
 /// Deletion: the creds Secret goes with the User (controller ownerReference), but the User
 /// stays until its Account's JWT, pushed to NATS, revokes the key of its creds (NotReady and
 /// re-checked soon meanwhile); not when nothing can accept them any more: no creds, no
-/// Account, an Account being deleted, observed, or holding another account ID.
+/// Account or JWT ConfigMap (the account left NATS), an observed Account, or one holding
+/// another account ID. An Account being deleted still revokes: other Users may keep it in NATS.
 async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
     let (ns, name) = ns_name(u);
     let creds = cx
@@ -125,8 +129,7 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let account_name = &u.spec.account_name;
-    let account = cx.api::<Account>(&ns).get_opt(account_name).await?;
-    let Some(account) = account.filter(|a| a.meta().deletion_timestamp.is_none()) else {
+    let Some(account) = cx.api::<Account>(&ns).get_opt(account_name).await? else {
         return Ok(Action::await_change());
     };
     if account
@@ -208,6 +211,13 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         .ok_or_else(|| Error::errored("render produced no JWT for this user"))?;
     let mut secret = output::user_secret_object(&ru);
     secret.metadata.owner_references = u.controller_owner_ref(&()).map(|r| vec![r]);
+    let before = existing
+        .as_ref()
+        .and_then(|s| s.labels().get(USER_ACCOUNT_ID_LABEL));
+    if let Some(before) = before.filter(|id| **id != account_id) {
+        let notes = secret.metadata.annotations.get_or_insert_default();
+        notes.insert(PREVIOUS_ACCOUNT_ID_ANNOTATION.into(), before.clone());
+    }
     let unchanged = existing
         .as_ref()
         .and_then(|s| closure::secret_value(s, "user.creds"))

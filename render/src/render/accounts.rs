@@ -383,8 +383,8 @@ fn render_one(
         .ok()?;
     report_adoptions(&inputs.exports, a, &built.exports, report);
     report_adoptions(&inputs.imports, a, &built.imports, report);
-    match cx.sign(built.claims, &operator, previous, None) {
-        Ok((claims, claims_hash, jwt)) => Some(RenderedAccount {
+    let rendered = match cx.sign(built.claims, &operator, previous, None) {
+        Ok((claims, claims_hash, jwt)) => RenderedAccount {
             namespace: a.namespace().to_string(),
             name: a.name().to_string(),
             jwt,
@@ -396,12 +396,17 @@ fn render_one(
             },
             revocations,
             members: members.current.clone(),
-        }),
+        },
         Err(e) => {
             report.push(a.error(None, e).with_code(Code::InvalidSpec));
-            None
+            return None;
         }
+    };
+    if let Some(why) = crate::output::account_config_map_oversize(&rendered) {
+        report.push(a.error(None, why).with_code(Code::InvalidSpec));
+        return None;
     }
+    Some(rendered)
 }
 
 /// Whether the Account revokes the earlier JWTs of a re-issued user: yes unless its

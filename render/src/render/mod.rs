@@ -519,6 +519,23 @@ fn entry<T: ClaimBody>(claims: &jwt::Claims<T>, hash: &str) -> LockEntry {
     }
 }
 
+/// The lock record an account JWT already in NATS stands for: when the record written beside
+/// it is lost (a deleted ConfigMap), rendering from nothing would drop the automatic
+/// revocations and let revoked creds connect again. Entries the Account's `spec.revocations`
+/// gives with the same time are the spec's, not automatic: they go when the spec drops them.
+pub fn recovered_account_entry(
+    claims: &jwt::Claims<jwt::Account>,
+    account: &api::Account,
+) -> Result<LockEntry, String> {
+    let mut recovered = entry(claims, &claims_hash(claims)?);
+    let spec = account.spec.revocations.as_ref();
+    recovered.revocations = (claims.nats.revocations.iter())
+        .filter(|(key, at)| spec.and_then(|s| s.get(*key)) != Some(*at))
+        .map(|(key, at)| (key.clone(), *at))
+        .collect();
+    Ok(recovered)
+}
+
 /// The users of the whole tree as each Account's [`Members`]: before, the lock's Users its keys
 /// signed (a JWT signed by a key it no longer trusts is dead already); now, the Users rendered
 /// for it.

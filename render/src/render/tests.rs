@@ -1072,6 +1072,63 @@ fn a_reissued_user_is_revoked_just_below_its_new_iat_and_the_revocation_persists
 }
 
 #[test]
+fn the_lock_record_recovered_from_an_account_jwt_keeps_its_automatic_revocations_only() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let alice = first.lock.users["team/alice"].public_key.clone();
+    let mut docs = tree();
+    docs[1] = account(
+        "a",
+        "  exports: [{name: svc, subject: 'svc.>', type: service}]\n  revocations: {UMANUAL: 7}\n",
+    );
+    docs[3] = user("alice", "a", "  permissions: {pub: {allow: ['x']}}\n");
+    let second = run(&docs, &first.lock, EPOCH + 50).unwrap();
+    let a = second.accounts.iter().find(|a| a.name == "a").unwrap();
+    assert_eq!(a.claims.nats.revocations["UMANUAL"], 7);
+    let inputs = load(&docs);
+    let object = inputs.accounts.iter().find(|o| o.name() == "a").unwrap();
+    let recovered = recovered_account_entry(&a.claims, &object.resource).unwrap();
+    assert_eq!(recovered, second.lock.accounts["team/a"]);
+    assert_eq!(recovered.revocations, BTreeMap::from([(alice, EPOCH + 49)]));
+    // Rendering again from the recovered record gives the same bytes.
+    let mut lock = second.lock.clone();
+    lock.accounts.insert("team/a".into(), recovered);
+    assert_eq!(
+        bytes(&run(&docs, &lock, EPOCH + 999).unwrap()),
+        bytes(&second)
+    );
+}
+
+#[test]
+fn an_account_whose_config_map_kubernetes_would_refuse_is_an_error_naming_the_limit() {
+    // 8,000 revoked keys: a JWT under NATS's 1 MiB, but with its claims as YAML beside it, over
+    // the ConfigMap's.
+    let revoked: Vec<String> = (0..8_000u32)
+        .map(|i| {
+            let mut raw = [0u8; 32];
+            raw[..4].copy_from_slice(&i.to_le_bytes());
+            let key = KeyPair::new_from_raw(KeyPairType::User, raw).unwrap();
+            format!("{}: 1", key.public_key())
+        })
+        .collect();
+    let docs = vec![
+        cluster(),
+        account("a", &format!("  revocations: {{{}}}\n", revoked.join(", "))),
+    ];
+    let errors = run(&docs, &Lock::new(), EPOCH).unwrap_err();
+    let text = errors
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("Account team/a")
+            && text.contains("its JWT ConfigMap a-nats-account-jwt would hold")
+            && text.contains("over Kubernetes' limit of 1048576 (1 MiB)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_account_annotated_not_to_revoke_on_reissue_still_revokes_a_deleted_user() {
     let opt_out = |spec: &str| {
         account("a", spec).replace(
