@@ -4,7 +4,6 @@
 //! NAuth does not do: creds byte-identical across a controller restart, a spec change re-issuing
 //! them, and no seed in the controller's logs or events.
 
-
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
