@@ -19,13 +19,13 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, UrlSourceKind};
-use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, USER_ACCOUNT_ID_LABEL};
 use nauth_render::api::{OPERATOR_SIGN_SECRET_TYPE, SECRET_TYPE_LABEL, SYSTEM_CREDS_SECRET_TYPE};
 use nauth_render::input::{Inputs, Object, nats_url};
 use nauth_render::keys::KeySources;
 use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::output::{
-    CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
+    self, CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
     REVOCATIONS_ANNOTATION, USERS_ANNOTATION,
 };
 use nauth_render::render::{Members, UserRecord};
@@ -521,7 +521,9 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
             .unwrap_or_default(),
         current: Default::default(),
     };
-    users(cx, &ns, &name, &mut members).await?;
+    if let Some(id) = &id {
+        users(cx, &ns, &name, id, &mut members).await?;
+    }
     adoption_order(&mut exports);
     adoption_order(&mut imports);
     Ok(Closure {
@@ -559,42 +561,45 @@ pub async fn account_config_map(
     namespace: &str,
     name: &str,
 ) -> Result<Option<ConfigMap>, Error> {
-    let config_map = nauth_render::output::account_config_map_name(name);
+    let config_map = output::account_config_map_name(name);
     Ok(cx.api::<ConfigMap>(namespace).get_opt(&config_map).await?)
 }
 
-/// Adds the Users of Account `namespace/account` with issued creds to `members`: to `current`,
-/// or, when being deleted, to `previous` only (so they are revoked even if the Account never
-/// rendered with them).
+/// Adds the Users of Account `namespace/account` (ID `id`) with creds it issued to `members`:
+/// to `current`, or, when being deleted, to `previous` only (so they are revoked even if the
+/// Account never rendered with them). Reads only this account's creds Secrets (by label) and
+/// their Users, so an Account's reconcile costs its own users, not its namespace's.
 async fn users(
     cx: &Context,
     namespace: &str,
     account: &str,
+    id: &str,
     members: &mut Members,
 ) -> Result<(), Error> {
-    let creds =
-        ListParams::default().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL));
-    let creds: BTreeMap<String, Secret> = (cx.api::<Secret>(namespace).list(&creds).await?)
-        .into_iter()
-        .map(|s| (s.name_any(), s))
-        .collect();
-    for u in cx
-        .api::<api::User>(namespace)
-        .list(&ListParams::default())
-        .await?
-    {
+    let selector = format!(
+        "{}=user-creds,{USER_ACCOUNT_ID_LABEL}={id}",
+        crate::keys::SECRET_TYPE_LABEL
+    );
+    let creds = cx
+        .api::<Secret>(namespace)
+        .list(&ListParams::default().labels(&selector))
+        .await?;
+    let users = cx.api::<api::User>(namespace);
+    for secret in creds {
+        let Some(name) = output::user_of_secret(&secret.name_any()).map(str::to_string) else {
+            continue;
+        };
+        let (Some(issued), Some(u)) = (lock_entry(&secret), users.get_opt(&name).await?) else {
+            continue;
+        };
         if u.spec.account_name != account {
             continue;
         }
-        let written = creds.get(&format!("{}-nats-user-creds", u.name_any()));
-        let Some(issued) = written.and_then(lock_entry) else {
-            continue;
-        };
         let record = UserRecord {
             public_key: issued.public_key,
             issued_at: issued.issued_at,
         };
-        let key = format!("{namespace}/{}", u.name_any());
+        let key = format!("{namespace}/{name}");
         match u.meta().deletion_timestamp {
             Some(_) => members.previous.insert(key, record),
             None => members.current.insert(key, record),

@@ -92,7 +92,7 @@ pub fn pending_user_creds(namespace: &str, user: &str, key: &KeyPair) -> Secret 
     let seed = key.seed().expect("a generated key has a seed");
     Secret {
         metadata: ObjectMeta {
-            name: Some(format!("{user}-nats-user-creds")),
+            name: Some(nauth_render::output::user_secret_name(user)),
             namespace: Some(namespace.to_string()),
             ..ObjectMeta::default()
         },

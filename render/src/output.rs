@@ -13,6 +13,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::api;
 use crate::lock::Lock;
 use crate::render::{Rendered, RenderedAccount, RenderedDeletion, RenderedUser};
 
@@ -72,9 +73,17 @@ pub fn account_of_config_map(config_map: &str) -> Option<&str> {
         .filter(|a| !a.is_empty())
 }
 
+/// What a User's name is followed by in its creds Secret's (NAuth's name).
+const USER_SECRET_SUFFIX: &str = "-nats-user-creds";
+
 /// The name of a User's creds Secret.
-fn user_secret_name(user: &str) -> String {
-    format!("{user}-nats-user-creds")
+pub fn user_secret_name(user: &str) -> String {
+    format!("{user}{USER_SECRET_SUFFIX}")
+}
+
+/// The User whose creds Secret `secret` is, when its name is one.
+pub fn user_of_secret(secret: &str) -> Option<&str> {
+    (secret.strip_suffix(USER_SECRET_SUFFIX)).filter(|u| !u.is_empty())
 }
 
 /// The [`Manifest::path`] of every object a render that recorded `lock` produced: what
@@ -316,7 +325,7 @@ pub fn user_secret_object(u: &RenderedUser) -> Secret {
                 ("app.kubernetes.io/managed-by", "nauth-render"),
                 ("nauth.io/managed", "true"),
                 ("nauth.io/secret-type", "user-creds"),
-                ("user.nauth.io/account-id", &u.claims.nats.issuer_account),
+                (api::USER_ACCOUNT_ID_LABEL, &u.claims.nats.issuer_account),
                 ("user.nauth.io/id", &data.sub),
                 ("user.nauth.io/signed-by", &data.iss),
             ]),

@@ -1,6 +1,7 @@
 //! A bad object gets `Ready=False` with a reason, a message naming the field and the rule, and a
 //! Warning event, and never blocks another; a Secret not marked `nauth.io/managed` is never
-//! overwritten. Plus NAuth's account-import-service-local-subject scenario.
+//! overwritten. Key Secrets holding the wrong kind of seed and a NatsCluster nothing answers at
+//! fail alone, and nothing is lost. Plus NAuth's account-import-service-local-subject scenario.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,8 @@ use kube::api::{Api, ListParams, PostParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, account, apply, condition, has_condition, ready, resource, setup, user, wait_for,
+    Controller, account, apply, condition, creds, has_condition, may_publish, nats_cluster, ready,
+    resource, seeds_in, setup, user, wait_for,
 };
 use serde_json::json;
 
@@ -113,10 +115,79 @@ async fn a_bad_object_is_not_ready_with_its_field_and_rule_and_blocks_no_other()
     )
     .await;
     wait_for(&accounts, "bad", ready).await;
-    assert_eq!(
-        nauth_tests::controller::seeds_in(&controller.logs()),
-        Vec::<String>::new()
-    );
+    assert_eq!(seeds_in(&controller.logs()), Vec::<String>::new());
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_key_secret_with_the_wrong_seed_and_an_unreachable_cluster_fail_alone_and_lose_nothing() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-errors-keys").await;
+    setup(&client, &ns).await;
+    // Account `wrong` already has its key Secrets (as NAuth names and labels them), but the
+    // seed in the root one is a user's.
+    let id = nkeys::KeyPair::new_account().public_key();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let seeds = [
+        ("root", nkeys::KeyPair::new_user().seed().unwrap()),
+        ("sign", nkeys::KeyPair::new_account().seed().unwrap()),
+    ];
+    for (kind, seed) in seeds {
+        let labels = json!({
+            "account.nauth.io/id": id, "account.nauth.io/name": "wrong",
+            "nauth.io/secret-type": format!("account-{kind}"), "nauth.io/managed": "true"});
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": format!("wrong-ac-{kind}-1"), "labels": labels},
+            "stringData": {"default": seed}}))
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+    let before = secrets.get("wrong-ac-root-1").await.unwrap().data;
+    let mut wrong = account(&ns, "wrong", json!({}));
+    wrong["metadata"]["labels"] = json!({"account.nauth.io/id": id});
+    apply(&client, &ns, wrong).await;
+    // A NatsCluster nothing answers at, and an Account bound to it.
+    apply(
+        &client,
+        &ns,
+        nats_cluster(&ns, "nowhere", "nats://127.0.0.1:1"),
+    )
+    .await;
+    let mut stranded = account(&ns, "stranded", json!({}));
+    stranded["spec"]["natsClusterRef"] = json!({"name": "nowhere", "namespace": ns});
+    apply(&client, &ns, stranded).await;
+    apply(&client, &ns, account(&ns, "good", json!({}))).await;
+    let spec = json!({"accountName": "good", "permissions": {"pub": {"allow": ["ok.>"]}}});
+    apply(&client, &ns, user(&ns, "fine", spec)).await;
+    let controller = Controller::start(&ns, &[]).await;
+
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "good", ready).await;
+    wait_for(&Api::<User>::namespaced(client.clone(), &ns), "fine", ready).await;
+    assert!(may_publish(&creds(&client, &ns, "fine").await, "ok.x").await);
+    let not_ready = |o: &Account| match condition(o, "Ready") {
+        Some((s, _, m)) if s == "False" && !m.is_empty() => Ok(()),
+        other => Err(format!("Ready is {other:?}")),
+    };
+    let (_, _, message) =
+        condition(&wait_for(&accounts, "wrong", not_ready).await, "Ready").unwrap();
+    assert!(message.contains("wrong-ac-root-1"), "{message}");
+    let (_, _, message) =
+        condition(&wait_for(&accounts, "stranded", not_ready).await, "Ready").unwrap();
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    let clusters: Api<nauth_render::api::NatsCluster> = Api::namespaced(client.clone(), &ns);
+    wait_for(&clusters, "nowhere", |c| {
+        has_condition(c, "Ready", "False", "NATS")
+    })
+    .await;
+    // Nothing lost: the Secret with the wrong seed is as it was, no key was generated over it.
+    assert_eq!(secrets.get("wrong-ac-root-1").await.unwrap().data, before);
+    let keys = ListParams::default().labels("account.nauth.io/name=wrong");
+    assert_eq!(secrets.list(&keys).await.unwrap().items.len(), 2);
+    assert_eq!(seeds_in(&controller.logs()), Vec::<String>::new());
 }
 
 #[tokio::test]

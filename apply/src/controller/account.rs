@@ -12,14 +12,14 @@ use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, AccountAdoptions};
-use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, USER_ACCOUNT_ID_LABEL};
 use nauth_render::input::nats_url;
 use nauth_render::keys::{KeySources, Keys};
 use nauth_render::{output, render, status};
 use serde_json::json;
 
 use super::conditions::{READY, Set};
-use super::user::{PREVIOUS_ACCOUNT_ID_ANNOTATION, USER_ACCOUNT_ID_LABEL};
+use super::user::PREVIOUS_ACCOUNT_ID_ANNOTATION;
 use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
 use crate::nats::Drift;

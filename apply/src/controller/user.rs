@@ -10,7 +10,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, User, UserClaims};
-use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL};
+use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, USER_ACCOUNT_ID_LABEL};
 use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
@@ -21,8 +21,6 @@ use crate::{closure, keys, writes};
 
 /// NAuth's finalizer of Users.
 pub const FINALIZER: &str = "user.nauth.io/finalizer";
-/// Label of a User and its creds Secret: the account ID its JWT belongs to.
-pub(super) const USER_ACCOUNT_ID_LABEL: &str = "user.nauth.io/account-id";
 /// Annotation of a creds Secret just re-issued by another Account: the account ID of the one
 /// before, so that its Account is re-rendered at once and revokes the old creds.
 pub(super) const PREVIOUS_ACCOUNT_ID_ANNOTATION: &str = "user.nauth.io/previous-account-id";
@@ -123,7 +121,7 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
     let (ns, name) = ns_name(u);
     let creds = cx
         .api::<Secret>(&ns)
-        .get_opt(&format!("{name}-nats-user-creds"))
+        .get_opt(&output::user_secret_name(&name))
         .await?;
     let Some(issued) = creds.as_ref().and_then(closure::lock_entry) else {
         return Ok(Action::await_change());
@@ -184,7 +182,7 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         return super::pre_rendered::apply_user(u, cx, account_id).await;
     }
     let secrets = cx.api::<Secret>(&ns);
-    let secret_name = format!("{name}-nats-user-creds");
+    let secret_name = output::user_secret_name(&name);
     let existing = secrets.get_opt(&secret_name).await?;
     if let Some(s) = &existing
         && s.labels().get(MANAGED_LABEL).map(String::as_str) != Some("true")

@@ -32,6 +32,8 @@ mod user;
 pub const MANAGEMENT_POLICY_LABEL: &str = "nauth.io/management-policy";
 /// Label carrying an Account's ID.
 pub const ACCOUNT_ID_LABEL: &str = "account.nauth.io/id";
+/// Label of a User and its creds Secret: the ID of the account that issued its JWT.
+pub const USER_ACCOUNT_ID_LABEL: &str = "user.nauth.io/account-id";
 /// Annotation of an Account: `"false"` keeps the earlier JWTs of a re-issued user valid (its
 /// clients need not reload their creds at once); by default they are revoked. A deleted user's
 /// key, and a replaced key, are revoked either way.
