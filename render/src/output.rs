@@ -359,5 +359,7 @@ mod tests {
         );
         assert_eq!(account_of_config_map("-nats-account-jwt"), None);
         assert_eq!(account_of_config_map("billing-urls"), None);
+        assert_eq!(user_of_secret(&user_secret_name("alice")), Some("alice"));
+        assert_eq!(user_of_secret("alice-creds"), None);
     }
 }
