@@ -9,6 +9,7 @@ mod account;
 mod account_export;
 mod account_import;
 mod account_signing_key;
+mod changes;
 pub(crate) mod conditions;
 mod nats_cluster;
 mod pre_rendered;
@@ -34,6 +35,7 @@ use nauth_render::api;
 use nauth_render::input::nats_url;
 use serde::de::DeserializeOwned;
 
+use changes::Seen;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use nats_cluster::Source;
 
@@ -593,8 +595,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             account::of_child(&i, &i.spec.account_name)
         })
         .watches(scoped::<api::NatsCluster>(&client, &config), wc(), {
-            let store = account_store.clone();
-            move |c| account::of_cluster(&store, &c)
+            let (store, seen) = (account_store.clone(), Seen::default());
+            move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
+                true => account::of_cluster(&store, &c),
+                false => Vec::new(),
+            }
         })
         .watches(scoped::<api::AccountSigningKey>(&client, &config), wc(), {
             let store = account_store.clone();
@@ -646,8 +651,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             wc(),
         )
         .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let store = user_store.clone();
-            move |a| user::of_account(&store, &a)
+            let (store, seen) = (user_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_users(&a)) {
+                true => user::of_account(&store, &a),
+                false => Vec::new(),
+            }
         })
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
@@ -656,8 +664,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let export_store = exports.store();
     let exports = exports
         .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let store = export_store.clone();
-            move |a| account_export::of_account(&store, &a)
+            let (store, seen) = (export_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                true => account_export::of_account(&store, &a),
+                false => Vec::new(),
+            }
         })
         .graceful_shutdown_on(stop.clone())
         .run(
@@ -670,8 +681,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let import_store = imports.store();
     let imports = imports
         .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let store = import_store.clone();
-            move |a| account_import::of_account(&store, &a)
+            let (store, seen) = (import_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                true => account_import::of_account(&store, &a),
+                false => Vec::new(),
+            }
         })
         .graceful_shutdown_on(stop.clone())
         .run(

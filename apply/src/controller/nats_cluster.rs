@@ -67,8 +67,10 @@ async fn cleanup(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-/// The NatsClusters to re-check when an Account bound to one goes away.
+/// The NatsClusters to re-check when an Account bound to one goes away (only then: an
+/// Account's status writes are none of its cluster's business).
 pub fn of_account(a: &Account) -> Option<kube::runtime::reflector::ObjectRef<NatsCluster>> {
+    a.metadata.deletion_timestamp.as_ref()?;
     let r = a.spec.nats_cluster_ref.as_ref()?;
     let ns = r
         .namespace
