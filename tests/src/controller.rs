@@ -260,6 +260,34 @@ where
     }
 }
 
+/// Polls `check` every 250 ms until it holds; panics after [`SETTLE`] with `what`.
+pub async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} after {SETTLE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Whether the nats-server at `url` accepts a connection with `creds`.
+pub async fn connects_at(creds: &str, url: &str) -> bool {
+    async_nats::ConnectOptions::with_credentials(creds)
+        .unwrap()
+        .max_reconnects(1)
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .is_ok()
+}
+
+/// Whether testenv's nats-server accepts a connection with `creds`.
+pub async fn connects(creds: &str) -> bool {
+    connects_at(creds, &testenv::var("NATS_URL")).await
+}
+
 /// Applies `object` (see [`apply`]) and waits until `check` holds for it in `api` (see
 /// [`wait_for`]): the step every scenario repeats for each object it changes.
 pub async fn apply_until<K>(

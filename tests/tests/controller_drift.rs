@@ -3,8 +3,6 @@
 //! lacks it (here: a wiped resolver directory) or holds an older one. A resolver directory wiped
 //! under a running server, which then acknowledges pushes without storing them, is reported.
 
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
@@ -13,7 +11,7 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, SETTLE, account, apply, condition, creds, has_condition, nats_cluster,
+    CLUSTER, Controller, account, apply, condition, creds, eventually, has_condition, nats_cluster,
     ready, setup, user, wait_for,
 };
 use nauth_tests::{nats_servers, testenv};
@@ -28,28 +26,53 @@ async fn events_of(events: &Api<Event>, name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Polls `check` every 250 ms until it holds; panics after [`SETTLE`] with `what`.
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+/// A namespace whose NatsCluster is a nats-server of its own (`<prefix>-0`), a controller
+/// resyncing every second, and Account `a` Ready.
+struct Scene {
+    client: kube::Client,
+    ns: String,
+    servers: Vec<nats_servers::Server>,
+    url: String,
+    controller: Controller,
+    accounts: Api<Account>,
+    events: Api<Event>,
 }
 
-#[tokio::test]
-#[ignore = "needs tests/testenv.sh"]
-async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone() {
+async fn scene(prefix: &str) -> Scene {
     let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-drift").await;
+    let ns = fresh_namespace(&client, &format!("ctl-{prefix}")).await;
     setup(&client, &ns).await;
-    let mut servers = nats_servers::start("drift", 1);
+    let servers = nats_servers::start(prefix, 1);
     let url = servers[0].url.clone();
     apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
     let controller = Controller::start(&ns, &[("NAUTH_RESYNC_INTERVAL", "1")]).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let events: Api<Event> = Api::namespaced(client.clone(), &ns);
     apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    wait_for(&accounts, "a", ready).await;
+    Scene {
+        client,
+        ns,
+        servers,
+        url,
+        controller,
+        accounts,
+        events,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone() {
+    let Scene {
+        client,
+        ns,
+        mut servers,
+        url,
+        controller,
+        accounts,
+        events,
+    } = scene("drift").await;
     apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
     let a = wait_for(&accounts, "a", ready).await;
     wait_for(&Api::<User>::namespaced(client.clone(), &ns), "u", ready).await;
@@ -126,17 +149,13 @@ async fn a_wiped_resolver_gets_the_account_back_and_a_current_one_is_left_alone(
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn a_resolver_wiped_under_a_running_server_is_reported_until_it_restarts() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-drift-live").await;
-    setup(&client, &ns).await;
-    let mut servers = nats_servers::start("live", 1);
-    let url = servers[0].url.clone();
-    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
-    let controller = Controller::start(&ns, &[("NAUTH_RESYNC_INTERVAL", "1")]).await;
-    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
-    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
-    apply(&client, &ns, account(&ns, "a", json!({}))).await;
-    wait_for(&accounts, "a", ready).await;
+    let Scene {
+        mut servers,
+        controller,
+        accounts,
+        events,
+        ..
+    } = scene("live").await;
 
     servers[0].wipe_resolver();
     let a = wait_for(&accounts, "a", |a| {

@@ -4,7 +4,6 @@
 //! issued again needlessly, and every resolver ends up with the JWT the ConfigMap records.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
@@ -13,24 +12,14 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, SETTLE, account, apply, creds, nats_cluster, ready, setup, user, wait_for,
+    CLUSTER, Controller, account, apply, connects_at, creds, eventually, nats_cluster, ready,
+    setup, user, wait_for,
 };
 use nauth_tests::{nats_servers, testenv};
 use serde_json::json;
 
 const ACCOUNTS: usize = 12;
 const USERS_PER_ACCOUNT: usize = 2;
-
-/// Whether a server at `url` accepts a connection with `creds`.
-async fn connects(creds: &str, url: &str) -> bool {
-    async_nats::ConnectOptions::with_credentials(creds)
-        .unwrap()
-        .max_reconnects(1)
-        .connection_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await
-        .is_ok()
-}
 
 /// A connection of the system user to the server at `url`, to look accounts up.
 async fn system(url: &str) -> Connection {
@@ -54,15 +43,6 @@ async fn all_creds(secrets: &Api<Secret>) -> BTreeMap<String, Vec<u8>> {
     (all.into_iter())
         .filter_map(|s| Some((s.name_any(), s.data?.get("user.creds")?.0.clone())))
         .collect()
-}
-
-/// Polls `check` every 100 ms until it holds; panics after [`SETTLE`] with `what`.
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// How many of `objects` are Ready.
@@ -142,7 +122,7 @@ async fn a_nats_restart_during_pushes_and_a_killed_controller_converge_without_n
         assert_eq!(&held.jwt, recorded, "resolver copy of {name}");
     }
     for creds in creds_after.values() {
-        assert!(connects(std::str::from_utf8(creds).unwrap(), &url).await);
+        assert!(connects_at(std::str::from_utf8(creds).unwrap(), &url).await);
     }
 
     // Restarted once more and given resyncs, the controller issues nothing again.
@@ -197,7 +177,7 @@ async fn an_account_created_while_one_of_two_servers_is_down_reaches_both() {
     wait_for(&Api::<User>::namespaced(client.clone(), &ns), "u", ready).await;
     let creds = creds(&client, &ns, "u").await;
     assert!(
-        connects(&creds, &other).await,
+        connects_at(&creds, &other).await,
         "creds of b connect at {other}"
     );
 }

@@ -173,14 +173,17 @@ async fn nats_url_mode_needs_exactly_one_secret_of_each_kind() {
     let ns = fresh_namespace(&client, "ctl-nats-url-bad").await;
     legacy_secrets(&client, &ns).await;
     let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
-    labelled_secret(
-        &client,
-        &ns,
-        "old-creds",
-        "system-account-user-creds",
-        &creds,
-    )
-    .await;
+    let second_creds = async || {
+        labelled_secret(
+            &client,
+            &ns,
+            "old-creds",
+            "system-account-user-creds",
+            &creds,
+        )
+        .await
+    };
+    second_creds().await;
     let url = testenv::var("NATS_URL");
     let controller = Controller::start(&ns, &[("NATS_URL", url.as_str())]).await;
     apply(&client, &ns, account_without_ref(&ns)).await;
@@ -189,11 +192,11 @@ async fn nats_url_mode_needs_exactly_one_secret_of_each_kind() {
         "2 Secrets labelled nauth.io/secret-type=system-account-user-creds in namespace {ns} \
          ({ns}/old-creds, {ns}/sys-creds)"
     );
-    wait_for(&accounts, "a", |a| match condition(a, "Ready") {
+    let refused = |a: &Account| match condition(a, "Ready") {
         Some((s, _, m)) if s == "False" && m.contains(&wanted) => Ok(()),
         other => Err(format!("Ready is {other:?}")),
-    })
-    .await;
+    };
+    wait_for(&accounts, "a", refused).await;
     // One of each again: the Account recovers.
     Api::<Secret>::namespaced(client.clone(), &ns)
         .delete("old-creds", &DeleteParams::default())
@@ -202,18 +205,7 @@ async fn nats_url_mode_needs_exactly_one_secret_of_each_kind() {
     wait_for(&accounts, "a", |a| ready_saying(a, true)).await;
     // A second one again, added to a Ready Account: the Secret watch re-renders it at once (the
     // resync is 300 s, longer than the wait).
-    labelled_secret(
-        &client,
-        &ns,
-        "old-creds",
-        "system-account-user-creds",
-        &creds,
-    )
-    .await;
-    wait_for(&accounts, "a", |a| match condition(a, "Ready") {
-        Some((s, _, m)) if s == "False" && m.contains(&wanted) => Ok(()),
-        other => Err(format!("Ready is {other:?}")),
-    })
-    .await;
+    second_creds().await;
+    wait_for(&accounts, "a", refused).await;
     assert_eq!(seeds_in(&controller.logs()), Vec::<String>::new());
 }

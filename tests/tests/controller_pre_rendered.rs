@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -17,7 +16,8 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace, install_crds};
 use nauth_tests::controller::{
-    Controller, SETTLE, apply, creds, has_condition, may_publish, ready, seeds_in, wait_for,
+    Controller, apply, connects, creds, eventually, has_condition, may_publish, ready, seeds_in,
+    wait_for,
 };
 use nauth_tests::testenv;
 use serde_json::{Value, json};
@@ -66,6 +66,18 @@ fn write_repo(dir: &Path, ns: &str) {
         ),
         account_yaml(ns, "orders", 100),
         account_yaml(ns, "temp", 10),
+        // billing imports orders' events through bindings, which bind to Account IDs.
+        account_yaml(ns, "billing", 10),
+        format!(
+            "apiVersion: nauth.io/v1alpha1\nkind: AccountExport\nmetadata:\n  name: orders-events\n  \
+             namespace: {ns}\nspec:\n  accountName: orders\n  rules:\n    - name: events\n      \
+             subject: orders.events.>\n      type: stream\n"
+        ),
+        format!(
+            "apiVersion: nauth.io/v1alpha1\nkind: AccountImport\nmetadata:\n  name: billing-events\n  \
+             namespace: {ns}\nspec:\n  accountName: billing\n  exportAccountRef:\n    name: orders\n    \
+             namespace: {ns}\n  rules:\n    - subject: orders.events.>\n      type: stream\n"
+        ),
         user_yaml(ns, "orders-service", "orders.events.>"),
         user_yaml(ns, "auditor", "orders.audit.>"),
     ];
@@ -139,29 +151,6 @@ async fn system() -> Connection {
     Connection::connect(config).await.unwrap()
 }
 
-/// Whether nats-server accepts a connection with `creds`.
-async fn connects(creds: &str) -> bool {
-    async_nats::ConnectOptions::with_credentials(creds)
-        .unwrap()
-        .max_reconnects(1)
-        .connection_timeout(Duration::from_secs(5))
-        .connect(testenv::var("NATS_URL"))
-        .await
-        .is_ok()
-}
-
-/// Waits until `check` holds (re-checked every 250 ms); panics after [`SETTLE`] with `what`.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} after {SETTLE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn the_gitops_loop_runs_without_a_seed_in_the_cluster() {
@@ -196,6 +185,12 @@ async fn the_gitops_loop_runs_without_a_seed_in_the_cluster() {
     let users: Api<User> = Api::namespaced(client.clone(), &ns);
     let orders = wait_for(&accounts, "orders", ready).await;
     let temp = wait_for(&accounts, "temp", ready).await;
+    // An Account whose JWT needs its import's rules: labelled with the rendered ID first, so
+    // the import binds and the comparison can match.
+    let billing = wait_for(&accounts, "billing", ready).await;
+    let imports = billing.status.as_ref().and_then(|s| s.claims.as_ref());
+    let imports = serde_json::to_string(&imports.and_then(|c| c.imports.as_ref())).unwrap();
+    assert!(imports.contains("orders.events.>"), "{imports}");
     wait_for(&users, "orders-service", ready).await;
     wait_for(&users, "auditor", ready).await;
     let orders_id = orders.labels()["account.nauth.io/id"].clone();
@@ -297,6 +292,21 @@ async fn the_gitops_loop_runs_without_a_seed_in_the_cluster() {
     assert!(message.contains("re-render"), "{message}");
     let held = nats.lookup(&orders_id).await.unwrap().unwrap();
     assert_eq!(held.jwt, pushed.jwt, "nothing else was pushed");
+
+    // Creds of an older render applied again, which the Account's JWT now revokes (the
+    // auditor's, from the first render): the User is not Ready on them.
+    let mut stale: Value = (first.split("---\n"))
+        .find(|d| d.contains("name: auditor-nats-user-creds"))
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .expect("the first render holds the auditor's creds");
+    stale["metadata"]["name"] = json!("orders-service-nats-user-creds");
+    apply(&client, &ns, stale).await;
+    let refused = wait_for(&users, "orders-service", |u| {
+        has_condition(u, "Ready", "False", "RenderOutdated")
+    })
+    .await;
+    let (_, _, message) = nauth_tests::controller::condition(&refused, "Ready").unwrap();
+    assert!(message.contains("revokes"), "{message}");
 
     // No account, signing or operator seed in any Secret of the cluster; user creds are there.
     let secrets = (Api::<Secret>::namespaced(client.clone(), &ns))

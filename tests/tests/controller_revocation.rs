@@ -13,22 +13,10 @@ use kube::api::{Api, DeleteParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, SETTLE, account, apply, creds, may_publish, ready, ready_at, setup, user, wait_for,
-    wait_gone,
+    Controller, SETTLE, account, apply, connects, creds, may_publish, ready, ready_at, setup, user,
+    wait_for, wait_gone,
 };
-use nauth_tests::testenv;
 use serde_json::{Value, json};
-
-/// Whether nats-server accepts a connection with `creds`.
-async fn connects(creds: &str) -> bool {
-    async_nats::ConnectOptions::with_credentials(creds)
-        .unwrap()
-        .max_reconnects(1)
-        .connection_timeout(Duration::from_secs(5))
-        .connect(testenv::var("NATS_URL"))
-        .await
-        .is_ok()
-}
 
 /// Waits until nats-server refuses `creds` (the account JWT revoking them reaches it after the
 /// account is reconciled); panics after [`SETTLE`].

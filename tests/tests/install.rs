@@ -164,11 +164,15 @@ fn the_chart_lints_and_its_variants_render_hardened_and_least_privilege() {
         set(&["get", "create", "update"])
     );
 
-    // Pre-rendered: the flag, and no Secret write verb at all.
+    // Pre-rendered: the flag, and no Secret or ConfigMap write verb at all.
     let pre = helm_template("nauth", "nauth-system", &["preRendered=true"]);
     assert_hardened_and_least_privilege(&pre);
     assert!(args(&pre).contains(&"--pre-rendered".to_string()));
     assert_eq!(verbs(&pre, "", "secrets"), set(&["get", "list", "watch"]));
+    assert_eq!(
+        verbs(&pre, "", "configmaps"),
+        set(&["get", "list", "watch"])
+    );
 
     // One namespace: a Role there, and only listing Accounts cluster-wide.
     let one = helm_template(
@@ -403,6 +407,10 @@ async fn every_chart_variant_applies_and_the_api_server_grants_only_what_it_need
             "{verb}"
         );
         assert!(
+            !allowed(&client, &sa, verb, "", "configmaps", Some(&ns)).await,
+            "{verb} configmaps"
+        );
+        assert!(
             !allowed(&client, &sa, verb, "", "secrets", Some(&other)).await,
             "{verb}"
         );
@@ -538,27 +546,7 @@ fn kustomize_build(
 }
 
 /// A stand-in for Argo CD's install manifests: the repo-server Deployment its component patches.
-const REPO_SERVER: &str = "\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: argocd-repo-server
-spec:
-  selector:
-    matchLabels: {app.kubernetes.io/name: argocd-repo-server}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: argocd-repo-server}
-    spec:
-      containers:
-        - name: argocd-repo-server
-          image: quay.io/argoproj/argocd
-      volumes:
-        - name: var-files
-          emptyDir: {}
-        - name: plugins
-          emptyDir: {}
-";
+const REPO_SERVER: &str = include_str!("../fixtures/argocd-repo-server.yaml");
 
 #[test]
 #[ignore = "needs helm and kustomize (tests/testenv.sh)"]
@@ -642,6 +630,10 @@ async fn kustomize_overlays_build_and_apply() {
     assert_hardened_and_least_privilege(&controller);
     assert!(args(&controller).contains(&"--pre-rendered".to_string()));
     assert_eq!(verbs(&pre, "", "secrets"), set(&["get", "list", "watch"]));
+    assert_eq!(
+        verbs(&pre, "", "configmaps"),
+        set(&["get", "list", "watch"])
+    );
     let sidecars = only(&repo_server, "Deployment")["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap();

@@ -646,9 +646,10 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let users = Controller::new(scoped::<api::User>(&client, &config), wc());
     let user_store = users.store();
     let users = users
-        .owns(
-            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
-            wc(),
+        .watches(
+            scoped::<Secret>(&client, &config),
+            wc().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL)),
+            |s| user::of_creds_secret(&s),
         )
         .watches(scoped::<api::Account>(&client, &config), wc(), {
             let (store, seen) = (user_store.clone(), Seen::default());

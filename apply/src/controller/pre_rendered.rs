@@ -17,6 +17,8 @@
 //!
 //! Not yet supported here: AccountSigningKeys (their public keys are in no rendered object).
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -29,6 +31,7 @@ use nauth_render::render::{self, Members, RenderedAccount};
 
 use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
+use crate::writes;
 
 /// Condition reason: render's output for the object is not in the cluster.
 const NOT_RENDERED: &str = "NotRendered";
@@ -58,6 +61,7 @@ pub(super) async fn publish(
         })?;
     let claims = account_claims(&jwt).map_err(|e| invalid(NOT_RENDERED, format!("{cm}: {e}")))?;
     let claims_hash = render::claims_hash(&claims).map_err(Error::errored)?;
+    bind_id(a, cx, cluster, &jwt).await?;
     let closure = closure::account(cx, a, cluster).await?;
     let lock = public_keys(cx, a, &closure, cluster, &claims).await?;
     let expected = preview(cx, a, &closure, &lock)?;
@@ -84,6 +88,20 @@ pub(super) async fn publish(
     };
     super::account::sync_resolvers(cx, a, cluster, &ra).await?;
     Ok((closure, ra))
+}
+
+/// Labels a new Account with the ID of its rendered JWT once the cluster trusts its issuer,
+/// before the JWT is compared and pushed: its AccountImports bind to the label, and the
+/// comparison needs their rules, so waiting for the push would wait for ever.
+async fn bind_id(a: &Account, cx: &Context, cluster: &Cluster, jwt: &str) -> Result<(), Error> {
+    if a.labels().contains_key(ACCOUNT_ID_LABEL) {
+        return Ok(());
+    }
+    let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
+    let trusted = conn.membership().await?.trust.verify_account(jwt, now())?;
+    let (ns, name) = ns_name(a);
+    let id = BTreeMap::from([(ACCOUNT_ID_LABEL.to_string(), trusted.data.sub)]);
+    writes::labels(&cx.api::<Account>(&ns), &name, &id).await
 }
 
 /// The claims of an account JWT, whose signature verifies.
@@ -216,6 +234,25 @@ pub(super) async fn apply_user(
                  {ns}/{} is account {account_id}: re-render with nauth-render and apply the \
                  output",
                 u.spec.account_name
+            ),
+        ));
+    }
+    // Creds the Account's rendered JWT revokes (an older render applied over a newer one)
+    // would be refused by NATS: not Ready.
+    let revoked = closure::account_config_map(cx, &ns, &u.spec.account_name)
+        .await?
+        .and_then(|cm| cm.data?.get("account.jwt").cloned())
+        .and_then(|jwt| account_claims(&jwt).ok())
+        .is_some_and(|a| {
+            nauth_jwt::is_revoked(&a.nats.revocations, &claims.data.sub, claims.data.iat)
+        });
+    if revoked {
+        return Err(invalid(
+            RENDER_OUTDATED,
+            format!(
+                "{secret} holds creds issued at {} that the JWT of Account {ns}/{} revokes (an \
+                 older render?): re-render with nauth-render and apply the output",
+                claims.data.iat, u.spec.account_name
             ),
         ));
     }

@@ -54,6 +54,13 @@ pub fn of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
         .collect()
 }
 
+/// The User of a creds Secret, by its name: pre-rendered creds carry no ownerReference, and a
+/// render applied over them must be checked again.
+pub fn of_creds_secret(s: &Secret) -> Option<ObjectRef<User>> {
+    let user = output::user_of_secret(s.meta().name.as_deref()?)?;
+    Some(ObjectRef::new(user).within(&s.namespace()?))
+}
+
 fn not_ready(message: String) -> Error {
     Error::Invalid {
         reason: "NotReady",

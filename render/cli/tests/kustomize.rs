@@ -160,27 +160,7 @@ fn kustomize_shows_why_the_krm_function_failed() {
 }
 
 /// A stand-in for Argo CD's install manifests: the repo-server Deployment the component patches.
-const REPO_SERVER: &str = "\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: argocd-repo-server
-spec:
-  selector:
-    matchLabels: {app.kubernetes.io/name: argocd-repo-server}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: argocd-repo-server}
-    spec:
-      containers:
-        - name: argocd-repo-server
-          image: quay.io/argoproj/argocd
-      volumes:
-        - name: var-files
-          emptyDir: {}
-        - name: plugins
-          emptyDir: {}
-";
+const REPO_SERVER: &str = include_str!("../../../tests/fixtures/argocd-repo-server.yaml");
 
 #[test]
 #[ignore = "needs kustomize (tests/testenv.sh)"]
