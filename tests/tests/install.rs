@@ -168,11 +168,7 @@ fn the_chart_lints_and_its_variants_render_hardened_and_least_privilege() {
     let pre = helm_template("nauth", "nauth-system", &["preRendered=true"]);
     assert_hardened_and_least_privilege(&pre);
     assert!(args(&pre).contains(&"--pre-rendered".to_string()));
-    assert_eq!(verbs(&pre, "", "secrets"), set(&["get", "list", "watch"]));
-    assert_eq!(
-        verbs(&pre, "", "configmaps"),
-        set(&["get", "list", "watch"])
-    );
+    assert_read_only(&pre);
 
     // One namespace: a Role there, and only listing Accounts cluster-wide.
     let one = helm_template(
@@ -545,6 +541,14 @@ fn kustomize_build(
     objects(&stdout(tool("KUSTOMIZE_BIN").arg("build").arg(&root)))
 }
 
+/// Pre-rendered RBAC: Secrets and ConfigMaps are read, never written.
+fn assert_read_only(objects: &[Value]) {
+    for resource in ["secrets", "configmaps"] {
+        let read = set(&["get", "list", "watch"]);
+        assert_eq!(verbs(objects, "", resource), read, "{resource}");
+    }
+}
+
 /// A stand-in for Argo CD's install manifests: the repo-server Deployment its component patches.
 const REPO_SERVER: &str = include_str!("../fixtures/argocd-repo-server.yaml");
 
@@ -629,11 +633,7 @@ async fn kustomize_overlays_build_and_apply() {
         (pre.iter().cloned()).partition(|o| o["metadata"]["name"] == "argocd-repo-server");
     assert_hardened_and_least_privilege(&controller);
     assert!(args(&controller).contains(&"--pre-rendered".to_string()));
-    assert_eq!(verbs(&pre, "", "secrets"), set(&["get", "list", "watch"]));
-    assert_eq!(
-        verbs(&pre, "", "configmaps"),
-        set(&["get", "list", "watch"])
-    );
+    assert_read_only(&pre);
     let sidecars = only(&repo_server, "Deployment")["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap();
