@@ -368,6 +368,7 @@ fn run(cx: &Context, lock: &Lock) -> Result<Rendered, Vec<Diagnostic>> {
         Err(e) => report.problems.extend(e),
     }
 
+    operator_key_changes(inputs, lock, &report.signing_keys, &mut report.problems);
     if cx.options.strict {
         report.problems = strict(report.problems);
     }
@@ -506,6 +507,32 @@ impl Report {
     fn record_key(&mut self, kind: &str, key: String, signer: &Key) {
         self.signing_keys
             .insert(lock::owner(kind, &key), signer.public_key().to_string());
+    }
+}
+
+/// Warns of a NatsCluster whose operator signing key is not the one the lock records: every
+/// Account bound to it is signed again, by another key. A rotation does that on purpose; the
+/// keys of another environment do it by mistake, and the servers would refuse the JWTs.
+fn operator_key_changes(
+    inputs: &Inputs,
+    lock: &Lock,
+    resolved: &BTreeMap<String, String>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for c in by_key(&inputs.clusters) {
+        let owner = owner("NatsCluster", &c.key());
+        let (Some(was), Some(now)) = (lock.signing_keys.get(&owner), resolved.get(&owner)) else {
+            continue;
+        };
+        if was != now {
+            let message = format!(
+                "the operator signing key is {now}, not {was} as the lock records: every Account \
+                 of this cluster is signed again by it, and NATS servers refuse the JWTs unless \
+                 their operator trusts it (the keys of another environment?)"
+            );
+            let at = Some("spec.operatorSigningKeySecretRef");
+            problems.push(c.warning(at, message).with_code(Code::KeyRotation));
+        }
     }
 }
 

@@ -1129,6 +1129,23 @@ fn an_account_whose_config_map_kubernetes_would_refuse_is_an_error_naming_the_li
 }
 
 #[test]
+fn another_operator_signing_key_than_the_lock_records_is_a_warning_naming_both() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+    let mut lock = first.lock.clone();
+    let owner = lock::owner("NatsCluster", "nats/nats");
+    let recorded = lock.signing_keys.insert(owner, "OOTHER".into());
+    assert_eq!(recorded.as_deref(), Some(operator().public_key().as_str()));
+    let again = run(&tree(), &lock, EPOCH).unwrap();
+    let text: Vec<String> = again.warnings.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter().any(|w| w.contains("NatsCluster nats/nats")
+            && w.contains(&format!("is {}, not OOTHER", operator().public_key()))),
+        "{text:?}"
+    );
+}
+
+#[test]
 fn an_account_annotated_not_to_revoke_on_reissue_still_revokes_a_deleted_user() {
     let opt_out = |spec: &str| {
         account("a", spec).replace(
