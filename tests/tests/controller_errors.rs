@@ -179,10 +179,12 @@ async fn a_key_secret_with_the_wrong_seed_and_an_unreachable_cluster_fail_alone_
         condition(&wait_for(&accounts, "stranded", not_ready).await, "Ready").unwrap();
     assert!(message.contains("127.0.0.1:1"), "{message}");
     let clusters: Api<nauth_render::api::NatsCluster> = Api::namespaced(client.clone(), &ns);
-    wait_for(&clusters, "nowhere", |c| {
-        has_condition(c, "Ready", "False", "NATS")
+    let nowhere = wait_for(&clusters, "nowhere", |c| {
+        has_condition(c, "Ready", "False", "Errored")
     })
     .await;
+    let (_, _, message) = condition(&nowhere, "Ready").unwrap();
+    assert!(message.contains("127.0.0.1:1 is unreachable"), "{message}");
     // Nothing lost: the Secret with the wrong seed is as it was, no key was generated over it.
     assert_eq!(secrets.get("wrong-ac-root-1").await.unwrap().data, before);
     let keys = ListParams::default().labels("account.nauth.io/name=wrong");
