@@ -46,7 +46,10 @@ pub fn account_secret(
         ("ac-sign", "account-sign")
     };
     let labels = BTreeMap::from([
-        ("account.nauth.io/id".to_string(), account_id.to_string()),
+        (
+            nauth_render::api::ACCOUNT_ID_LABEL.to_string(),
+            account_id.to_string(),
+        ),
         (ACCOUNT_NAME_LABEL.to_string(), account.to_string()),
         (SECRET_TYPE_LABEL.to_string(), kind.to_string()),
         (MANAGED_LABEL.to_string(), "true".to_string()),

@@ -197,7 +197,7 @@ pub fn account_config_map_object(a: &RenderedAccount) -> ConfigMap {
         &a.namespace,
         account_config_map_name(&a.name),
         string_map(&[
-            ("account.nauth.io/id", &data.sub),
+            (api::ACCOUNT_ID_LABEL, &data.sub),
             ("account.nauth.io/signed-by", &data.iss),
             ("app.kubernetes.io/managed-by", "nauth-render"),
         ]),
@@ -252,7 +252,7 @@ pub fn account_deletion_config_map_object(d: &RenderedDeletion) -> ConfigMap {
             name: Some(account_deletion_config_map_name(&d.name)),
             namespace: Some(d.namespace.clone()),
             labels: string_map(&[
-                ("account.nauth.io/id", &d.account_id),
+                (api::ACCOUNT_ID_LABEL, &d.account_id),
                 ("account.nauth.io/signed-by", &d.issuer),
                 ("app.kubernetes.io/managed-by", "nauth-render"),
                 (CONFIG_TYPE_LABEL, "account-deletion"),

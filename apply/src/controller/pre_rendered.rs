@@ -51,7 +51,7 @@ pub(super) async fn publish(
 ) -> Result<(closure::Closure, RenderedAccount), Error> {
     let (ns, name) = ns_name(a);
     let written = closure::account_config_map(cx, &ns, &name).await?;
-    let cm = format!("ConfigMap {ns}/{name}-nats-account-jwt");
+    let cm = format!("ConfigMap {ns}/{}", output::account_config_map_name(&name));
     let jwt = (written.as_ref().and_then(|w| w.data.as_ref()?.get("account.jwt")).cloned())
         .ok_or_else(|| {
             invalid(
@@ -202,9 +202,10 @@ pub(super) async fn apply_user(
     account_id: String,
 ) -> Result<Action, Error> {
     let (ns, name) = ns_name(u);
-    let secret = format!("Secret {ns}/{name}-nats-user-creds");
+    let secret_name = output::user_secret_name(&name);
+    let secret = format!("Secret {ns}/{secret_name}");
     let creds = (cx.api::<Secret>(&ns))
-        .get_opt(&format!("{name}-nats-user-creds"))
+        .get_opt(&secret_name)
         .await?
         .and_then(|s| closure::secret_value(&s, "user.creds"))
         .ok_or_else(|| {

@@ -13,8 +13,11 @@ const MAX_LABEL: usize = 63;
 /// too.
 fn derived(kind: Kind, name: &str) -> Vec<(String, &'static str)> {
     match kind {
-        Kind::User => vec![(format!("{name}-nats-user-creds"), "creds Secret")],
-        Kind::Account => vec![(format!("{name}-nats-account-jwt"), "account JWT ConfigMap")],
+        Kind::User => vec![(crate::output::user_secret_name(name), "creds Secret")],
+        Kind::Account => vec![(
+            crate::output::account_config_map_name(name),
+            "account JWT ConfigMap",
+        )],
         _ => Vec::new(),
     }
 }
