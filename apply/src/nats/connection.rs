@@ -64,12 +64,17 @@ impl Membership {
     }
 }
 
+/// How long a discovered membership is used: a server that was down when it was discovered
+/// and comes back says nothing to this connection, yet must get the JWTs it missed.
+const MEMBERSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A connection to one NATS cluster as its system user. Cheap to share (`Arc`); every method
 /// takes `&self` and may run concurrently with the others.
 pub struct Connection {
     pub(crate) client: async_nats::Client,
     pub(crate) config: ClusterConfig,
-    membership: Mutex<Option<Arc<Membership>>>,
+    /// The membership, and when it was discovered.
+    membership: Mutex<Option<(Arc<Membership>, std::time::Instant)>>,
     stale: Arc<AtomicBool>,
 }
 
@@ -135,17 +140,22 @@ impl Connection {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
-    /// The cluster's membership, discovered if unknown or out of date.
+    /// The cluster's membership, discovered if unknown, out of date or older than
+    /// [`MEMBERSHIP_TTL`].
     pub async fn membership(&self) -> Result<Arc<Membership>, NatsError> {
         let mut known = self.membership.lock().await;
         match known.as_ref() {
-            Some(m) if !self.stale.load(Ordering::SeqCst) => Ok(m.clone()),
+            Some((m, at))
+                if !self.stale.load(Ordering::SeqCst) && at.elapsed() < MEMBERSHIP_TTL =>
+            {
+                Ok(m.clone())
+            }
             _ => {
                 self.stale.store(false, Ordering::SeqCst);
                 let found = Arc::new(self.discover().await.inspect_err(|_| {
                     self.stale.store(true, Ordering::SeqCst);
                 })?);
-                *known = Some(found.clone());
+                *known = Some((found.clone(), std::time::Instant::now()));
                 Ok(found)
             }
         }
