@@ -39,7 +39,14 @@ fn restart_api_server() {
         .unwrap();
     assert!(status.success());
     let deadline = std::time::Instant::now() + SETTLE;
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+    // Gone, or a zombie its parent (testenv's shell) has not reaped yet.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+    };
+    while running() {
         assert!(
             std::time::Instant::now() < deadline,
             "kube-apiserver does not stop"
