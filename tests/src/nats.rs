@@ -21,10 +21,22 @@ pub fn render_with_operator(
     files: &[(&str, String)],
     seed_root: &[u8],
 ) -> Result<Rendered, Vec<Diagnostic>> {
+    render_locked(files, "nats", seed_root, &Lock::new(), 1_764_288_000)
+}
+
+/// Renders `files` as [`render_with_operator`] does, with the operator signing key Secret in
+/// `operator_namespace`, from `lock` at `epoch`: one step of a tree that changes over time.
+pub fn render_locked(
+    files: &[(&str, String)],
+    operator_namespace: &str,
+    seed_root: &[u8],
+    lock: &Lock,
+    epoch: i64,
+) -> Result<Rendered, Vec<Diagnostic>> {
     let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
     let operator = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
-         stringData: {{default: {}}}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: \
+         {operator_namespace}}}\nstringData: {{default: {}}}\n",
         seed.trim()
     );
     let mut inputs = Inputs::default();
@@ -37,13 +49,7 @@ pub fn render_with_operator(
         secrets: &inputs.secrets,
         seed_root: Some(&root),
     };
-    render(
-        &inputs,
-        keys,
-        &Lock::new(),
-        1_764_288_000,
-        &Options::default(),
-    )
+    render(&inputs, keys, lock, epoch, &Options::default())
 }
 
 /// The creds of the User `namespace/name`.
