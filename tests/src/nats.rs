@@ -21,15 +21,16 @@ pub fn render_with_operator(
     files: &[(&str, String)],
     seed_root: &[u8],
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    render_locked(files, "nats", seed_root, &Lock::new(), 1_764_288_000)
+    render_locked(files, "nats", Some(seed_root), &Lock::new(), 1_764_288_000)
 }
 
 /// Renders `files` as [`render_with_operator`] does, with the operator signing key Secret in
 /// `operator_namespace`, from `lock` at `epoch`: one step of a tree that changes over time.
+/// Without a seed root, the keys are the Secrets among `files`.
 pub fn render_locked(
     files: &[(&str, String)],
     operator_namespace: &str,
-    seed_root: &[u8],
+    seed_root: Option<&[u8]>,
     lock: &Lock,
     epoch: i64,
 ) -> Result<Rendered, Vec<Diagnostic>> {
@@ -44,10 +45,10 @@ pub fn render_locked(
         let problems = inputs.add_yaml(name, text, Contents::Everything);
         assert!(problems.is_empty(), "{name}: {problems:?}\n{text}");
     }
-    let root = SeedRoot::new(seed_root).unwrap();
+    let root = seed_root.map(|r| SeedRoot::new(r).unwrap());
     let keys = KeySources {
         secrets: &inputs.secrets,
-        seed_root: Some(&root),
+        seed_root: root.as_ref(),
     };
     render(&inputs, keys, lock, epoch, &Options::default())
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::{Client, ResourceExt};
-use nauth_render::api::Account;
+use nauth_render::api::{Account, User};
 use nauth_render::jwt;
 use nauth_render::keys::{Role, SeedRoot};
 use nauth_render::lock::Lock;
@@ -16,7 +16,7 @@ use nauth_render::output;
 use nauth_render::render::Rendered;
 use nauth_tests::cluster::{client, fresh_namespace, install_crds};
 use nauth_tests::controller::{
-    Controller, connects, connects_at, creds, eventually, may_publish, ready, wait_for,
+    Controller, connects, connects_at, creds, eventually, may_publish, ready, ready_at, wait_for,
 };
 use nauth_tests::tools::{apply_all, objects};
 use nauth_tests::{nats, nats_servers, testenv};
@@ -48,7 +48,7 @@ async fn render_and_push(
     seed_root: &[u8],
     lock: &mut Lock,
 ) -> Rendered {
-    let rendered = nats::render_locked(files, namespace, seed_root, lock, now())
+    let rendered = nats::render_locked(files, namespace, Some(seed_root), lock, now())
         .unwrap_or_else(|e| panic!("render: {e:?}"));
     for (account, reply) in nats::push_accounts(&rendered).await {
         assert_eq!(reply["code"], 200, "push of {account}: {reply}");
@@ -57,13 +57,18 @@ async fn render_and_push(
     rendered
 }
 
-/// The issuer of the user JWT in `creds`.
-fn issuer(creds: &str) -> String {
+/// The claims of the user JWT in `creds`.
+fn user_claims(creds: &str) -> jwt::Claims<jwt::User> {
     let (token, _) = jwt::creds::parse_creds(creds).unwrap();
     match jwt::decode(&token).unwrap().claims {
-        jwt::AnyClaims::User(claims) => claims.data.iss,
+        jwt::AnyClaims::User(claims) => claims,
         _ => panic!("not a user JWT"),
     }
+}
+
+/// The issuer of the user JWT in `creds`.
+fn issuer(creds: &str) -> String {
+    user_claims(creds).data.iss
 }
 
 /// The signing keys the only rendered account trusts, and its ID.
@@ -170,14 +175,19 @@ fn moved(
         .collect()
 }
 
+/// A Secret `name` in `ns` holding the file the testenv variable `var` names, under `default`
+/// (the examples' NatsClusters name `operator-signing-key` and `system-account-user-creds`).
+fn testenv_secret(ns: &str, name: &str, var: &str) -> serde_json::Value {
+    let value = std::fs::read_to_string(testenv::var(var)).unwrap();
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+           "stringData": {"default": value.trim_end()}})
+}
+
 /// What a cluster gets from git: the system user's creds Secret the controller needs, the
 /// custom resources and render's output, server-side applied.
 async fn sync(client: &Client, ns: &str, files: &[(&str, String)], rendered: &str) {
-    let system_creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
-    let secret = json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "system-account-user-creds", "namespace": ns},
-        "stringData": {"default": system_creds}});
-    apply_all(client, ns, &[secret]).await;
+    let system = testenv_secret(ns, "system-account-user-creds", "NATS_SYSTEM_CREDS");
+    apply_all(client, ns, &[system]).await;
     for (_, text) in files {
         apply_all(client, ns, &objects(text)).await;
     }
@@ -199,7 +209,7 @@ async fn disaster_recovery_rebuilds_the_same_accounts_and_creds_from_git_and_the
 
     // What git holds: the first render's lock. The cluster gets the rendered objects, which
     // the controller (holding no account seed) pushes.
-    let first = nats::render_locked(&files, &ns, &seed_root, &Lock::new(), now()).unwrap();
+    let first = nats::render_locked(&files, &ns, Some(&seed_root), &Lock::new(), now()).unwrap();
     let rendered = output::stream(&output::manifests(&first));
     sync(&client, &ns, &files, &rendered).await;
     let mut controller = Controller::start_with(&ns, &["--pre-rendered"], &[]).await;
@@ -235,7 +245,8 @@ async fn disaster_recovery_rebuilds_the_same_accounts_and_creds_from_git_and_the
     );
 
     // The rebuild from git and the seed root alone, a day later: the same bytes.
-    let again = nats::render_locked(&files, &ns, &seed_root, &first.lock, now() + 86_400).unwrap();
+    let again =
+        nats::render_locked(&files, &ns, Some(&seed_root), &first.lock, now() + 86_400).unwrap();
     let rebuilt = output::stream(&output::manifests(&again));
     assert!(rebuilt == rendered, "the rebuild renders other bytes");
     sync(&client, &ns, &files, &rebuilt).await;
@@ -253,4 +264,105 @@ async fn disaster_recovery_rebuilds_the_same_accounts_and_creds_from_git_and_the
     let account = wait_for(&accounts, "inventory", ready).await;
     assert_eq!(account.labels()["account.nauth.io/id"], id);
     assert_eq!(again.accounts[0].claims.data.sub, id);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn migrate_from_nauth_keeps_every_account_id_and_creds_byte() {
+    let dir = example("migrate-from-nauth");
+    let client = client().await;
+    install_crds().await;
+    let ns = fresh_namespace(&client, "ex-nauth").await;
+    let names = [
+        "nats-cluster.yaml",
+        "account-keys.yaml",
+        "account.yaml",
+        "users.yaml",
+    ];
+    let creds_file = moved(files(&dir, &["user-creds.yaml"]), "fleet", &ns, "");
+    let files = moved(files(&dir, &names), "fleet", &ns, &testenv::var("NATS_URL"));
+    let mut creds_secret = objects(&creds_file[0].1).remove(0);
+    let example_creds = creds_secret["stringData"]["user.creds"].as_str().unwrap();
+
+    // What NAuth issued in this namespace, signed by the testenv operator: the account JWT
+    // (in NATS) and the creds (the JWT names the namespace: `<namespace>/sensor`) with the
+    // example's keys, at the time of its creds.
+    let issued_at = user_claims(example_creds).data.iat;
+    let nauth = [&files[..], &creds_file].concat();
+    let nauth = nats::render_locked(&nauth, &ns, None, &Lock::new(), issued_at).unwrap();
+    let id = nauth.accounts[0].claims.data.sub.clone();
+    let nauth_creds = nats::creds(&nauth, &format!("{ns}/sensor"));
+    assert_eq!(
+        user_claims(&nauth_creds).data.sub,
+        user_claims(example_creds).data.sub
+    );
+    creds_secret["stringData"]["user.creds"] = json!(nauth_creds);
+
+    // The namespace as NAuth leaves it: its Secrets (the creds owned by the User), the custom
+    // resources, and in NATS the account JWT it pushed.
+    apply_all(
+        &client,
+        &ns,
+        &[
+            testenv_secret(&ns, "operator-signing-key", "NATS_OPERATOR_SIGNING_SEED"),
+            testenv_secret(&ns, "system-account-user-creds", "NATS_SYSTEM_CREDS"),
+        ],
+    )
+    .await;
+    for (_, text) in &files {
+        apply_all(&client, &ns, &objects(text)).await;
+    }
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let sensor = users.get("sensor").await.unwrap();
+    creds_secret["metadata"]["ownerReferences"] = json!([{"apiVersion": "nauth.io/v1alpha1",
+        "kind": "User", "name": "sensor", "uid": sensor.uid().unwrap(), "controller": true,
+        "blockOwnerDeletion": true}]);
+    apply_all(&client, &ns, &[creds_secret]).await;
+    // A run before this one left a newer JWT of the same account: NATS keeps that one.
+    nats::push_accounts(&nauth).await;
+    assert!(
+        connects(&nauth_creds).await,
+        "NAuth's creds connect before the take-over"
+    );
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let key_secrets = async || {
+        let list = secrets.list(&ListParams::default()).await.unwrap();
+        (list.items.into_iter())
+            .filter(|s| s.name_any().starts_with("telemetry-ac-"))
+            .map(|s| (s.name_any(), s.data))
+            .collect::<Vec<_>>()
+    };
+    let keys_before = key_secrets().await;
+
+    // nauth-apply takes over: same account ID, same creds bytes, nothing re-issued.
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let account = wait_for(&accounts, "telemetry", ready).await;
+    assert_eq!(account.labels()["account.nauth.io/id"], id);
+    wait_for(&users, "sensor", ready).await;
+    assert!(
+        creds(&client, &ns, "sensor").await == nauth_creds,
+        "the creds were re-issued"
+    );
+    assert!(may_publish(&nauth_creds, "telemetry.readings.t1").await);
+    let keys_after = key_secrets().await;
+    assert_eq!(keys_after.len(), 2);
+    assert!(
+        keys_after == keys_before,
+        "the account's key Secrets changed"
+    );
+
+    // A later change of the User is issued (same key) and enforced.
+    let (_, users_yaml) = files.iter().find(|(n, _)| *n == "users.yaml").unwrap();
+    let wider = users_yaml.replace(
+        r#"allow: ["telemetry.readings.>"]"#,
+        r#"allow: ["telemetry.readings.>", "telemetry.alerts.>"]"#,
+    );
+    assert!(wider != *users_yaml);
+    apply_all(&client, &ns, &objects(&wider)).await;
+    wait_for(&users, "sensor", |u| ready_at(u, 2)).await;
+    let reissued = creds(&client, &ns, "sensor").await;
+    assert!(reissued != nauth_creds);
+    assert!(may_publish(&reissued, "telemetry.alerts.a1").await);
+    assert_eq!(user_claims(&reissued).nats.issuer_account, id);
 }
