@@ -21,10 +21,23 @@ pub fn render_with_operator(
     files: &[(&str, String)],
     seed_root: &[u8],
 ) -> Result<Rendered, Vec<Diagnostic>> {
+    render_locked(files, "nats", Some(seed_root), &Lock::new(), 1_764_288_000)
+}
+
+/// Renders `files` as [`render_with_operator`] does, with the operator signing key Secret in
+/// `operator_namespace`, from `lock` at `epoch`: one step of a tree that changes over time.
+/// Without a seed root, the keys are the Secrets among `files`.
+pub fn render_locked(
+    files: &[(&str, String)],
+    operator_namespace: &str,
+    seed_root: Option<&[u8]>,
+    lock: &Lock,
+    epoch: i64,
+) -> Result<Rendered, Vec<Diagnostic>> {
     let seed = std::fs::read_to_string(testenv::var("NATS_OPERATOR_SIGNING_SEED")).unwrap();
     let operator = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: nats}}\n\
-         stringData: {{default: {}}}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: operator-signing-key, namespace: \
+         {operator_namespace}}}\nstringData: {{default: {}}}\n",
         seed.trim()
     );
     let mut inputs = Inputs::default();
@@ -32,18 +45,12 @@ pub fn render_with_operator(
         let problems = inputs.add_yaml(name, text, Contents::Everything);
         assert!(problems.is_empty(), "{name}: {problems:?}\n{text}");
     }
-    let root = SeedRoot::new(seed_root).unwrap();
+    let root = seed_root.map(|r| SeedRoot::new(r).unwrap());
     let keys = KeySources {
         secrets: &inputs.secrets,
-        seed_root: Some(&root),
+        seed_root: root.as_ref(),
     };
-    render(
-        &inputs,
-        keys,
-        &Lock::new(),
-        1_764_288_000,
-        &Options::default(),
-    )
+    render(&inputs, keys, lock, epoch, &Options::default())
 }
 
 /// The creds of the User `namespace/name`.

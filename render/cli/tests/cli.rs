@@ -35,6 +35,50 @@ fn render_quickstart(dir: &Path, extra: &[&str]) -> Output {
     nauth_render(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")
 }
 
+/// `user.creds` of the Secret `name` among the YAML documents `yaml` (`stringData` or `data`).
+fn creds_in(yaml: &str, name: &str) -> String {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml).unwrap();
+    let secret = (docs.iter())
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Secret {name}"));
+    match secret["stringData"]["user.creds"].as_str() {
+        Some(creds) => creds.to_string(),
+        None => {
+            let data = secret["data"]["user.creds"].as_str().unwrap();
+            text(&data_encoding::BASE64.decode(data.as_bytes()).unwrap())
+        }
+    }
+}
+
+#[test]
+fn creds_nauth_wrote_are_rendered_byte_for_byte_into_a_new_lock() {
+    let example = repo().join("examples/migrate-from-nauth");
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("nauth.lock");
+    let out = nauth_render(
+        &[
+            "render",
+            &example.display().to_string(),
+            "--lock",
+            &lock.display().to_string(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let nauth = fs::read_to_string(example.join("user-creds.yaml")).unwrap();
+    let rendered = text(&out.stdout);
+    let name = "sensor-nats-user-creds";
+    assert!(
+        creds_in(&rendered, name) == creds_in(&nauth, name),
+        "the creds changed"
+    );
+    let lock = fs::read_to_string(lock).unwrap();
+    assert!(
+        lock.contains("issuedAt: 1764547200"),
+        "NAuth's iat kept:\n{lock}"
+    );
+}
+
 #[test]
 fn the_quickstart_renders_identically_with_its_committed_lock() {
     let dir = tempfile::tempdir().unwrap();

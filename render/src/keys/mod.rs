@@ -115,6 +115,7 @@ impl Keys<'_> {
             public::user(lock, user).map(|key| UserKey {
                 key,
                 rotated_from: None,
+                issued: None,
             })
         };
         match self {
@@ -192,6 +193,9 @@ pub struct UserKey {
     /// The public key of the creds Secret this key replaces, when a raised
     /// `nauth.io/key-generation` rotates it.
     pub rotated_from: Option<String>,
+    /// The JWT of the creds Secret the key comes from: what a User without a lock record
+    /// (its creds written by NAuth) was last issued, so render can keep it.
+    pub issued: Option<String>,
 }
 
 impl<'a> KeySources<'a> {
@@ -352,6 +356,7 @@ impl<'a> KeySources<'a> {
             return Ok(UserKey {
                 key: derived(root).into(),
                 rotated_from: None,
+                issued: None,
             });
         };
         let creds = secrets::value(secret, "user.creds").ok_or_else(|| {
@@ -360,13 +365,13 @@ impl<'a> KeySources<'a> {
                 user.namespace()
             ))
         })?;
-        let held = jwt::creds::parse_creds(&creds)
-            .map(|(_, kp)| kp)
+        let (issued, held) = jwt::creds::parse_creds(&creds)
             .map_err(|e| KeyError::broken(format!("Secret {}/{name}: {e}", user.namespace())))?;
         if generation == 0 {
             return Ok(UserKey {
                 key: held.into(),
                 rotated_from: None,
+                issued: Some(issued),
             });
         }
         let root = self.seed_root.ok_or_else(|| {
@@ -381,7 +386,11 @@ impl<'a> KeySources<'a> {
         })?;
         let key = Key::from(derived(root));
         let rotated_from = Some(held.public_key()).filter(|old| old != key.public_key());
-        Ok(UserKey { key, rotated_from })
+        Ok(UserKey {
+            key,
+            rotated_from,
+            issued: None,
+        })
     }
 }
 

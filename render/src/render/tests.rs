@@ -126,6 +126,40 @@ fn output_and_errors_do_not_depend_on_the_number_of_threads() {
     assert_eq!(on(1, &docs).unwrap_err(), on(4, &docs).unwrap_err());
 }
 
+/// `alice`'s creds as a creds Secret of the inputs, as NAuth leaves it (no lock record).
+fn creds_secret(creds: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: alice-nats-user-creds, namespace: team, \
+         labels: {{nauth.io/secret-type: user-creds, nauth.io/managed: 'true'}}}}\n\
+         stringData: {{user.creds: {}}}\n---\n",
+        serde_json::to_string(creds).unwrap()
+    )
+}
+
+#[test]
+fn creds_the_lock_does_not_know_are_kept_when_their_claims_are_the_same() {
+    let first = run(&tree(), &Lock::new(), EPOCH).unwrap();
+    let alice = |r: &Rendered| {
+        r.users
+            .iter()
+            .find(|u| u.name == "alice")
+            .unwrap()
+            .creds
+            .clone()
+    };
+    let mut adopted = tree();
+    adopted.push(creds_secret(&alice(&first)));
+    let later = run(&adopted, &Lock::new(), EPOCH + 500).unwrap();
+    assert!(alice(&later) == alice(&first), "same claims: same bytes");
+    assert_eq!(later.lock.users["team/alice"].issued_at, EPOCH);
+
+    // Other claims: a new JWT, issued after the one the Secret holds.
+    adopted[3] = user("alice", "a", "  permissions: {pub: {allow: ['svc.x']}}\n");
+    let changed = run(&adopted, &Lock::new(), EPOCH - 500).unwrap();
+    assert!(alice(&changed) != alice(&first));
+    assert_eq!(changed.lock.users["team/alice"].issued_at, EPOCH + 1);
+}
+
 #[test]
 fn changed_claims_get_a_strictly_later_iat_even_with_an_older_epoch() {
     let first = run(&tree(), &Lock::new(), EPOCH).unwrap();

@@ -78,6 +78,7 @@ fn render_one(
     let UserKey {
         key: user_key,
         rotated_from,
+        issued,
     } = keys.user(u).map_err(|e| {
         u.error(None, &e.message)
             .with_code(e.code())
@@ -121,8 +122,12 @@ fn render_one(
     // way new JWTs must be issued after it.
     let floor = (revocations.and_then(|r| r.get(jwt::REVOKE_ALL)).copied())
         .max(identity.revoked.get(public).copied());
+    let adopted = match previous {
+        Some(_) => None,
+        None => issued.and_then(|token| adopted_record(&token, public, issuer)),
+    };
     let (claims, claims_hash, token) = cx
-        .sign(built, &signer, previous, floor)
+        .sign(built, &signer, previous.or(adopted.as_ref()), floor)
         .map_err(|e| u.error(None, e).with_code(Code::InvalidSpec))?;
     // A preview signs nothing: no token, so no creds, even where a seed is at hand.
     let creds = match user_key.pair().map(KeyPair::seed) {
@@ -135,6 +140,24 @@ fn render_one(
         claims,
         claims_hash,
         creds,
+    })
+}
+
+/// The lock record of the JWT in a User's creds Secret, for a User the lock does not know
+/// (NAuth wrote the Secret): when render's claims are the same, its `iat` is kept and so are
+/// the creds, byte for byte, so adopting what NAuth managed re-issues nothing. `None` for a
+/// JWT of another key or signer, or one that does not verify.
+fn adopted_record(token: &str, user_key: &str, issuer: &str) -> Option<LockEntry> {
+    let jwt::AnyClaims::User(claims) = jwt::decode(token).ok()?.claims else {
+        return None;
+    };
+    (claims.data.sub == user_key && claims.data.iss == issuer).then_some(())?;
+    Some(LockEntry {
+        claims_hash: super::claims_hash(&claims).ok()?,
+        public_key: claims.data.sub,
+        issuer: claims.data.iss,
+        issued_at: claims.data.iat,
+        revocations: Default::default(),
     })
 }
 
