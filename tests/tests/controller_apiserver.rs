@@ -82,7 +82,7 @@ async fn the_controller_rides_out_an_api_server_restart() {
     let client = client().await;
     let ns = fresh_namespace(&client, "ctl-apiserver").await;
     setup(&client, &ns).await;
-    let _controller = Controller::start(&ns, &[]).await;
+    let controller = Controller::start(&ns, &[]).await;
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let users: Api<User> = Api::namespaced(client.clone(), &ns);
     apply(&client, &ns, account(&ns, "a", json!({}))).await;
@@ -111,7 +111,20 @@ async fn the_controller_rides_out_an_api_server_restart() {
     // The controller still watches: a new User after the restart gets creds that work.
     let spec = json!({"accountName": "a", "permissions": {"pub": {"allow": ["v.>"]}}});
     apply(&client, &ns, user(&ns, "v", spec)).await;
-    wait_for(&users, "v", ready).await;
+    // kube's watches retry a lost API server with a backoff of up to 30 s, then list again:
+    // the first reconcile after the restart may come that much later than SETTLE allows.
+    let back = tokio::time::timeout(2 * SETTLE, async {
+        while !matches!(users.get_opt("v").await, Ok(Some(v)) if ready(&v).is_ok()) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+    if back.await.is_err() {
+        panic!(
+            "v not Ready {:?} after the restart; controller log:\n{}",
+            2 * SETTLE,
+            controller.logs()
+        );
+    }
     assert!(may_publish(&creds(&client, &ns, "v").await, "v.x").await);
     let a = wait_for(&accounts, "a", ready).await;
     assert_eq!(a.labels()["account.nauth.io/id"], id);
