@@ -378,7 +378,7 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
     .unwrap();
     let run_script = || {
         let out = Command::new("sh")
-            .args(["-c", &script])
+            .args(["-c", script])
             .current_dir(dir.path())
             .env("PATH", &path)
             .env("SEED_ROOT", quickstart().join("seed-root"))
