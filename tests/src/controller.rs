@@ -25,25 +25,9 @@ async fn binary() -> PathBuf {
     static BUILT: OnceCell<PathBuf> = OnceCell::const_new();
     BUILT
         .get_or_init(|| async {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             // Built together with this crate, so features unify as in the test build and
             // neither build invalidates the other's dependencies.
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "-p",
-                    "nauth-tests",
-                    "-p",
-                    "nauth-apply",
-                    "--bin",
-                    "nauth-apply",
-                ])
-                .status()
-                .expect("running cargo build for nauth-apply");
-            assert!(status.success(), "cargo build -p nauth-apply failed");
-            // Test binaries live in target/<profile>/deps; the controller one level up.
-            let exe = std::env::current_exe().unwrap();
-            exe.parent().unwrap().parent().unwrap().join("nauth-apply")
+            crate::tools::cargo_build(&["-p", "nauth-tests", "-p", "nauth-apply"], "nauth-apply")
         })
         .await
         .clone()

@@ -16,6 +16,25 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// Builds the binary `bin` with `cargo build PACKAGE_ARGS --bin BIN` in the target directory of
+/// the running test, and returns its path.
+pub fn cargo_build(package_args: &[&str], bin: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .arg("build")
+        .args(package_args)
+        .args(["--bin", bin])
+        .status()
+        .expect("running cargo build");
+    assert!(
+        status.success(),
+        "cargo build {package_args:?} --bin {bin} failed"
+    );
+    // Test binaries live in target/<profile>/deps; the others one level up.
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join(bin)
+}
+
 /// A command for the tool whose path testenv.sh exports in `var` (`HELM_BIN`, ...).
 pub fn tool(var: &str) -> Command {
     Command::new(crate::testenv::var(var))

@@ -350,12 +350,12 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
     let recipient = "age1l8q4uxqwe76zzu3a9em8n4fl546u2wqfasdeh96fyg2533lfau6sxgcz7e";
     let readme =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let recipe = &readme[readme.find("**Flux with SOPS**").unwrap()..];
+    let recipe = &readme[readme
+        .find("Render outside git and encrypt from there:")
+        .unwrap()..];
     let recipe = &recipe[recipe.find("```sh\n").unwrap() + 6..];
-    let script: String = recipe[..recipe.find("  ```").unwrap()]
-        .lines()
-        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
-        .collect();
+    let script = &recipe[..recipe.find("\n```").unwrap() + 1];
+    assert!(script.contains("sops --encrypt"), "{script}");
 
     let dir = tempfile::tempdir().unwrap();
     let manifests = dir.path().join("manifests");
@@ -378,7 +378,7 @@ fn the_flux_and_sops_flow_of_the_readme_works_with_the_real_sops() {
     .unwrap();
     let run_script = || {
         let out = Command::new("sh")
-            .args(["-c", &script])
+            .args(["-c", script])
             .current_dir(dir.path())
             .env("PATH", &path)
             .env("SEED_ROOT", quickstart().join("seed-root"))
