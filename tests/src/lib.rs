@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod controller;
+pub mod examples;
 pub mod manifests;
 pub mod nats;
 pub mod nats_servers;
