@@ -4,13 +4,14 @@
 //! Run through `tests/testenv.sh run -- cargo test --workspace --test examples -- --include-ignored`.
 
 use async_nats::jetstream::{self, consumer, stream};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::Api;
-use nauth_render::api::{Account, NatsCluster, User};
+use nauth_render::api::{Account, AccountImport, NatsCluster, User};
 use nauth_tests::controller::{
-    TIMEOUT, connects, creds, eventually, may_publish, may_subscribe, ready, wait_for,
+    TIMEOUT, connects, creds, eventually, has_condition, may_publish, may_subscribe, ready,
+    wait_for,
 };
 use nauth_tests::examples::Example;
 use nauth_tests::{manifests, nats, tools};
@@ -66,6 +67,102 @@ async fn simple_account_user_connects_and_may_do_what_its_permissions_say_and_no
         .expect("the server refuses a 2 KiB message")
         .unwrap();
     assert!(error.to_lowercase().contains("payload"), "{error}");
+}
+
+/// Waits until the Account `ns/name` is Ready with `count` entries in `status.claims.<list>`
+/// (`imports`, `exports`): its JWT holds the rules bound to it, not only its first ones.
+async fn ready_with(example: &Example, ns: &str, name: &str, list: &str, count: usize) {
+    wait_for(&example.api::<Account>(ns), name, |a| {
+        ready(a)?;
+        let found = serde_json::to_value(a).unwrap()["status"]["claims"][list]
+            .as_array()
+            .map_or(0, Vec::len);
+        (found == count)
+            .then_some(())
+            .ok_or(format!("{found} {list} in the claims, waiting for {count}"))
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn import_export_messages_cross_namespaces_through_the_exported_subjects_only() {
+    // As the README does: the exporting side first, the import once the export is in NATS.
+    let example = Example::start_holding_back("import-export", &["import.yaml"]).await;
+    ready_with(&example, "producers", "my-account", "exports", 2).await;
+    example.apply_file("import-export", "import.yaml").await;
+    wait_for(
+        &example.api::<AccountImport>("consumers"),
+        "my-account-import",
+        // AccountImport says Ready=True/Ready, as NAuth's does.
+        |i| has_condition(i, "Ready", "True", "Ready"),
+    )
+    .await;
+    ready_with(&example, "consumers", "my-other-account", "imports", 2).await;
+    all_ready(&example, "producers", &[], &["publisher"]).await;
+    all_ready(&example, "consumers", &[], &["subscriber"]).await;
+    let (publisher, _) = nats::connect(
+        &user_creds(&example, "producers", "publisher").await,
+        TIMEOUT,
+    )
+    .await;
+    let (subscriber, _) = nats::connect(
+        &user_creds(&example, "consumers", "subscriber").await,
+        TIMEOUT,
+    )
+    .await;
+
+    // Stream: the exported subject arrives in the other account, a subject not exported does not.
+    let mut private = subscriber.subscribe("my-private.>").await.unwrap();
+    let mut events = subscriber.subscribe("my-subject.>").await.unwrap();
+    subscriber.flush().await.unwrap();
+    publisher
+        .publish("my-private.created", "not exported".into())
+        .await
+        .unwrap();
+    publisher
+        .publish("my-subject.created", "order 1".into())
+        .await
+        .unwrap();
+    publisher.flush().await.unwrap();
+    let event = tokio::time::timeout(TIMEOUT, events.next())
+        .await
+        .expect("the exported event arrives")
+        .unwrap();
+    assert_eq!(event.payload, "order 1");
+    // Published before the event on the same connection, it would have arrived first.
+    assert!(private.next().now_or_never().is_none());
+
+    // Service: a request crosses and is answered; one on a subject not exported has no responder.
+    let mut lookups = publisher.subscribe("my-service.*").await.unwrap();
+    let mut private_lookups = publisher.subscribe("my-private-service.*").await.unwrap();
+    publisher.flush().await.unwrap();
+    let answering = publisher.clone();
+    tokio::spawn(async move {
+        while let Some(request) = futures_util::select_biased! {
+            r = lookups.next().fuse() => r,
+            r = private_lookups.next().fuse() => r,
+        } {
+            let reply = request.reply.unwrap();
+            answering
+                .publish(reply, request.subject.as_str().to_string().into())
+                .await
+                .unwrap();
+        }
+    });
+    let answer = subscriber
+        .request("my-service.ping", "".into())
+        .await
+        .expect("the exported service answers");
+    assert_eq!(answer.payload, "my-service.ping");
+    let refused = subscriber
+        .request("my-private-service.ping", "".into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        async_nats::client::RequestErrorKind::NoResponders
+    );
 }
 
 #[tokio::test]
