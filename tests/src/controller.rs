@@ -403,11 +403,26 @@ pub async fn creds(client: &Client, ns: &str, user: &str) -> String {
 /// Whether a publish on `subject` with `creds` is allowed (no permissions violation arrives
 /// before the server answers the PING that follows it).
 pub async fn may_publish(creds: &str, subject: &str) -> bool {
-    let (client, mut errors) = crate::nats::connect(creds, TIMEOUT).await;
+    let (client, errors) = crate::nats::connect(creds, TIMEOUT).await;
     client
         .publish(subject.to_string(), "x".into())
         .await
         .unwrap();
+    no_violation(&client, errors).await
+}
+
+/// Whether a subscription to `subject` with `creds` is allowed (see [`may_publish`]).
+pub async fn may_subscribe(creds: &str, subject: &str) -> bool {
+    let (client, errors) = crate::nats::connect(creds, TIMEOUT).await;
+    let _subscription = client.subscribe(subject.to_string()).await.unwrap();
+    no_violation(&client, errors).await
+}
+
+/// Whether no permissions violation arrives before the server answers two PINGs.
+async fn no_violation(
+    client: &async_nats::Client,
+    mut errors: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> bool {
     client.flush().await.unwrap();
     client.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod controller;
 pub mod doc_commands;
+pub mod examples;
 pub mod manifests;
 pub mod nats;
 pub mod nats_servers;

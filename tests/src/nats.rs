@@ -106,3 +106,15 @@ pub async fn push_accounts(rendered: &Rendered) -> BTreeMap<String, serde_json::
     }
     replies
 }
+
+/// The account JWT the resolver holds for `id` (`$SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP`, as the
+/// system user); empty when it holds none.
+pub async fn lookup_account(id: &str) -> String {
+    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let (system, _) = connect(&creds, Duration::from_secs(5)).await;
+    let reply = system
+        .request(format!("$SYS.REQ.ACCOUNT.{id}.CLAIMS.LOOKUP"), "".into())
+        .await
+        .unwrap();
+    String::from_utf8(reply.payload.to_vec()).unwrap()
+}
