@@ -28,9 +28,10 @@ use nauth_render::output::{
     self, CLAIMS_HASH_ANNOTATION, ISSUED_AT_ANNOTATION, ISSUER_ANNOTATION, PUBLIC_KEY_ANNOTATION,
     REVOCATIONS_ANNOTATION, USERS_ANNOTATION,
 };
-use nauth_render::render::{Members, UserRecord};
+use nauth_render::render::{Members, Roster, UserRecord};
 
 use crate::controller::{Context, Error};
+use crate::keys::ACCOUNT_NAME_LABEL;
 use crate::nats::{ClusterConfig, SystemCreds};
 use crate::writes::MANAGED_LABEL;
 
@@ -57,6 +58,8 @@ pub struct Closure {
     pub imports: Vec<Bound>,
     /// An Account's users, before and now, from which render decides its revocations.
     pub members: Members,
+    /// The Account's JWT ConfigMap as read (the controller's last write), if any.
+    pub config_map: Option<ConfigMap>,
 }
 
 /// An AccountExport or AccountImport naming an Account, as its adoption entry needs it.
@@ -321,9 +324,12 @@ pub async fn account_key_secrets(
     account: &str,
     id: Option<&str>,
 ) -> Result<Vec<Secret>, Error> {
+    if let Some(cached) = cached_account_key_secrets(cx, namespace, account, id) {
+        return Ok(cached);
+    }
     let api = cx.api::<Secret>(namespace);
     let mut selectors = vec![format!(
-        "{MANAGED_LABEL}=true,account.nauth.io/name={account}"
+        "{MANAGED_LABEL}=true,{ACCOUNT_NAME_LABEL}={account}"
     )];
     if let Some(id) = id {
         selectors.push(format!("{MANAGED_LABEL}=true,{ACCOUNT_ID_LABEL}={id}"));
@@ -340,6 +346,32 @@ pub async fn account_key_secrets(
         }
     }
     Ok(found.into_values().collect())
+}
+
+/// NAuth's first lookups that find keys (by ID label, then by name label), answered from the
+/// cache of managed Secrets when they find a root and a signing key Secret: NAuth then uses
+/// those and no other. `None` sends the caller to the API server: a cache that lags behind must
+/// never make an Account look keyless, which would generate another identity.
+fn cached_account_key_secrets(
+    cx: &Context,
+    namespace: &str,
+    account: &str,
+    id: Option<&str>,
+) -> Option<Vec<Secret>> {
+    let all = cx.caches.secrets.state();
+    let lookups = [(ACCOUNT_ID_LABEL, id), (ACCOUNT_NAME_LABEL, Some(account))];
+    lookups.into_iter().find_map(|(label, value)| {
+        let found: Vec<Secret> = (all.iter())
+            .filter(|s| s.namespace().as_deref() == Some(namespace))
+            .filter(|s| value.is_some() && s.labels().get(label).map(String::as_str) == value)
+            .map(|s| Secret::clone(s))
+            .collect();
+        let has = |kind: &str| {
+            (found.iter())
+                .any(|s| s.labels().get(SECRET_TYPE_LABEL).map(String::as_str) == Some(kind))
+        };
+        (has("account-root") && has("account-sign")).then_some(found)
+    })
 }
 
 /// `o` with `nauth.io/management-policy: observe`: render then only resolves its ID and keys.
@@ -532,6 +564,7 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
         exports,
         imports,
         members,
+        config_map: written,
     })
 }
 
@@ -567,8 +600,10 @@ pub async fn account_config_map(
 
 /// Adds the Users of Account `namespace/account` (ID `id`) with creds it issued to `members`:
 /// to `current`, or, when being deleted, to `previous` only (so they are revoked even if the
-/// Account never rendered with them). Reads only this account's creds Secrets (by label) and
-/// their Users, so an Account's reconcile costs its own users, not its namespace's.
+/// Account never rendered with them). Reads only this account's creds Secrets, from the cache,
+/// and their Users; the Secrets from the API server when the cache would revoke a user (one the
+/// Account recorded that it does not show, or shows with older creds): a lagging cache must
+/// never revoke working creds.
 async fn users(
     cx: &Context,
     namespace: &str,
@@ -576,36 +611,82 @@ async fn users(
     id: &str,
     members: &mut Members,
 ) -> Result<(), Error> {
-    let selector = format!(
-        "{}=user-creds,{USER_ACCOUNT_ID_LABEL}={id}",
-        crate::keys::SECRET_TYPE_LABEL
-    );
+    let recorded = members.previous.clone();
+    let cached = (cx.caches.secrets.state().iter())
+        .filter(|s| s.namespace().as_deref() == Some(namespace))
+        .filter(|s| {
+            let labels = s.labels();
+            labels.get(SECRET_TYPE_LABEL).map(String::as_str) == Some("user-creds")
+                && labels.get(USER_ACCOUNT_ID_LABEL).map(String::as_str) == Some(id)
+        })
+        .map(|s| Secret::clone(s))
+        .collect::<Vec<_>>();
+    // Users from the API server: the reconcile a User's deletion triggers must see it.
+    let users = cx.api::<api::User>(namespace);
+    for secret in &cached {
+        let user = match output::user_of_secret(&secret.name_any()) {
+            Some(name) => users.get_opt(name).await?,
+            None => None,
+        };
+        add_member(namespace, account, secret, user.as_ref(), members);
+    }
+    if !revokes_unseen(&recorded, members) {
+        return Ok(());
+    }
+    *members = Members {
+        previous: recorded,
+        current: Default::default(),
+    };
+    let selector = format!("{SECRET_TYPE_LABEL}=user-creds,{USER_ACCOUNT_ID_LABEL}={id}");
     let creds = cx
         .api::<Secret>(namespace)
         .list(&ListParams::default().labels(&selector))
         .await?;
-    let users = cx.api::<api::User>(namespace);
     for secret in creds {
-        let Some(name) = output::user_of_secret(&secret.name_any()).map(str::to_string) else {
-            continue;
+        let user = match output::user_of_secret(&secret.name_any()) {
+            Some(name) => users.get_opt(name).await?,
+            None => None,
         };
-        let (Some(issued), Some(u)) = (lock_entry(&secret), users.get_opt(&name).await?) else {
-            continue;
-        };
-        if u.spec.account_name != account {
-            continue;
-        }
-        let record = UserRecord {
-            public_key: issued.public_key,
-            issued_at: issued.issued_at,
-        };
-        let key = format!("{namespace}/{name}");
-        match u.meta().deletion_timestamp {
-            Some(_) => members.previous.insert(key, record),
-            None => members.current.insert(key, record),
-        };
+        add_member(namespace, account, &secret, user.as_ref(), members);
     }
     Ok(())
+}
+
+/// Whether `members`, read from the caches, would revoke creds they may only not have seen yet:
+/// a user `recorded` at the last render that they show neither now nor being deleted, or show
+/// with creds older than recorded.
+fn revokes_unseen(recorded: &Roster, members: &Members) -> bool {
+    recorded.iter().any(|(key, was)| {
+        let deleting = (members.previous.get(key)).filter(|now| recorded.get(key) != Some(*now));
+        let seen = members.current.get(key).or(deleting);
+        seen.is_none_or(|now| now.issued_at < was.issued_at)
+    })
+}
+
+/// Adds User `u` of creds `secret` to `members` (see [`users`]) when it is a User of `account`
+/// and the creds carry their lock record.
+fn add_member(
+    namespace: &str,
+    account: &str,
+    secret: &Secret,
+    u: Option<&api::User>,
+    members: &mut Members,
+) {
+    let (Some(issued), Some(u)) = (lock_entry(secret), u) else {
+        return;
+    };
+    if u.spec.account_name != account {
+        return;
+    }
+    let record = UserRecord {
+        public_key: issued.public_key,
+        issued_at: issued.issued_at,
+    };
+    let key = format!("{namespace}/{}", u.name_any());
+    match u.meta().deletion_timestamp {
+        Some(_) => members.previous.insert(key, record),
+        None => members.current.insert(key, record),
+    };
 }
 
 /// Render inputs of User `u` of Account `account`; `creds` is its creds Secret (the one the
@@ -642,5 +723,46 @@ pub async fn user(
         exports: Vec::new(),
         imports: Vec::new(),
         members: Members::default(),
+        config_map: written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str, issued_at: i64) -> UserRecord {
+        UserRecord {
+            public_key: key.into(),
+            issued_at,
+        }
+    }
+
+    #[test]
+    fn the_cache_decides_only_revocations_it_has_seen_the_reason_for() {
+        let recorded = Roster::from([("ns/a".to_string(), record("UA", 10))]);
+        let members = |current: &[(&str, UserRecord)], previous_now: &[(&str, UserRecord)]| {
+            let roster = |rs: &[(&str, UserRecord)]| {
+                (rs.iter())
+                    .map(|(k, r)| (k.to_string(), r.clone()))
+                    .collect::<Roster>()
+            };
+            let mut previous = recorded.clone();
+            previous.extend(roster(previous_now));
+            Members {
+                previous,
+                current: roster(current),
+            }
+        };
+        let same = members(&[("ns/a", record("UA", 10))], &[]);
+        assert!(!revokes_unseen(&recorded, &same));
+        let newer = members(&[("ns/a", record("UB", 12))], &[]);
+        assert!(!revokes_unseen(&recorded, &newer), "re-issued since: seen");
+        let deleting = members(&[], &[("ns/a", record("UA", 11))]);
+        assert!(!revokes_unseen(&recorded, &deleting), "being deleted: seen");
+        let missing = members(&[], &[]);
+        assert!(revokes_unseen(&recorded, &missing), "not in the cache yet");
+        let older = members(&[("ns/a", record("UA", 9))], &[]);
+        assert!(revokes_unseen(&recorded, &older), "the cache lags behind");
+    }
 }

@@ -20,41 +20,55 @@ fn params() -> PatchParams {
     PatchParams::apply(MANAGER).force()
 }
 
-/// Server-side applies `status` on `name`'s status subresource.
-pub async fn status<K>(api: &Api<K>, name: &str, status: impl Serialize) -> Result<(), Error>
+/// Server-side applies `status` on `o`'s status subresource, unless `o` (as last read) already
+/// holds each of its fields as given: a write that changes nothing still costs the API server a
+/// merge and wakes every watcher.
+pub async fn status<K>(api: &Api<K>, o: &K, status: impl Serialize) -> Result<(), Error>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
 {
     let mut status = serde_json::to_value(status).map_err(|e| Error::errored(e.to_string()))?;
     // Absent, not null: an applied null is a type error in the schema.
     if let Some(fields) = status.as_object_mut() {
         fields.retain(|_, v| !v.is_null());
     }
+    let live = serde_json::to_value(o).ok();
+    if holds_fields(live.as_ref().and_then(|l| l.get("status")), &status) {
+        return Ok(());
+    }
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": status,
     });
-    api.patch_status(name, &params(), &Patch::Apply(body))
+    api.patch_status(&o.name_any(), &params(), &Patch::Apply(body))
         .await?;
     Ok(())
 }
 
-/// Server-side applies the labels we own on `name`.
-pub async fn labels<K>(
-    api: &Api<K>,
-    name: &str,
-    labels: &BTreeMap<String, String>,
-) -> Result<(), Error>
+/// Whether `live` holds every top-level field of `fields` with the same value.
+pub(crate) fn holds_fields(live: Option<&serde_json::Value>, fields: &serde_json::Value) -> bool {
+    let (Some(live), Some(fields)) = (live, fields.as_object()) else {
+        return false;
+    };
+    fields.iter().all(|(k, v)| live.get(k) == Some(v))
+}
+
+/// Server-side applies the labels we own on `o`, unless it already carries them.
+pub async fn labels<K>(api: &Api<K>, o: &K, labels: &BTreeMap<String, String>) -> Result<(), Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    if labels.iter().all(|(k, v)| o.labels().get(k) == Some(v)) {
+        return Ok(());
+    }
+    let name = o.name_any();
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "metadata": { "name": name, "labels": labels },
     });
-    api.patch(name, &params(), &Patch::Apply(body)).await?;
+    api.patch(&name, &params(), &Patch::Apply(body)).await?;
     Ok(())
 }
 
@@ -69,6 +83,42 @@ where
     api.patch(&object.name_any(), &params(), &Patch::Apply(body))
         .await?;
     Ok(())
+}
+
+/// [`object`], unless `live` (the object as last read) already holds it: the same content
+/// (every field beside `metadata`) and our labels, annotations and owner references.
+pub async fn object_unless_held<K>(api: &Api<K>, live: Option<&K>, object: &K) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    if live.is_some_and(|live| holds(live, object)) {
+        return Ok(());
+    }
+    self::object(api, object).await
+}
+
+/// Whether `live` holds `object`: see [`object_unless_held`].
+fn holds<K: Resource + Serialize>(live: &K, object: &K) -> bool {
+    let (Ok(l), Ok(o)) = (serde_json::to_value(live), serde_json::to_value(object)) else {
+        return false;
+    };
+    let (Some(l), Some(o)) = (l.as_object(), o.as_object()) else {
+        return false;
+    };
+    let content = o
+        .iter()
+        .filter(|(k, _)| *k != "metadata")
+        .all(|(k, v)| l.get(k) == Some(v));
+    let subset = |ours: Option<&BTreeMap<String, String>>, theirs: &BTreeMap<String, String>| {
+        ours.into_iter()
+            .flatten()
+            .all(|(k, v)| theirs.get(k) == Some(v))
+    };
+    let (lm, om) = (live.meta(), object.meta());
+    content
+        && subset(om.labels.as_ref(), live.labels())
+        && subset(om.annotations.as_ref(), live.annotations())
+        && (om.owner_references.is_none() || om.owner_references == lm.owner_references)
 }
 
 /// Writes `secret` unless a Secret of that name exists without `nauth.io/managed: "true"`:
@@ -107,5 +157,65 @@ where
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    #[test]
+    fn a_status_is_held_when_every_field_is_already_there() {
+        let live = json!({
+            "observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "reconcileTimestamp": "2026-11-30T00:00:00Z",
+        });
+        let same = json!({
+            "observedGeneration": 2,
+            "conditions": [{"type": "Ready", "status": "True"}],
+        });
+        assert!(holds_fields(Some(&live), &same));
+        assert!(!holds_fields(
+            Some(&live),
+            &json!({"observedGeneration": 3})
+        ));
+        let more = json!({"observedGeneration": 2, "claimsHash": "ab"});
+        assert!(!holds_fields(Some(&live), &more));
+        assert!(!holds_fields(None, &same));
+    }
+
+    fn config_map(data: &str, labels: &[(&str, &str)]) -> ConfigMap {
+        let map = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("a-nats-account-jwt".into()),
+                labels: Some(map(labels)),
+                ..Default::default()
+            },
+            data: Some(map(&[("account.jwt", data)])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_object_is_held_when_its_content_and_our_metadata_are_live() {
+        let ours = config_map("jwt", &[("nauth.io/managed", "true")]);
+        let live = config_map("jwt", &[("nauth.io/managed", "true"), ("team", "a")]);
+        assert!(holds(&live, &ours), "labels of others do not matter");
+        assert!(!holds(
+            &config_map("older", &[("nauth.io/managed", "true")]),
+            &ours
+        ));
+        assert!(
+            !holds(&config_map("jwt", &[]), &ours),
+            "our label is missing"
+        );
     }
 }

@@ -241,7 +241,7 @@ pub(super) async fn write_status(
         ),
     ]);
     let api = cx.api::<Account>(&ns);
-    writes::labels(&api, &name, &labels).await?;
+    writes::labels(&api, a, &labels).await?;
     let adoptions = AccountAdoptions {
         exports: Some(status::adoptions(
             &children(&closure.exports),
@@ -281,8 +281,9 @@ async fn publish(
     let closure = closure::account(cx, a, cluster).await?;
     let ra = render_account(cx, a, &closure)?;
     sync_resolvers(cx, a, cluster, &ra).await?;
-    writes::object(
+    writes::object_unless_held(
         &cx.api::<ConfigMap>(&ns),
+        closure.config_map.as_ref(),
         &output::account_config_map_object(&ra),
     )
     .await?;
@@ -464,7 +465,7 @@ async fn complete_keys(
 
 /// Observe mode: the claims are read from NATS by the Account's ID; nothing is signed.
 async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action, Error> {
-    let (ns, name) = ns_name(a);
+    let (ns, _) = ns_name(a);
     let id = a.labels().get(ACCOUNT_ID_LABEL).cloned().ok_or_else(|| {
         Error::errored(format!(
             "metadata.labels: observe mode needs the {ACCOUNT_ID_LABEL} label: the account is read from NATS by its ID"
@@ -483,7 +484,7 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
             cluster.object.uid().unwrap_or_default(),
         ),
     ]);
-    writes::labels(&api, &name, &labels).await?;
+    writes::labels(&api, a, &labels).await?;
     let hash = render::claims_hash(&found.claims).map_err(Error::errored)?;
     let status = json!({
         "claims": status::account_claims(&found.claims),

@@ -87,7 +87,7 @@ pub(super) fn adopted<'a>(
 }
 
 async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
-    let (ns, name) = ns_name(e);
+    let (ns, _) = ns_name(e);
     let generation = e.metadata.generation.unwrap_or_default();
     let mut sets = Vec::new();
     let mut desired = e.status.as_ref().and_then(|s| s.desired_claim.clone());
@@ -125,7 +125,7 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
                         && let Some(id) = id
                     {
                         let labels = BTreeMap::from([(ACCOUNT_ID.to_string(), id.clone())]);
-                        writes::labels(&cx.api::<AccountExport>(&ns), &name, &labels).await?;
+                        writes::labels(&cx.api::<AccountExport>(&ns), e, &labels).await?;
                     }
                     sets.push(ok("BoundToAccount", "OK", String::new()));
                 }
@@ -157,7 +157,7 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
         "desiredClaim": desired,
         "conditions": conditions::apply_sorted(&previous.unwrap_or_default(), &sets, None),
     });
-    writes::status(&cx.api::<AccountExport>(&ns), &name, status).await?;
+    writes::status(&cx.api::<AccountExport>(&ns), e, status).await?;
     // Accounts of other namespaces are not watched: re-check until everything is bound.
     Ok(if all_ok {
         Action::await_change()

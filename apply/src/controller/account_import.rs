@@ -88,7 +88,7 @@ async fn bind<'a>(
 }
 
 async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
-    let (ns, name) = ns_name(i);
+    let (ns, _) = ns_name(i);
     let generation = i.metadata.generation.unwrap_or_default();
     let r = &i.spec.export_account_ref;
     let exporter_ns = if r.namespace.is_empty() {
@@ -106,7 +106,7 @@ async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
         }
     }
     if !labels.is_empty() && labels.iter().any(|(k, v)| i.labels().get(k) != Some(v)) {
-        writes::labels(&cx.api::<AccountImport>(&ns), &name, &labels).await?;
+        writes::labels(&cx.api::<AccountImport>(&ns), i, &labels).await?;
     }
     let mut desired = i.status.as_ref().and_then(|s| s.desired_claim.clone());
     let valid = match (&account_id, &export_id) {
@@ -148,7 +148,7 @@ async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
         "desiredClaim": desired,
         "conditions": conditions::apply_sorted(&previous.unwrap_or_default(), &sets, i.metadata.generation),
     });
-    writes::status(&cx.api::<AccountImport>(&ns), &name, status).await?;
+    writes::status(&cx.api::<AccountImport>(&ns), i, status).await?;
     // Accounts of other namespaces are not watched: re-check until everything is bound.
     Ok(if all_ok {
         Action::await_change()

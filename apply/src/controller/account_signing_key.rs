@@ -98,6 +98,6 @@ async fn apply(k: &AccountSigningKey, cx: &Context) -> Result<Action, Error> {
         "reconcileTimestamp": Time(Timestamp::now()),
         "operatorVersion": cx.config.version,
     });
-    writes::status(&cx.api::<AccountSigningKey>(&ns), &name, status).await?;
+    writes::status(&cx.api::<AccountSigningKey>(&ns), k, status).await?;
     Ok(Action::await_change())
 }

@@ -28,8 +28,8 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use nauth_render::api;
 use nauth_render::input::nats_url;
@@ -120,10 +120,24 @@ impl Config {
     }
 }
 
+/// The watches' caches that reconciles read instead of the API server where a copy that lags
+/// behind can only delay a decision, never make a wrong one: the watch event that brings the
+/// change reconciles the object again. Without them every reconcile listed Secrets, and a
+/// namespace of N users cost O(N²) to create.
+pub(crate) struct Caches {
+    /// Accounts.
+    pub accounts: Store<api::Account>,
+    /// Secrets labelled `nauth.io/managed: "true"` (account keys, user creds), without their
+    /// `managedFields`.
+    pub secrets: Store<Secret>,
+}
+
 /// What every reconcile shares.
 pub struct Context {
     /// The API client.
     pub client: Client,
+    /// The watches' caches.
+    pub(crate) caches: Caches,
     /// One NATS connection per NatsCluster.
     pub nats: Connections,
     /// Process settings.
@@ -305,7 +319,7 @@ where
         .unwrap_or_default();
     let generation = o.meta().generation;
     status["conditions"] = serde_json::json!(conditions::apply(&previous, set, generation));
-    crate::writes::status(api, &o.name_any(), status).await
+    crate::writes::status(api, o, status).await
 }
 
 /// NAuth's message of `Ready=True/Reconciled`.
@@ -356,22 +370,13 @@ where
         .map(|v| v["status"].clone())
         .unwrap_or_default();
     fields["reconcileTimestamp"] = match status.get("reconcileTimestamp") {
-        Some(at) if restates(&status, &fields) => at.clone(),
+        // Fields that say nothing new keep the old timestamp, so the write is skipped and wakes
+        // no watcher: a reconcile that only re-confirms must not trigger the objects that
+        // watch this one (an Account and its NatsCluster watch each other).
+        Some(at) if crate::writes::holds_fields(Some(&status), &fields) => at.clone(),
         _ => serde_json::json!(Time(Timestamp::now())),
     };
-    crate::writes::status(api, &o.name_any(), fields).await
-}
-
-/// Whether `fields` say nothing `status` does not already say (`reconcileTimestamp` aside).
-/// Such a write then keeps the old timestamp, so it changes nothing and wakes no watcher: a
-/// reconcile that only re-confirms must not trigger the objects that watch this one, which
-/// would reconcile and write in turn (an Account and its NatsCluster watch each other).
-fn restates(status: &serde_json::Value, fields: &serde_json::Value) -> bool {
-    fields.as_object().is_some_and(|f| {
-        f.iter()
-            .filter(|(k, _)| *k != "reconcileTimestamp")
-            .all(|(k, v)| status.get(k) == Some(v))
-    })
+    crate::writes::status(api, o, fields).await
 }
 
 /// One reconcile of a kind with a finalizer: `apply` while the object lives, `cleanup` once it
@@ -537,6 +542,19 @@ async fn stop_signal() {
     }
 }
 
+/// How many reconciles of one kind run at once. Unbounded (kube's default), a burst of
+/// thousands of objects put thousands of requests on the API server at once, which answered
+/// with timeouts, and held their inputs in memory together.
+const CONCURRENCY: u16 = 8;
+
+/// How long an Account's reconcile waits for more triggers (trailing edge).
+const ACCOUNT_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The settings of every controller: [`CONCURRENCY`].
+fn controller_config() -> kube::runtime::controller::Config {
+    kube::runtime::controller::Config::default().concurrency(CONCURRENCY)
+}
+
 /// An API for `K` over the configured namespace(s).
 fn scoped<K>(client: &Client, config: &Config) -> Api<K>
 where
@@ -554,6 +572,26 @@ where
 /// address cannot be bound, or when leadership is lost (the process must exit then).
 pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
+    let wc = watcher::Config::default;
+    // Debounced: each creds Secret its Users get re-triggers an Account (its roster of users),
+    // and a burst of them is one reconcile.
+    let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc())
+        .with_config(controller_config().debounce(ACCOUNT_DEBOUNCE));
+    let users = Controller::new(scoped::<api::User>(&client, &config), wc())
+        .with_config(controller_config());
+    // Managed Secrets fill the cache and then trigger their Accounts, in that order: the
+    // reconcile a new creds Secret triggers finds it in the cache.
+    let (secrets, secrets_writer) = reflector::store();
+    let managed_secrets = reflector::reflector(
+        secrets_writer,
+        watcher(
+            scoped::<Secret>(&client, &config),
+            wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
+        )
+        .modify(|s| s.managed_fields_mut().clear()),
+    )
+    .default_backoff()
+    .touched_objects();
     let cx = Arc::new(Context {
         recorder: Recorder::new(
             client.clone(),
@@ -564,6 +602,10 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         ),
         nats: Connections::new(),
         client: client.clone(),
+        caches: Caches {
+            accounts: accounts.store(),
+            secrets: secrets.clone(),
+        },
         config: config.clone(),
         failures: Default::default(),
         synced: AtomicBool::new(false),
@@ -582,10 +624,9 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             }
         }
     }
-    let wc = watcher::Config::default;
-    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc());
+    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc())
+        .with_config(controller_config());
     let cluster_store = clusters.store();
-    let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc());
     let account_store = accounts.store();
     let accounts = accounts
         .watches(scoped::<api::AccountExport>(&client, &config), wc(), |e| {
@@ -605,14 +646,10 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             let store = account_store.clone();
             move |k| account::of_signing_key(&store, &k)
         })
-        .watches(
-            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
-            wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
-            {
-                let store = account_store.clone();
-                move |s| account::of_secret(&store, s)
-            },
-        )
+        .watches_stream(managed_secrets, {
+            let store = account_store.clone();
+            move |s| account::of_secret(&store, s)
+        })
         .watches(scoped::<api::User>(&client, &config), wc(), |u| {
             account::of_deleted_user(&u)
         })
@@ -643,7 +680,6 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .graceful_shutdown_on(stop.clone())
         .run(account::reconcile, account::error_policy, cx.clone())
         .for_each(|o| report(&cx, o));
-    let users = Controller::new(scoped::<api::User>(&client, &config), wc());
     let user_store = users.store();
     let users = users
         .watches(
@@ -661,7 +697,8 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
         .for_each(|o| report(&cx, o));
-    let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc());
+    let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc())
+        .with_config(controller_config());
     let export_store = exports.store();
     let exports = exports
         .watches(scoped::<api::Account>(&client, &config), wc(), {
@@ -678,7 +715,8 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc());
+    let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc())
+        .with_config(controller_config());
     let import_store = imports.store();
     let imports = imports
         .watches(scoped::<api::Account>(&client, &config), wc(), {
@@ -695,7 +733,8 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc());
+    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
+        .with_config(controller_config());
     let signing_key_store = signing_keys.store();
     let signing_keys = signing_keys
         .owns(
@@ -722,8 +761,8 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
                 imports.wait_until_ready(),
                 keys.wait_until_ready(),
             );
-            if let ((Ok(()), Ok(()), Ok(()), Ok(()), Ok(())), Ok(())) =
-                tokio::join!(all, clusters.wait_until_ready())
+            if let ((Ok(()), Ok(()), Ok(()), Ok(()), Ok(())), Ok(()), Ok(())) =
+                tokio::join!(all, clusters.wait_until_ready(), secrets.wait_until_ready())
             {
                 cx.synced.store(true, Ordering::Release);
                 tracing::info!("caches synced");
@@ -815,24 +854,6 @@ mod tests {
             e.to_string(),
             "Kubernetes API: 422 Invalid: ConfigMap \"a-nats-account-jwt\" is invalid: []: Too long"
         );
-    }
-
-    #[test]
-    fn a_status_write_restates_only_what_the_status_holds() {
-        let status = serde_json::json!({
-            "observedGeneration": 2,
-            "conditions": [{"type": "Ready", "status": "True"}],
-            "reconcileTimestamp": "2026-11-30T00:00:00Z",
-        });
-        let same = serde_json::json!({
-            "observedGeneration": 2,
-            "conditions": [{"type": "Ready", "status": "True"}],
-        });
-        assert!(restates(&status, &same));
-        let newer = serde_json::json!({"observedGeneration": 3});
-        assert!(!restates(&status, &newer));
-        let more = serde_json::json!({"observedGeneration": 2, "claimsHash": "ab"});
-        assert!(!restates(&status, &more));
     }
 
     #[test]

@@ -99,9 +99,9 @@ async fn bind_id(a: &Account, cx: &Context, cluster: &Cluster, jwt: &str) -> Res
     }
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;
     let trusted = conn.membership().await?.trust.verify_account(jwt, now())?;
-    let (ns, name) = ns_name(a);
+    let (ns, _) = ns_name(a);
     let id = BTreeMap::from([(ACCOUNT_ID_LABEL.to_string(), trusted.data.sub)]);
-    writes::labels(&cx.api::<Account>(&ns), &name, &id).await
+    writes::labels(&cx.api::<Account>(&ns), a, &id).await
 }
 
 /// The claims of an account JWT, whose signature verifies.

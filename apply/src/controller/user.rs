@@ -15,6 +15,7 @@ use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
 
+use super::conditions::{READY, Set};
 use super::{Context, Error, now, ns_name};
 use crate::writes::MANAGED_LABEL;
 use crate::{closure, keys, writes};
@@ -166,24 +167,36 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
 async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     let (ns, name) = ns_name(u);
     let account_name = &u.spec.account_name;
-    let account = cx
-        .api::<Account>(&ns)
-        .get_opt(account_name)
-        .await?
-        .ok_or_else(|| {
-            Error::errored(format!(
-                "spec.accountName: Account {ns}/{account_name} not found"
-            ))
-        })?;
-    let account_id = account
-        .labels()
-        .get(ACCOUNT_ID_LABEL)
-        .cloned()
-        .ok_or_else(|| {
-            Error::errored(format!(
-                "Account {ns}/{account_name} has no account ID yet (not ready)"
-            ))
-        })?;
+    // From the cache when it holds the Account with its ID; else from the API server, since
+    // the cache may lag behind the event that triggered this reconcile.
+    let cached = (cx
+        .caches
+        .accounts
+        .get(&ObjectRef::new(account_name).within(&ns)))
+    .filter(|a| a.labels().contains_key(ACCOUNT_ID_LABEL));
+    let account = match cached {
+        Some(a) => Account::clone(&a),
+        None => cx
+            .api::<Account>(&ns)
+            .get_opt(account_name)
+            .await?
+            .ok_or_else(|| {
+                Error::errored(format!(
+                    "spec.accountName: Account {ns}/{account_name} not found"
+                ))
+            })?,
+    };
+    let Some(account_id) = account.labels().get(ACCOUNT_ID_LABEL).cloned() else {
+        // Not a failure: created together, Users usually come before their Account's keys.
+        let waiting = Set {
+            type_: READY,
+            status: false,
+            reason: "NotReady",
+            message: format!("Account {ns}/{account_name} has no account ID yet (not ready)"),
+        };
+        super::write_conditions(&cx.api::<User>(&ns), u, &[waiting]).await?;
+        return Ok(Action::requeue(cx.config.resync));
+    };
     check_signing_key(cx, u, &account).await?;
     if cx.config.pre_rendered {
         return super::pre_rendered::apply_user(u, cx, account_id).await;
@@ -242,14 +255,14 @@ pub(super) async fn write_status(
     jwt: &nauth_jwt::ClaimsData,
     account_id: String,
 ) -> Result<Action, Error> {
-    let (ns, name) = ns_name(u);
+    let (ns, _) = ns_name(u);
     let labels = BTreeMap::from([
         ("user.nauth.io/id".to_string(), jwt.sub.clone()),
         (USER_ACCOUNT_ID_LABEL.to_string(), account_id),
         ("user.nauth.io/signed-by".to_string(), jwt.iss.clone()),
     ]);
     let api = cx.api::<User>(&ns);
-    writes::labels(&api, &name, &labels).await?;
+    writes::labels(&api, u, &labels).await?;
     let spec = &u.spec;
     // NAuth's status.claims: a copy of the spec fields as given.
     let claims = UserClaims {
