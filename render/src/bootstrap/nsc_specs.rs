@@ -69,9 +69,11 @@ pub fn user_spec(
                 .map_err(|_| "claim allowed_connection_types: a type NAuth does not know")
         })
         .collect::<Result<Vec<api::ConnectionType>, _>>()?;
-    let side = |p: &jwt::Permission| api::Permission {
-        allow: (!p.allow.is_empty()).then(|| p.allow.clone()),
-        deny: (!p.deny.is_empty()).then(|| p.deny.clone()),
+    let side = |p: &jwt::Permission| {
+        (!p.is_empty()).then(|| api::Permission {
+            allow: (!p.allow.is_empty()).then(|| p.allow.clone()),
+            deny: (!p.deny.is_empty()).then(|| p.deny.clone()),
+        })
     };
     let limits = &own.limits;
     let spec = api::UserSpec {
@@ -79,8 +81,8 @@ pub fn user_spec(
         display_name: non_empty(&claims.data.name),
         permission_limits: api::UserPermissionLimits {
             permissions: Some(api::Permissions {
-                publish: Some(side(&own.permissions.pub_)),
-                subscribe: Some(side(&own.permissions.sub)),
+                publish: side(&own.permissions.pub_),
+                subscribe: side(&own.permissions.sub),
                 resp: own
                     .permissions
                     .resp
@@ -90,7 +92,7 @@ pub fn user_spec(
                         ttl: Some(r.ttl_ns),
                     }),
             }),
-            user_limits: Some(api::UserLimits {
+            user_limits: (*limits != jwt::UserLimits::default()).then(|| api::UserLimits {
                 src: (!limits.src.is_empty()).then(|| limits.src.clone()),
                 times: (!limits.times.is_empty()).then(|| {
                     limits
@@ -254,7 +256,7 @@ mod tests {
         let own = spec.permission_limits;
         let permissions = own.permissions.unwrap();
         assert_eq!(permissions.subscribe.unwrap().deny.unwrap(), ["secret.>"]);
-        assert_eq!(permissions.publish.unwrap().allow, None);
+        assert_eq!(permissions.publish, None);
         assert_eq!(own.nats_limits.unwrap().subs, Some(7));
         assert_eq!(own.bearer_token, Some(true));
         assert_eq!(
