@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::{Client, ResourceExt};
 use nauth_render::api::{Account, User};
+use nauth_render::bootstrap;
 use nauth_render::jwt;
 use nauth_render::keys::{Role, SeedRoot};
 use nauth_render::lock::Lock;
@@ -365,4 +366,61 @@ async fn migrate_from_nauth_keeps_every_account_id_and_creds_byte() {
     assert!(reissued != nauth_creds);
     assert!(may_publish(&reissued, "telemetry.alerts.a1").await);
     assert_eq!(user_claims(&reissued).nats.issuer_account, id);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn migrate_from_nsc_keeps_the_account_id_and_the_users_original_seeds_connect() {
+    let store = example("migrate-from-nsc").join("nsc");
+    let identity = bootstrap::nsc::import(&store, None, "nats").unwrap();
+    let settings = bootstrap::Settings {
+        namespace: "nats".into(),
+        cluster_name: "nats".into(),
+        url: testenv::var("NATS_URL"),
+        resolver_dir: "./jwt".into(),
+    };
+    // The import's objects, signed by the testenv operator instead of the store's.
+    let wanted = [
+        "nats-cluster.yaml",
+        "accounts.yaml",
+        "account-keys.yaml",
+        "user-creds.yaml",
+    ];
+    let files: Vec<(&str, String)> = bootstrap::files(&identity, &settings)
+        .unwrap()
+        .into_iter()
+        .filter_map(|f| {
+            let name = wanted.into_iter().find(|w| *w == f.path)?;
+            Some((name, f.contents))
+        })
+        .collect();
+    assert_eq!(files.len(), wanted.len());
+    let rendered = nats::render_locked(&files, "nats", None, &Lock::new(), now())
+        .unwrap_or_else(|e| panic!("render: {e:?}"));
+    for (account, reply) in nats::push_accounts(&rendered).await {
+        assert_eq!(reply["code"], 200, "push of {account}: {reply}");
+    }
+    let app = &identity.accounts[0];
+    assert_eq!(account(&rendered).0, app.id, "the nsc account ID");
+
+    // alice's seed as nsc keeps it, with the JWT render issued for her key.
+    let (token, _) = jwt::creds::parse_creds(&nats::creds(&rendered, "nats/alice")).unwrap();
+    let alice_key = user_claims(&nats::creds(&rendered, "nats/alice")).data.sub;
+    let path = store
+        .join("keys/keys")
+        .join(&alice_key[..1])
+        .join(&alice_key[1..3])
+        .join(format!("{alice_key}.nk"));
+    let nsc_seed = std::fs::read_to_string(path).unwrap();
+    let original = jwt::creds::format_user_creds(&token, nsc_seed.trim());
+    assert!(connects(&original).await, "alice's nsc seed connects");
+    assert!(may_publish(&original, "app.orders.new").await);
+    assert!(
+        !may_publish(&original, "app.orders.admin").await,
+        "nsc's deny rule holds"
+    );
+    assert!(
+        !may_publish(&original, "app.events.x").await,
+        "bob's, not alice's"
+    );
 }

@@ -39,7 +39,8 @@ pub struct Args {
     )]
     operator_name: String,
     /// Import the operator, its signing key, system account and a system user from this nsc
-    /// directory (the one holding `stores/` and `keys/`) instead of creating new ones.
+    /// directory (the one holding `stores/` and `keys/`) instead of creating new ones, and its
+    /// other accounts and users as Accounts, Users and their key and creds Secrets.
     #[arg(long, value_name = "DIR")]
     from_nsc: Option<PathBuf>,
     /// The operator to import when the nsc store holds several.
@@ -54,7 +55,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err(Failure::Invalid(problems));
     }
     let identity = match &args.from_nsc {
-        Some(dir) => bootstrap::nsc::import(dir, args.nsc_operator.as_deref())
+        Some(dir) => bootstrap::nsc::import(dir, args.nsc_operator.as_deref(), &args.cluster_name)
             .map_err(|e| Failure::Changed(format!("error: --from-nsc: {e}")))?,
         None => {
             let keys = NewKeys::random();
@@ -111,10 +112,21 @@ pub fn run(args: Args) -> Result<(), Failure> {
             if file.secret { " (mode 0600)" } else { "" }
         ));
     }
+    for a in &identity.accounts {
+        written.push_str(&format!(
+            "account {}: {} ({} users)\n",
+            a.name,
+            a.id,
+            a.users.len()
+        ));
+    }
     super::stdout::print(&format!(
         "{written}operator:       {}\nsystem account: {}\n",
         identity.operator.data.sub, identity.operator.nats.system_account
     ))?;
+    for note in &identity.skipped {
+        eprintln!("not imported: {note}");
+    }
     eprintln!(
         "move {} offline: the cluster needs only the Secrets and nats-server.conf",
         keys_dir.display()

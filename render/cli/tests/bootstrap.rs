@@ -267,6 +267,21 @@ fn nsc_store() -> Nsc {
     }
 }
 
+/// Runs `bootstrap --from-nsc` on the store into its `out` directory.
+fn bootstrap_from(nsc: &Nsc) -> (PathBuf, std::process::Output) {
+    let out = nsc.dir.path().join("out");
+    let from = nsc.dir.path().display().to_string();
+    let args = [
+        "bootstrap",
+        "--out",
+        &out.display().to_string(),
+        "--from-nsc",
+        &from,
+    ];
+    let run = nauth_render(&args, "");
+    (out, run)
+}
+
 fn key_path(nsc: &Path, key: &KeyPair) -> PathBuf {
     let public = key.public_key();
     nsc.join("keys/keys")
@@ -284,10 +299,8 @@ fn store_key(nsc: &Path, key: &KeyPair) {
 #[test]
 fn bootstrap_imports_an_nsc_store() {
     let nsc = nsc_store();
-    let out_dir = nsc.dir.path().join("out");
+    let (out_dir, run) = bootstrap_from(&nsc);
     let out = out_dir.display().to_string();
-    let from = nsc.dir.path().display().to_string();
-    let run = nauth_render(&["bootstrap", "--out", &out, "--from-nsc", &from], "");
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
     assert_eq!(
         fs::read_to_string(out_dir.join("operator.jwt")).unwrap(),
@@ -321,6 +334,106 @@ fn bootstrap_imports_an_nsc_store() {
         "",
     );
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
+
+/// Adds account `app` (signed by the operator identity, with a signing key) to the store at
+/// `nsc`, with user `alice` (`alice_body`, signed by the account's signing key) and user `bob`
+/// (publish-only, signed by the account identity); returns the account, alice's and bob's keys.
+fn add_app_account(nsc: &Path, alice_body: User) -> [KeyPair; 3] {
+    let op = k(KeyPairType::Operator, 11);
+    let (app, app_sk) = (k(KeyPairType::Account, 21), k(KeyPairType::Account, 22));
+    let (alice, bob) = (k(KeyPairType::User, 23), k(KeyPairType::User, 24));
+    let mut body = Account::new();
+    body.signing_keys.add(app_sk.public_key());
+    body.limits.account.conn = 100;
+    let mut account = Claims::new(app.public_key(), body);
+    account.data.name = "app".into();
+    let dir = nsc.join("stores/acme/accounts/app");
+    fs::create_dir_all(dir.join("users")).unwrap();
+    fs::write(
+        dir.join("app.jwt"),
+        jwt::encode(&mut account, &op, 100).unwrap(),
+    )
+    .unwrap();
+    let mut alice_body = alice_body;
+    alice_body.issuer_account = app.public_key();
+    let mut bob_body = User::new();
+    bob_body.permission_limits.permissions.pub_.allow = vec!["app.events.>".into()];
+    for (name, key, body, signer) in [
+        ("alice", &alice, alice_body, &app_sk),
+        ("bob", &bob, bob_body, &app),
+    ] {
+        let mut user = Claims::new(key.public_key(), body);
+        user.data.name = name.into();
+        let token = jwt::encode(&mut user, signer, 100).unwrap();
+        fs::write(dir.join(format!("users/{name}.jwt")), token).unwrap();
+    }
+    for key in [&app, &app_sk, &alice, &bob] {
+        store_key(nsc, key);
+    }
+    [app, alice, bob]
+}
+
+/// A user as `nsc add user` and `nsc edit user` leave it: subject rules and a payload limit.
+fn alice() -> User {
+    let mut user = User::new();
+    let p = &mut user.permission_limits;
+    p.permissions.pub_.allow = vec!["app.orders.>".into()];
+    p.permissions.pub_.deny = vec!["app.orders.admin".into()];
+    p.permissions.sub.allow = vec!["app.replies.>".into()];
+    p.nats_limits.payload = 4096;
+    user
+}
+
+#[test]
+fn bootstrap_imports_nsc_accounts_and_users_that_render_keeps_their_keys() {
+    let nsc = nsc_store();
+    let [app, alice, bob] = add_app_account(nsc.dir.path(), alice());
+    let (out_dir, run) = bootstrap_from(&nsc);
+    let out = out_dir.display().to_string();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains(&format!("account app: {} (2 users)\n", app.public_key())),
+        "{}",
+        text(&run.stdout)
+    );
+    for secret in ["account-keys.yaml", "user-creds.yaml"] {
+        assert_eq!(mode(&out_dir.join(secret)), 0o600, "{secret}");
+    }
+    let accounts = fs::read_to_string(out_dir.join("accounts.yaml")).unwrap();
+    assert!(accounts.contains("- app.orders.admin"), "{accounts}");
+    assert!(
+        !accounts.contains("SU"),
+        "no seed in the manifests: {accounts}"
+    );
+
+    let render = nauth_render(&["render", &out], "");
+    assert_eq!(render.status.code(), Some(0), "{}", text(&render.stderr));
+    let yaml = text(&render.stdout);
+    for key in [&app, &alice, &bob] {
+        let subject = format!("nauth.io/public-key: {}\n", key.public_key());
+        assert!(yaml.contains(&subject), "{subject} not in {yaml}");
+    }
+    assert!(
+        yaml.contains("conn: 100"),
+        "the account's limit is kept: {yaml}"
+    );
+}
+
+#[test]
+fn an_nsc_user_with_a_claim_no_spec_field_carries_is_refused_naming_it() {
+    let nsc = nsc_store();
+    let mut user = alice();
+    user.permission_limits.proxy_required = true;
+    add_app_account(nsc.dir.path(), user);
+    let (out, run) = bootstrap_from(&nsc);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        text(&run.stderr),
+        "error: --from-nsc: user alice of account app: claim nats.proxy_required is not \
+         imported: the spec made from the claims does not render it unchanged\n"
+    );
+    assert!(!out.exists());
 }
 
 #[test]

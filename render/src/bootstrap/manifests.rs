@@ -6,7 +6,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::api::{NatsCluster, NatsClusterSpec, SecretKeyRef};
+use md5::{Digest, Md5};
+
+use crate::api::{
+    ACCOUNT_ID_LABEL, Account, AccountSpec, NatsCluster, NatsClusterSpec, SECRET_TYPE_LABEL,
+    SecretKeyRef, User, UserSpec,
+};
+use crate::output::user_secret_name;
 
 /// Secret with the operator signing seed, key [`SECRET_KEY`].
 pub const OPERATOR_SIGNING_KEY_SECRET: &str = "operator-signing-key";
@@ -26,16 +32,82 @@ fn meta(namespace: &str, name: &str) -> ObjectMeta {
 /// A Secret holding `value` under [`SECRET_KEY`] in `stringData` (readable before encryption,
 /// for example with sops).
 pub fn secret(namespace: &str, name: &str, value: &str) -> String {
-    let secret = Secret {
+    let secret = secret_object(namespace, name, SECRET_KEY, value);
+    serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML")
+}
+
+fn secret_object(namespace: &str, name: &str, key: &str, value: &str) -> Secret {
+    Secret {
         metadata: meta(namespace, name),
         type_: Some("Opaque".to_string()),
-        string_data: Some(BTreeMap::from([(
-            SECRET_KEY.to_string(),
-            value.to_string(),
-        )])),
+        string_data: Some(BTreeMap::from([(key.to_string(), value.to_string())])),
         ..Secret::default()
-    };
+    }
+}
+
+/// NAuth's name of an account's root (`<account>-ac-root-<h>`) or implicit signing
+/// (`<account>-ac-sign-<h>`) key Secret; `h` is the first 6 hex digits of MD5(account ID).
+pub fn account_key_secret_name(account: &str, account_id: &str, root: bool) -> String {
+    let digest = Md5::digest(account_id.as_bytes());
+    let h: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let infix = if root { "ac-root" } else { "ac-sign" };
+    format!("{account}-{infix}-{h}")
+}
+
+/// An account key Secret as NAuth writes it: its name, labels and the seed under `default`.
+pub fn account_key_secret(
+    namespace: &str,
+    account: &str,
+    account_id: &str,
+    root: bool,
+    seed: &str,
+) -> String {
+    let kind = if root { "account-root" } else { "account-sign" };
+    let mut secret = secret_object(
+        namespace,
+        &account_key_secret_name(account, account_id, root),
+        SECRET_KEY,
+        seed,
+    );
+    secret.metadata.labels = Some(labels(&[
+        (ACCOUNT_ID_LABEL, account_id),
+        ("account.nauth.io/name", account),
+        (SECRET_TYPE_LABEL, kind),
+        ("nauth.io/managed", "true"),
+    ]));
     serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML")
+}
+
+/// A User's creds Secret as NAuth writes it (`<user>-nats-user-creds`, key `user.creds`).
+pub fn user_creds_secret(namespace: &str, user: &str, creds: &str) -> String {
+    let mut secret = secret_object(namespace, &user_secret_name(user), "user.creds", creds);
+    secret.metadata.labels = Some(labels(&[
+        (SECRET_TYPE_LABEL, "user-creds"),
+        ("nauth.io/managed", "true"),
+    ]));
+    serde_saphyr::to_string(&secret).expect("Secrets serialize to YAML")
+}
+
+/// The Account `namespace/name`, labelled with its ID so render keeps it.
+pub fn account(namespace: &str, name: &str, account_id: &str, spec: AccountSpec) -> String {
+    let mut account = Account::new(name, spec);
+    account.metadata.namespace = Some(namespace.to_string());
+    account.metadata.labels = Some(labels(&[(ACCOUNT_ID_LABEL, account_id)]));
+    serde_saphyr::to_string(&account).expect("Accounts serialize to YAML")
+}
+
+/// The User `namespace/name`.
+pub fn user(namespace: &str, name: &str, spec: UserSpec) -> String {
+    let mut user = User::new(name, spec);
+    user.metadata.namespace = Some(namespace.to_string());
+    serde_saphyr::to_string(&user).expect("Users serialize to YAML")
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The NatsCluster `namespace/name` at `url`, referring to the two Secrets above.

@@ -6,11 +6,13 @@
 
 mod manifests;
 pub mod nsc;
+mod nsc_specs;
 mod operator;
 mod server_config;
 
 use nkeys::KeyPair;
 
+use crate::api::{AccountSpec, UserSpec};
 use crate::jwt::{Claims, Operator};
 pub use manifests::{
     OPERATOR_SIGNING_KEY_SECRET, SECRET_KEY, SYSTEM_USER_CREDS_SECRET, nats_cluster, secret,
@@ -32,6 +34,36 @@ pub struct Identity {
     pub system_user_creds: String,
     /// Seeds the cluster does not need: operator identity, system account keys. Secret.
     pub offline_seeds: Vec<OfflineSeed>,
+    /// Accounts imported from an nsc store, with their users.
+    pub accounts: Vec<ImportedAccount>,
+    /// What an import left out, and why (no secrets).
+    pub skipped: Vec<String>,
+}
+
+/// An nsc account as an Account with NAuth's key Secrets, keeping its ID and keys.
+pub struct ImportedAccount {
+    /// The nsc account name, also the Account's name.
+    pub name: String,
+    /// The account ID.
+    pub id: String,
+    /// The Account's spec.
+    pub spec: AccountSpec,
+    /// Seed of the account's root key. Secret.
+    pub root_seed: String,
+    /// Seed of its signing key, the implicit signing key of the Account. Secret.
+    pub signing_seed: String,
+    /// Its users.
+    pub users: Vec<ImportedUser>,
+}
+
+/// An nsc user as a User with a creds Secret holding its own seed, so it keeps its key.
+pub struct ImportedUser {
+    /// The nsc user name, also the User's name.
+    pub name: String,
+    /// The User's spec.
+    pub spec: UserSpec,
+    /// The nsc JWT and the user's seed as a creds file. Secret.
+    pub creds: String,
 }
 
 impl std::fmt::Debug for Identity {
@@ -40,6 +72,10 @@ impl std::fmt::Debug for Identity {
             .field("operator", &self.operator.data.sub)
             .field("system_account", &self.operator.nats.system_account)
             .field("offline_seeds", &self.offline_seeds)
+            .field(
+                "accounts",
+                &self.accounts.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -158,5 +194,38 @@ pub fn files(identity: &Identity, settings: &Settings) -> Result<Vec<OutputFile>
         contents: format!("{}\n", s.seed),
         secret: true,
     }));
+    if !identity.accounts.is_empty() {
+        out.extend(imported_files(&identity.accounts, ns));
+    }
     Ok(out)
+}
+
+/// `accounts.yaml` (Accounts and Users), `account-keys.yaml` and `user-creds.yaml` (seeds).
+fn imported_files(accounts: &[ImportedAccount], ns: &str) -> [OutputFile; 3] {
+    let join = |docs: Vec<String>| docs.join("---\n");
+    let mut objects = Vec::new();
+    let mut keys = Vec::new();
+    let mut creds = Vec::new();
+    for a in accounts {
+        objects.push(manifests::account(ns, &a.name, &a.id, a.spec.clone()));
+        for (root, seed) in [(true, &a.root_seed), (false, &a.signing_seed)] {
+            keys.push(manifests::account_key_secret(
+                ns, &a.name, &a.id, root, seed,
+            ));
+        }
+        for u in &a.users {
+            objects.push(manifests::user(ns, &u.name, u.spec.clone()));
+            creds.push(manifests::user_creds_secret(ns, &u.name, &u.creds));
+        }
+    }
+    let file = |path: &str, docs, secret| OutputFile {
+        path: path.to_string(),
+        contents: join(docs),
+        secret,
+    };
+    [
+        file("accounts.yaml", objects, false),
+        file("account-keys.yaml", keys, true),
+        file("user-creds.yaml", creds, true),
+    ]
 }

@@ -9,13 +9,17 @@ use std::path::{Path, PathBuf};
 
 use nkeys::KeyPair;
 
-use super::{Identity, OfflineSeed};
+use super::nsc_specs::{account_spec, user_spec};
+use super::{Identity, ImportedAccount, ImportedUser, OfflineSeed};
+use crate::api::is_dns_label;
 use crate::inspect::{account_link, claim_type, user_link};
 use crate::jwt::{self, Account, AnyClaims, Claims, Operator, User};
 
 /// Reads the operator named `operator` (or the store's only one) with its system account and a
-/// system user, and refuses, saying what is missing, when any piece or seed is absent.
-pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
+/// system user, and refuses, saying what is missing, when any piece or seed is absent. Its other
+/// accounts and their users come along as Accounts of the NatsCluster `cluster` (see
+/// [`import_account`]).
+pub fn import(dir: &Path, operator: Option<&str>, cluster: &str) -> Result<Identity, String> {
     let stores = dir.join("stores");
     let names = entities(&stores)?;
     let name = match (operator, names.as_slice()) {
@@ -57,7 +61,7 @@ pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
         ));
     }
     let accounts_dir = op_dir.join("accounts");
-    let (account_name, account_jwt, account) = entities(&accounts_dir)?
+    let mut all = entities(&accounts_dir)?
         .into_iter()
         .map(|a| {
             let (jwt, claims) = load(
@@ -69,15 +73,17 @@ pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
             )?;
             Ok((a, jwt, claims))
         })
-        .collect::<Result<Vec<_>, String>>()?
-        .into_iter()
-        .find(|(_, _, c)| &c.data.sub == sys)
+        .collect::<Result<Vec<_>, String>>()?;
+    let at = all
+        .iter()
+        .position(|(_, _, c)| &c.data.sub == sys)
         .ok_or_else(|| {
             format!(
                 "system account {sys} of operator {name} is not in {}",
                 accounts_dir.display()
             )
         })?;
+    let (account_name, account_jwt, account) = all.remove(at);
     account_link(sys, &account.data.iss, &operator)
         .map_err(|e| format!("system account {account_name}: {e}"))?;
     let users_dir = accounts_dir.join(&account_name).join("users");
@@ -106,6 +112,31 @@ pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
             offline_seeds.push(OfflineSeed::new(role, &kp, seed));
         }
     }
+    let mut accounts = Vec::new();
+    let mut skipped = Vec::new();
+    for (account_name, _, claims) in all {
+        account_link(&claims.data.sub, &claims.data.iss, &operator)
+            .map_err(|e| format!("account {account_name}: {e}"))?;
+        let users_dir = accounts_dir.join(&account_name).join("users");
+        match import_account(&account_name, &claims, &users_dir, &keys, cluster)? {
+            Imported::Account(a, mut notes) => {
+                if let Some(twin) = accounts.iter().find_map(|b: &ImportedAccount| {
+                    let names = b.users.iter().map(|u| &u.name);
+                    names
+                        .into_iter()
+                        .find(|n| a.users.iter().any(|u| &u.name == *n))
+                }) {
+                    return Err(format!(
+                        "user {twin} is in two accounts; Users share one namespace, so their \
+                         names must differ (rename one in nsc first)"
+                    ));
+                }
+                accounts.push(*a);
+                skipped.append(&mut notes);
+            }
+            Imported::Skipped(why) => skipped.push(why),
+        }
+    }
     Ok(Identity {
         operator_jwt,
         operator,
@@ -113,7 +144,105 @@ pub fn import(dir: &Path, operator: Option<&str>) -> Result<Identity, String> {
         system_account_jwt: account_jwt,
         system_user_creds: creds,
         offline_seeds,
+        accounts,
+        skipped,
     })
+}
+
+/// An account imported (with notes on users left out), or why the whole account was left out.
+enum Imported {
+    Account(Box<ImportedAccount>, Vec<String>),
+    Skipped(String),
+}
+
+/// The account `name` with its one plain signing key and every user whose seed the store holds.
+/// Without its root seed it is left out (its JWT could not be signed again); a missing or
+/// ambiguous signing key, a name Kubernetes refuses or a claim without a spec field is an error.
+fn import_account(
+    name: &str,
+    claims: &Claims<Account>,
+    users_dir: &Path,
+    keys: &Keys,
+    cluster: &str,
+) -> Result<Imported, String> {
+    let id = &claims.data.sub;
+    let Some(root) = keys.get(id)? else {
+        return Ok(Imported::Skipped(format!(
+            "account {name} ({id}): its root seed is not in the store"
+        )));
+    };
+    check_name("account", name)?;
+    let signing: Vec<&String> = claims.nats.signing_keys.0.keys().collect();
+    let [signing] = signing.as_slice() else {
+        return Err(format!(
+            "account {name} has {} signing keys; the import needs exactly one, which becomes              the Account's signing key (`nsc edit account {name} --sk generate` adds one)",
+            signing.len()
+        ));
+    };
+    let signing_kp = keys.get(signing)?.ok_or_else(|| {
+        format!("account {name}: the store has no seed for its signing key {signing}")
+    })?;
+    let spec =
+        account_spec(claims, signing, cluster).map_err(|e| format!("account {name}: {e}"))?;
+    let mut users = Vec::new();
+    let mut skipped = Vec::new();
+    for user_name in user_names(users_dir)? {
+        let (token, user): (String, Claims<User>) =
+            load(&users_dir.join(format!("{user_name}.jwt")), |c| match c {
+                AnyClaims::User(u) => Some(u),
+                _ => None,
+            })?;
+        let what = format!("user {user_name} of account {name}");
+        user_link(&user, claims).map_err(|e| format!("{what}: {e}"))?;
+        let Some(kp) = keys.get(&user.data.sub)? else {
+            skipped.push(format!(
+                "{what} ({}): its seed is not in the store",
+                user.data.sub
+            ));
+            continue;
+        };
+        check_name("user", &user_name)?;
+        let spec = user_spec(&user, name, id).map_err(|e| format!("{what}: {e}"))?;
+        let seed = kp.seed().map_err(|e| format!("{}: {e}", user.data.sub))?;
+        users.push(ImportedUser {
+            name: user_name,
+            spec,
+            creds: jwt::creds::format_user_creds(&token, &seed),
+        });
+    }
+    let seed = |kp: &KeyPair| kp.seed().map_err(|e| format!("{}: {e}", kp.public_key()));
+    Ok(Imported::Account(
+        Box::new(ImportedAccount {
+            name: name.to_string(),
+            id: id.clone(),
+            spec,
+            root_seed: seed(&root)?,
+            signing_seed: seed(&signing_kp)?,
+            users,
+        }),
+        skipped,
+    ))
+}
+
+/// nsc names become object names: refuse those Kubernetes (and NAuth's labels) would.
+fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    if is_dns_label(name) && name.len() <= 63 {
+        return Ok(());
+    }
+    Err(format!(
+        "{kind} {name:?}: its name becomes the {kind}'s object name, which must be a DNS label \
+         (at most 63 lowercase letters, digits and '-'); rename it in nsc first"
+    ))
+}
+
+/// The names of the user JWT files (`<name>.jwt`) in `dir`, sorted.
+fn user_names(dir: &Path) -> Result<Vec<String>, String> {
+    let mut files = jwt_files(dir)?;
+    files.sort();
+    Ok(files
+        .iter()
+        .filter_map(|p| p.file_stem()?.to_str().map(str::to_string))
+        .collect())
 }
 
 /// The seed of the first operator signing key (in the operator JWT's order) the store holds.
@@ -142,14 +271,7 @@ fn system_user_creds(
     account: &Claims<Account>,
     keys: &Keys,
 ) -> Result<Option<String>, String> {
-    let mut files: Vec<PathBuf> = match fs::read_dir(users_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "jwt"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(format!("{}: {e}", users_dir.display())),
-    };
+    let mut files = jwt_files(users_dir)?;
     files.sort();
     for file in files {
         let (token, user): (String, Claims<User>) = load(&file, |c| match c {
@@ -165,6 +287,18 @@ fn system_user_creds(
         }
     }
     Ok(None)
+}
+
+/// The `*.jwt` files in `dir`; none if `dir` is absent.
+fn jwt_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "jwt"))
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+    }
 }
 
 /// nsc's key directory (`DIR/keys/keys`).

@@ -94,6 +94,8 @@ pub fn create(keys: &NewKeys, operator_name: &str, iat: i64) -> Result<Identity,
                 seed(&keys.system_account_signing)?,
             ),
         ],
+        accounts: Vec::new(),
+        skipped: Vec::new(),
     })
 }
 
