@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use md5::{Digest, Md5};
 use nauth_jwt::creds::format_user_creds;
 use nkeys::KeyPair;
 
@@ -25,12 +24,6 @@ pub fn new_user_key() -> KeyPair {
     KeyPair::new_user()
 }
 
-/// NAuth's name suffix of an account's key Secrets: the first 6 hex digits of MD5(account ID).
-fn name_suffix(account_id: &str) -> String {
-    let digest = Md5::digest(account_id.as_bytes());
-    digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
-}
-
 /// NAuth's Secret holding an account seed: `<account>-ac-root-<h>` (`account-root`) or
 /// `<account>-ac-sign-<h>` (`account-sign`), labelled with the account's ID and name.
 pub fn account_secret(
@@ -40,11 +33,7 @@ pub fn account_secret(
     root: bool,
     key: &KeyPair,
 ) -> Secret {
-    let (infix, kind) = if root {
-        ("ac-root", "account-root")
-    } else {
-        ("ac-sign", "account-sign")
-    };
+    let kind = if root { "account-root" } else { "account-sign" };
     let labels = BTreeMap::from([
         (
             nauth_render::api::ACCOUNT_ID_LABEL.to_string(),
@@ -54,7 +43,7 @@ pub fn account_secret(
         (SECRET_TYPE_LABEL.to_string(), kind.to_string()),
         (MANAGED_LABEL.to_string(), "true".to_string()),
     ]);
-    let name = format!("{account}-{infix}-{}", name_suffix(account_id));
+    let name = nauth_render::output::account_key_secret_name(account, account_id, root);
     seed_secret(namespace, name, labels, key)
 }
 
@@ -115,14 +104,10 @@ mod tests {
 
     #[test]
     fn account_secrets_have_nauths_names_and_labels() {
-        // NAuth: hex.EncodeToString(md5.Sum([]byte(id)))[:6].
-        assert_eq!(name_suffix(""), "d41d8c");
+        // NAuth: hex.EncodeToString(md5.Sum([]byte(id)))[:6]; MD5("") is d41d8c….
         let key = new_account_key();
-        let s = account_secret("ns", "a", "AID", false, &key);
-        assert_eq!(
-            s.metadata.name.as_deref(),
-            Some(&*format!("a-ac-sign-{}", name_suffix("AID")))
-        );
+        let s = account_secret("ns", "a", "", false, &key);
+        assert_eq!(s.metadata.name.as_deref(), Some("a-ac-sign-d41d8c"));
         let labels = s.metadata.labels.unwrap();
         assert_eq!(labels["nauth.io/secret-type"], "account-sign");
         assert_eq!(labels["nauth.io/managed"], "true");

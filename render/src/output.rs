@@ -81,6 +81,16 @@ pub fn user_secret_name(user: &str) -> String {
     format!("{user}{USER_SECRET_SUFFIX}")
 }
 
+/// NAuth's name of an account's root (`<account>-ac-root-<h>`) or implicit signing
+/// (`<account>-ac-sign-<h>`) key Secret; `h` is the first 6 hex digits of MD5(account ID).
+pub fn account_key_secret_name(account: &str, account_id: &str, root: bool) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(account_id.as_bytes());
+    let h: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let infix = if root { "ac-root" } else { "ac-sign" };
+    format!("{account}-{infix}-{h}")
+}
+
 /// The User whose creds Secret `secret` is, when its name is one.
 pub fn user_of_secret(secret: &str) -> Option<&str> {
     (secret.strip_suffix(USER_SECRET_SUFFIX)).filter(|u| !u.is_empty())

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use md5::{Digest, Md5};
-
 use crate::api::{
     ACCOUNT_ID_LABEL, Account, AccountSpec, NatsCluster, NatsClusterSpec, SECRET_TYPE_LABEL,
     SecretKeyRef, User, UserSpec,
@@ -45,15 +43,6 @@ fn secret_object(namespace: &str, name: &str, key: &str, value: &str) -> Secret 
     }
 }
 
-/// NAuth's name of an account's root (`<account>-ac-root-<h>`) or implicit signing
-/// (`<account>-ac-sign-<h>`) key Secret; `h` is the first 6 hex digits of MD5(account ID).
-pub fn account_key_secret_name(account: &str, account_id: &str, root: bool) -> String {
-    let digest = Md5::digest(account_id.as_bytes());
-    let h: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
-    let infix = if root { "ac-root" } else { "ac-sign" };
-    format!("{account}-{infix}-{h}")
-}
-
 /// An account key Secret as NAuth writes it: its name, labels and the seed under `default`.
 pub fn account_key_secret(
     namespace: &str,
@@ -65,7 +54,7 @@ pub fn account_key_secret(
     let kind = if root { "account-root" } else { "account-sign" };
     let mut secret = secret_object(
         namespace,
-        &account_key_secret_name(account, account_id, root),
+        &crate::output::account_key_secret_name(account, account_id, root),
         SECRET_KEY,
         seed,
     );
