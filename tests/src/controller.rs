@@ -142,7 +142,17 @@ impl Controller {
 }
 
 impl Drop for Controller {
+    /// Stops it; when a test fails, its log goes to the test's output first.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let tail: Vec<&str> = logs.lines().rev().take(400).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!(
+                "--- nauth-apply log (last 400 lines) ---\n{}",
+                tail.join("\n")
+            );
+        }
         self.stop();
     }
 }
