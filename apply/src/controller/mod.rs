@@ -547,9 +547,6 @@ async fn stop_signal() {
 /// with timeouts, and held their inputs in memory together.
 const CONCURRENCY: u16 = 8;
 
-/// How long an Account's reconcile waits for more triggers (trailing edge).
-const ACCOUNT_DEBOUNCE: Duration = Duration::from_millis(300);
-
 /// The settings of every controller: [`CONCURRENCY`].
 fn controller_config() -> kube::runtime::controller::Config {
     kube::runtime::controller::Config::default().concurrency(CONCURRENCY)
@@ -573,10 +570,8 @@ where
 pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
     let wc = watcher::Config::default;
-    // Debounced: each creds Secret its Users get re-triggers an Account (its roster of users),
-    // and a burst of them is one reconcile.
     let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc())
-        .with_config(controller_config().debounce(ACCOUNT_DEBOUNCE));
+        .with_config(controller_config());
     let users = Controller::new(scoped::<api::User>(&client, &config), wc())
         .with_config(controller_config());
     // Managed Secrets fill the cache and then trigger their Accounts, in that order: the
