@@ -621,15 +621,7 @@ async fn users(
         })
         .map(|s| Secret::clone(s))
         .collect::<Vec<_>>();
-    // Users from the API server: the reconcile a User's deletion triggers must see it.
-    let users = cx.api::<api::User>(namespace);
-    for secret in &cached {
-        let user = match output::user_of_secret(&secret.name_any()) {
-            Some(name) => users.get_opt(name).await?,
-            None => None,
-        };
-        add_member(namespace, account, secret, user.as_ref(), members);
-    }
+    add_members(cx, namespace, account, &cached, members).await?;
     if !revokes_unseen(&recorded, members) {
         return Ok(());
     }
@@ -642,14 +634,7 @@ async fn users(
         .api::<Secret>(namespace)
         .list(&ListParams::default().labels(&selector))
         .await?;
-    for secret in creds {
-        let user = match output::user_of_secret(&secret.name_any()) {
-            Some(name) => users.get_opt(name).await?,
-            None => None,
-        };
-        add_member(namespace, account, &secret, user.as_ref(), members);
-    }
-    Ok(())
+    add_members(cx, namespace, account, &creds.items, members).await
 }
 
 /// Whether `members`, read from the caches, would revoke creds they may only not have seen yet:
@@ -663,30 +648,39 @@ fn revokes_unseen(recorded: &Roster, members: &Members) -> bool {
     })
 }
 
-/// Adds User `u` of creds `secret` to `members` (see [`users`]) when it is a User of `account`
-/// and the creds carry their lock record.
-fn add_member(
+/// Adds the Users of creds Secrets `secrets` to `members` (see [`users`]): those of `account`
+/// whose creds carry their lock record. The Users come from the API server: the reconcile a
+/// User's deletion triggers must see it.
+async fn add_members(
+    cx: &Context,
     namespace: &str,
     account: &str,
-    secret: &Secret,
-    u: Option<&api::User>,
+    secrets: &[Secret],
     members: &mut Members,
-) {
-    let (Some(issued), Some(u)) = (lock_entry(secret), u) else {
-        return;
-    };
-    if u.spec.account_name != account {
-        return;
+) -> Result<(), Error> {
+    let users = cx.api::<api::User>(namespace);
+    for secret in secrets {
+        let secret_name = secret.name_any();
+        let Some(name) = output::user_of_secret(&secret_name) else {
+            continue;
+        };
+        let (Some(issued), Some(u)) = (lock_entry(secret), users.get_opt(name).await?) else {
+            continue;
+        };
+        if u.spec.account_name != account {
+            continue;
+        }
+        let record = UserRecord {
+            public_key: issued.public_key,
+            issued_at: issued.issued_at,
+        };
+        let key = format!("{namespace}/{name}");
+        match u.meta().deletion_timestamp {
+            Some(_) => members.previous.insert(key, record),
+            None => members.current.insert(key, record),
+        };
     }
-    let record = UserRecord {
-        public_key: issued.public_key,
-        issued_at: issued.issued_at,
-    };
-    let key = format!("{namespace}/{}", u.name_any());
-    match u.meta().deletion_timestamp {
-        Some(_) => members.previous.insert(key, record),
-        None => members.current.insert(key, record),
-    };
+    Ok(())
 }
 
 /// Render inputs of User `u` of Account `account`; `creds` is its creds Secret (the one the
