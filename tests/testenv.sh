@@ -413,15 +413,16 @@ start_kube_apiserver() {
 # The NATS trust chain comes from the tests crate's bootstrap binary, which uses our JWT module.
 bootstrap_nats_trust() {
   log "generating the NATS operator, system account and system user"
-  log "building testenv-bootstrap with cargo (nauth-tests crate; the first build compiles its" \
-    "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir;" \
-    "NAUTH_TESTENV_CARGO_PROFILE=release reuses a release build instead)"
   if [[ -n ${NAUTH_TESTENV_BOOTSTRAP:-} ]]; then
     # A binary built beforehand (tests/doc_commands.rs runs the docs in a copy of the
     # repository, where `cargo run` would start a build of its own).
+    log "with the prebuilt $NAUTH_TESTENV_BOOTSTRAP"
     "$NAUTH_TESTENV_BOOTSTRAP" --out "$ENV_DIR/nats" || die "testenv-bootstrap failed"
     return
   fi
+  log "building testenv-bootstrap with cargo (nauth-tests crate; the first build compiles its" \
+    "dependencies, ~15 min on a cold target dir; later runs reuse the cargo target dir;" \
+    "NAUTH_TESTENV_CARGO_PROFILE=release reuses a release build instead)"
   (cd "$REPO_ROOT" && cargo run -q --profile "${NAUTH_TESTENV_CARGO_PROFILE:-dev}" \
     -p nauth-tests --bin testenv-bootstrap -- --out "$ENV_DIR/nats") \
     || die "testenv-bootstrap failed"

@@ -77,6 +77,11 @@ pub enum Failure {
 /// Runs the command line and returns the process exit code.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // What a failed command did not do: bootstrap and keygen write files, the rest render.
+    let outcome = match cli.command {
+        Command::Bootstrap(_) | Command::Keygen(_) => "nothing was written",
+        _ => "nothing was rendered",
+    };
     let result = match cli.command {
         Command::Render(args) => render::run(args),
         Command::Check(args) => return check::run(args),
@@ -90,7 +95,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => fail(failure, "nothing was rendered"),
+        Err(failure) => fail(failure, outcome),
     }
 }
 

@@ -164,6 +164,10 @@ fn bootstrap_refuses_names_the_api_server_would_refuse_and_writes_nothing() {
     ] {
         assert!(stderr.contains(line), "{line} in {stderr}");
     }
+    assert!(
+        stderr.ends_with("error: 3 problem(s) in the input; nothing was written\n"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("out").exists(), "nothing written");
     let long = "n".repeat(64);
     let run = nauth_render(&["bootstrap", "--out", &out, "--namespace", &long], "");
@@ -670,4 +674,25 @@ spec:
             .expect("subscription open");
         assert_eq!(&msg.payload[..], b"hi");
     }
+}
+
+#[test]
+fn an_nsc_home_that_does_not_exist_is_called_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nsc, out) = (dir.path().join("nsc"), dir.path().join("out"));
+    let run = nauth_render(
+        &[
+            "bootstrap",
+            "--out",
+            &out.display().to_string(),
+            "--from-nsc",
+            &nsc.display().to_string(),
+        ],
+        "",
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    let expected = format!("{}: no such directory (expected an nsc home", nsc.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!out.exists(), "nothing written");
 }

@@ -20,6 +20,12 @@ use crate::jwt::{self, Account, AnyClaims, Claims, Operator, User};
 /// accounts and their users come along as Accounts of the NatsCluster `cluster` (see
 /// [`import_account`]).
 pub fn import(dir: &Path, operator: Option<&str>, cluster: &str) -> Result<Identity, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: no such directory (expected an nsc home holding stores/ and keys/)",
+            dir.display()
+        ));
+    }
     let stores = dir.join("stores");
     let names = entities(&stores)?;
     let name = match (operator, names.as_slice()) {
