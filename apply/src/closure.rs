@@ -35,6 +35,10 @@ use crate::keys::ACCOUNT_NAME_LABEL;
 use crate::nats::{ClusterConfig, SystemCreds};
 use crate::writes::MANAGED_LABEL;
 
+/// Annotation of a creds Secret the controller re-issued in the same Account: the lock record
+/// (`publicKey`, `issuedAt`) of the creds it replaced, which the Account revokes.
+pub const REPLACED_ANNOTATION: &str = "user.nauth.io/replaced";
+
 /// What render inputs say an object came from: the cluster, not a file.
 const SOURCE: &str = "cluster";
 
@@ -637,6 +641,16 @@ async fn users(
     add_members(cx, namespace, account, &creds.items, members).await
 }
 
+/// The creds a creds Secret replaced ([`REPLACED_ANNOTATION`]), if it says.
+fn replaced(secret: &Secret) -> Option<UserRecord> {
+    let text = secret.annotations().get(REPLACED_ANNOTATION)?;
+    let record: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(UserRecord {
+        public_key: record.get("publicKey")?.as_str()?.to_string(),
+        issued_at: record.get("issuedAt")?.as_i64()?,
+    })
+}
+
 /// Whether `members`, read from the caches, would revoke creds they may only not have seen yet:
 /// a user `recorded` at the last render that they show neither now nor being deleted, or show
 /// with creds older than recorded.
@@ -675,10 +689,16 @@ async fn add_members(
             issued_at: issued.issued_at,
         };
         let key = format!("{namespace}/{name}");
-        match u.meta().deletion_timestamp {
-            Some(_) => members.previous.insert(key, record),
-            None => members.current.insert(key, record),
-        };
+        if u.meta().deletion_timestamp.is_some() {
+            members.previous.insert(key, record);
+            continue;
+        }
+        if let Some(was) = replaced(secret)
+            && (members.previous.get(&key)).is_none_or(|p| p.issued_at < was.issued_at)
+        {
+            members.previous.insert(key.clone(), was);
+        }
+        members.current.insert(key, record);
     }
     Ok(())
 }

@@ -232,9 +232,20 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     let before = existing
         .as_ref()
         .and_then(|s| s.labels().get(USER_ACCOUNT_ID_LABEL));
-    if let Some(before) = before.filter(|id| **id != account_id) {
-        let notes = secret.metadata.annotations.get_or_insert_default();
-        notes.insert(PREVIOUS_ACCOUNT_ID_ANNOTATION.into(), before.clone());
+    let notes = secret.metadata.annotations.get_or_insert_default();
+    match before.filter(|id| **id != account_id) {
+        Some(before) => {
+            notes.insert(PREVIOUS_ACCOUNT_ID_ANNOTATION.into(), before.clone());
+        }
+        // Creds replaced in the same Account: recorded, so it revokes them even when it never
+        // saw them (issued and replaced between two of its reconciles).
+        None => {
+            let replaced = existing.as_ref().and_then(closure::lock_entry);
+            if let Some(r) = replaced.filter(|r| r.issued_at != ru.claims.data.iat) {
+                let record = json!({"publicKey": r.public_key, "issuedAt": r.issued_at});
+                notes.insert(closure::REPLACED_ANNOTATION.into(), record.to_string());
+            }
+        }
     }
     let unchanged = existing
         .as_ref()
