@@ -10,12 +10,15 @@ use kube::ResourceExt;
 use kube::api::Api;
 use nauth_render::api::{Account, AccountImport, NatsCluster, User};
 use nauth_tests::controller::{
-    TIMEOUT, connects, creds, eventually, has_condition, may_publish, may_subscribe, ready,
+    SETTLE, TIMEOUT, connects, creds, eventually, has_condition, may_publish, may_subscribe, ready,
     wait_for,
 };
 use nauth_tests::examples::Example;
 use nauth_tests::{manifests, nats, tools};
 use serde_json::json;
+
+/// How long a published event is waited for before it is published again.
+const PUBLISH_AGAIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Waits until every Account and User named is Ready in the example's namespace `ns`.
 async fn all_ready(example: &Example, ns: &str, accounts: &[&str], users: &[&str]) {
@@ -120,15 +123,22 @@ async fn import_export_messages_cross_namespaces_through_the_exported_subjects_o
         .publish("my-private.created", "not exported".into())
         .await
         .unwrap();
-    publisher
-        .publish("my-subject.created", "order 1".into())
-        .await
-        .unwrap();
-    publisher.flush().await.unwrap();
-    let event = tokio::time::timeout(TIMEOUT, events.next())
-        .await
-        .expect("the exported event arrives")
-        .unwrap();
+    // nats-server may apply a pushed import a moment after it acknowledged the JWT: the event
+    // is published again until it arrives (or SETTLE has passed).
+    let event = tokio::time::timeout(SETTLE, async {
+        loop {
+            publisher
+                .publish("my-subject.created", "order 1".into())
+                .await
+                .unwrap();
+            publisher.flush().await.unwrap();
+            if let Ok(Some(event)) = tokio::time::timeout(PUBLISH_AGAIN, events.next()).await {
+                break event;
+            }
+        }
+    })
+    .await
+    .expect("the exported event arrives");
     assert_eq!(event.payload, "order 1");
     // Published before the event on the same connection, it would have arrived first.
     assert!(private.next().now_or_never().is_none());
