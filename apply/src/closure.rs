@@ -641,6 +641,11 @@ async fn users(
     add_members(cx, namespace, account, &creds.items, members).await
 }
 
+/// The value of [`REPLACED_ANNOTATION`] for replaced creds whose lock record is `was`.
+pub fn replaced_annotation(was: &LockEntry) -> String {
+    serde_json::json!({"publicKey": was.public_key, "issuedAt": was.issued_at}).to_string()
+}
+
 /// The creds a creds Secret replaced ([`REPLACED_ANNOTATION`]), if it says.
 fn replaced(secret: &Secret) -> Option<UserRecord> {
     let text = secret.annotations().get(REPLACED_ANNOTATION)?;
@@ -750,6 +755,24 @@ mod tests {
             public_key: key.into(),
             issued_at,
         }
+    }
+
+    #[test]
+    fn replaced_creds_are_read_back_as_they_were_recorded() {
+        let was = LockEntry {
+            public_key: "UA".into(),
+            issuer: "AB".into(),
+            claims_hash: "h".into(),
+            issued_at: 10,
+            revocations: Default::default(),
+        };
+        let mut secret = Secret::default();
+        secret.metadata.annotations = Some(BTreeMap::from([(
+            REPLACED_ANNOTATION.to_string(),
+            replaced_annotation(&was),
+        )]));
+        assert_eq!(replaced(&secret), Some(record("UA", 10)));
+        assert_eq!(replaced(&Secret::default()), None);
     }
 
     #[test]

@@ -242,8 +242,8 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         None => {
             let replaced = existing.as_ref().and_then(closure::lock_entry);
             if let Some(r) = replaced.filter(|r| r.issued_at != ru.claims.data.iat) {
-                let record = json!({"publicKey": r.public_key, "issuedAt": r.issued_at});
-                notes.insert(closure::REPLACED_ANNOTATION.into(), record.to_string());
+                let record = closure::replaced_annotation(&r);
+                notes.insert(closure::REPLACED_ANNOTATION.into(), record);
             }
         }
     }
