@@ -30,12 +30,6 @@ impl Example {
     /// Applies every object of `examples/NAME` (Namespace objects and the NatsClusters'
     /// Secrets aside, see the module doc) and starts a controller in each namespace.
     pub async fn start(name: &str) -> Example {
-        Self::start_holding_back(name, &[]).await
-    }
-
-    /// [`Example::start`] without the files named in `held_back` (file names in the example's
-    /// directory), for a README that applies them in a later step ([`Example::apply_file`]).
-    pub async fn start_holding_back(name: &str, held_back: &[&str]) -> Example {
         let client = cluster::client().await;
         cluster::install_crds().await;
         let loaded = manifests::load_dir(&example_dir(name));
@@ -57,7 +51,6 @@ impl Example {
         let objects: Vec<Value> = loaded
             .iter()
             .filter(|m| m.kind() != "Namespace" && !provided.contains(&key(m)))
-            .filter(|m| !held_back.iter().any(|f| m.source.ends_with(f)))
             .map(|m| example.localized(&m.object))
             .collect();
         tools::apply_all(&example.client, "default", &objects).await;
@@ -69,20 +62,6 @@ impl Example {
             _controllers: controllers,
             ..example
         }
-    }
-
-    /// Applies the objects of `file` of the example `name` (see [`Example::start_holding_back`]).
-    pub async fn apply_file(&self, name: &str, file: &str) {
-        let objects: Vec<Value> = manifests::load_dir(&example_dir(name))
-            .iter()
-            .filter(|m| m.source.ends_with(file))
-            .map(|m| self.localized(&m.object))
-            .collect();
-        assert!(
-            !objects.is_empty(),
-            "examples/{name}/{file} holds no object"
-        );
-        tools::apply_all(&self.client, "default", &objects).await;
     }
 
     /// The fresh namespace standing for the example's namespace `original`.

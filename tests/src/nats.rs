@@ -118,3 +118,35 @@ pub async fn lookup_account(id: &str) -> String {
         .unwrap();
     String::from_utf8(reply.payload.to_vec()).unwrap()
 }
+
+/// Waits until the server holds every one of `subjects` as a subscription of `client`, asking
+/// its CONNZ as the system user. async-nats's `flush` only writes to the socket, so without this
+/// a publish from another connection can reach the server before the SUB and be lost.
+pub async fn subscribed(client: &async_nats::Client, subjects: &[&str]) {
+    let creds = std::fs::read_to_string(testenv::var("NATS_SYSTEM_CREDS")).unwrap();
+    let (system, _) = connect(&creds, Duration::from_secs(5)).await;
+    let info = client.server_info();
+    let subject = format!("$SYS.REQ.SERVER.{}.CONNZ", info.server_id);
+    let options = serde_json::json!({"cid": info.client_id, "subscriptions": true});
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = system
+            .request(subject.clone(), options.to_string().into())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        let held = &body["data"]["connections"][0]["subscriptions_list"];
+        let held: Vec<&str> = (held.as_array().into_iter().flatten())
+            .filter_map(|s| s.as_str())
+            .collect();
+        if subjects.iter().all(|s| held.contains(s)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server still lacks subscriptions {subjects:?} of client {} after 10 s: {held:?}",
+            info.client_id
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -384,7 +384,7 @@ async fn account_import_binds_both_accounts_and_messages_cross() {
         .await;
         let (consumer, _) = nats::connect(&creds(&client, &ns, "consumer").await, TIMEOUT).await;
         let mut sub = consumer.subscribe("shared.>").await.unwrap();
-        consumer.flush().await.unwrap();
+        nats::subscribed(&consumer, &["shared.>"]).await;
         let (producer, _) =
             nats::connect(&creds(&client, &export_ns, "producer").await, TIMEOUT).await;
         producer.publish("shared.hello", "hi".into()).await.unwrap();

@@ -10,15 +10,12 @@ use kube::ResourceExt;
 use kube::api::Api;
 use nauth_render::api::{Account, AccountImport, NatsCluster, User};
 use nauth_tests::controller::{
-    SETTLE, TIMEOUT, connects, creds, eventually, has_condition, may_publish, may_subscribe, ready,
+    TIMEOUT, connects, creds, eventually, has_condition, may_publish, may_subscribe, ready,
     wait_for,
 };
 use nauth_tests::examples::Example;
 use nauth_tests::{manifests, nats, tools};
 use serde_json::json;
-
-/// How long a published event is waited for before it is published again.
-const PUBLISH_AGAIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Waits until every Account and User named is Ready in the example's namespace `ns`.
 async fn all_ready(example: &Example, ns: &str, accounts: &[&str], users: &[&str]) {
@@ -90,10 +87,8 @@ async fn ready_with(example: &Example, ns: &str, name: &str, list: &str, count: 
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn import_export_messages_cross_namespaces_through_the_exported_subjects_only() {
-    // As the README does: the exporting side first, the import once the export is in NATS.
-    let example = Example::start_holding_back("import-export", &["import.yaml"]).await;
+    let example = Example::start("import-export").await;
     ready_with(&example, "producers", "my-account", "exports", 2).await;
-    example.apply_file("import-export", "import.yaml").await;
     wait_for(
         &example.api::<AccountImport>("consumers"),
         "my-account-import",
@@ -118,27 +113,19 @@ async fn import_export_messages_cross_namespaces_through_the_exported_subjects_o
     // Stream: the exported subject arrives in the other account, a subject not exported does not.
     let mut private = subscriber.subscribe("my-private.>").await.unwrap();
     let mut events = subscriber.subscribe("my-subject.>").await.unwrap();
-    subscriber.flush().await.unwrap();
+    nats::subscribed(&subscriber, &["my-private.>", "my-subject.>"]).await;
     publisher
         .publish("my-private.created", "not exported".into())
         .await
         .unwrap();
-    // nats-server may apply a pushed import a moment after it acknowledged the JWT: the event
-    // is published again until it arrives (or SETTLE has passed).
-    let event = tokio::time::timeout(SETTLE, async {
-        loop {
-            publisher
-                .publish("my-subject.created", "order 1".into())
-                .await
-                .unwrap();
-            publisher.flush().await.unwrap();
-            if let Ok(Some(event)) = tokio::time::timeout(PUBLISH_AGAIN, events.next()).await {
-                break event;
-            }
-        }
-    })
-    .await
-    .expect("the exported event arrives");
+    publisher
+        .publish("my-subject.created", "order 1".into())
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(TIMEOUT, events.next())
+        .await
+        .expect("the exported event arrives")
+        .unwrap();
     assert_eq!(event.payload, "order 1");
     // Published before the event on the same connection, it would have arrived first.
     assert!(private.next().now_or_never().is_none());
@@ -146,7 +133,7 @@ async fn import_export_messages_cross_namespaces_through_the_exported_subjects_o
     // Service: a request crosses and is answered; one on a subject not exported has no responder.
     let mut lookups = publisher.subscribe("my-service.*").await.unwrap();
     let mut private_lookups = publisher.subscribe("my-private-service.*").await.unwrap();
-    publisher.flush().await.unwrap();
+    nats::subscribed(&publisher, &["my-service.*", "my-private-service.*"]).await;
     let answering = publisher.clone();
     tokio::spawn(async move {
         while let Some(request) = futures_util::select_biased! {

@@ -478,7 +478,7 @@ async fn probe(
 ) {
     let (client, _) = connect(&nats::creds(rendered, key)).await;
     let mut sub = client.subscribe(">").await.unwrap();
-    client.flush().await.unwrap();
+    nats::subscribed(&client, &[">"]).await;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(m) = sub.next().await {

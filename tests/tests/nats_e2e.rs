@@ -66,45 +66,6 @@ async fn next_error(errors: &mut mpsc::UnboundedReceiver<String>) -> String {
         .unwrap()
 }
 
-/// Requests `subject`, retrying while the server still answers "no responders": interest in
-/// an exporting account reaches the importers' service imports shortly after the SUB.
-async fn request_when_served(
-    client: &async_nats::Client,
-    subject: &'static str,
-) -> async_nats::Message {
-    for _ in 0..50 {
-        match tokio::time::timeout(TIMEOUT, client.request(subject, "?".into()))
-            .await
-            .unwrap()
-        {
-            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            reply => return reply.unwrap(),
-        }
-    }
-    panic!("{subject}: still no responders after 5 s");
-}
-
-/// Publishes to `subject` until `subscription` (in another account, through a stream import)
-/// receives it: like a request, the import's interest arrives shortly after the SUB.
-async fn publish_until_received(
-    publisher: &async_nats::Client,
-    subject: &'static str,
-    subscription: &mut async_nats::Subscriber,
-) -> async_nats::Message {
-    for _ in 0..50 {
-        publisher.publish(subject, "order 7".into()).await.unwrap();
-        publisher.flush().await.unwrap();
-        if let Ok(message) =
-            tokio::time::timeout(Duration::from_millis(100), subscription.next()).await
-        {
-            return message.unwrap();
-        }
-    }
-    panic!("{subject}: nothing arrived through the stream import after 5 s");
-}
-
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
@@ -132,15 +93,25 @@ async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
             orders.flush().await.unwrap();
         }
     });
-    orders.flush().await.unwrap();
-    let answer = request_when_served(&invoicer, "orders.lookup.42").await;
+    nats::subscribed(&orders, &["orders.lookup.*"]).await;
+    let answer = invoicer
+        .request("orders.lookup.42", "?".into())
+        .await
+        .unwrap();
     assert_eq!(answer.payload, "found orders.lookup.42");
     responder.await.unwrap();
 
     // Stream import with a local subject: orders' events arrive under billing.orders.>.
     let mut events = invoicer.subscribe("billing.orders.>").await.unwrap();
-    invoicer.flush().await.unwrap();
-    let event = publish_until_received(&orders, "orders.events.created", &mut events).await;
+    nats::subscribed(&invoicer, &["billing.orders.>"]).await;
+    orders
+        .publish("orders.events.created", "order 7".into())
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(TIMEOUT, events.next())
+        .await
+        .expect("the event arrives through the stream import")
+        .unwrap();
     assert_eq!(event.subject.as_str(), "billing.orders.created");
     assert_eq!(event.payload, "order 7");
 
