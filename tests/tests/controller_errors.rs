@@ -56,12 +56,25 @@ async fn a_bad_object_is_not_ready_with_its_field_and_rule_and_blocks_no_other()
         user(&ns, "taken", json!({"accountName": "good"})),
     )
     .await;
+    // No spec at all, which the CRDs allow (as NAuth's do): each reads as an empty spec and is
+    // not Ready for what that lacks; neither stops the others.
+    for kind in ["Account", "User"] {
+        let bare = json!({"apiVersion": "nauth.io/v1alpha1", "kind": kind,
+                          "metadata": {"name": "bare", "namespace": &ns}});
+        apply(&client, &ns, bare).await;
+    }
     let controller = Controller::start(&ns, &[]).await;
 
     let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
     let users: Api<User> = Api::namespaced(client.clone(), &ns);
     wait_for(&accounts, "good", ready).await;
     wait_for(&users, "fine", ready).await;
+    let bare = wait_for(&accounts, "bare", errored).await;
+    let (_, _, message) = condition(&bare, "Ready").unwrap();
+    assert!(message.contains("natsClusterRef"), "{message}");
+    let bare = wait_for(&users, "bare", errored).await;
+    let (_, _, message) = condition(&bare, "Ready").unwrap();
+    assert_eq!(message, "spec.accountName: required");
     let bad = wait_for(&accounts, "bad", errored).await;
     let (_, _, message) = condition(&bad, "Ready").unwrap();
     assert!(message.contains("spec.exports"), "{message}");

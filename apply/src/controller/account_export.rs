@@ -87,6 +87,7 @@ pub(super) fn adopted<'a>(
 }
 
 async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
+    super::checked(e.spec.validate())?;
     let (ns, _) = ns_name(e);
     let generation = e.metadata.generation.unwrap_or_default();
     let mut sets = Vec::new();

@@ -88,6 +88,7 @@ async fn bind<'a>(
 }
 
 async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
+    super::checked(i.spec.validate())?;
     let (ns, _) = ns_name(i);
     let generation = i.metadata.generation.unwrap_or_default();
     let r = &i.spec.export_account_ref;

@@ -14,6 +14,7 @@ pub(crate) mod conditions;
 mod nats_cluster;
 mod pre_rendered;
 mod user;
+mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ use futures_util::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -453,6 +454,19 @@ where
 }
 
 /// A failed render as an error: its diagnostics, without the `cluster:` source prefix.
+/// Fails with the spec's rule errors (`validate()` of its type) before any read they would
+/// misdirect: a spec left out reads as empty, and a lookup of an empty name is no answer.
+fn checked(errors: Vec<nauth_render::api::FieldError>) -> Result<(), Error> {
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(Error::errored(
+            (errors.iter().map(|e| format!("{}: {}", e.path, e.rule)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
+}
+
 pub(crate) fn invalid(diagnostics: &[nauth_render::diagnostic::Diagnostic]) -> Error {
     let message = diagnostics
         .iter()
@@ -570,10 +584,9 @@ where
 pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
     let wc = watcher::Config::default;
-    let accounts = Controller::new(scoped::<api::Account>(&client, &config), wc())
-        .with_config(controller_config());
-    let users = Controller::new(scoped::<api::User>(&client, &config), wc())
-        .with_config(controller_config());
+    let accounts =
+        watch::controller::<api::Account>(&client, &config).with_config(controller_config());
+    let users = watch::controller::<api::User>(&client, &config).with_config(controller_config());
     // Managed Secrets fill the cache and then trigger their Accounts, in that order: the
     // reconcile a new creds Secret triggers finds it in the cache.
     let (secrets, secrets_writer) = reflector::store();
@@ -619,35 +632,44 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             }
         }
     }
-    let clusters = Controller::new(scoped::<api::NatsCluster>(&client, &config), wc())
-        .with_config(controller_config());
+    let clusters =
+        watch::controller::<api::NatsCluster>(&client, &config).with_config(controller_config());
     let cluster_store = clusters.store();
     let account_store = accounts.store();
     let accounts = accounts
-        .watches(scoped::<api::AccountExport>(&client, &config), wc(), |e| {
-            account::of_child(&e, &e.spec.account_name)
-        })
-        .watches(scoped::<api::AccountImport>(&client, &config), wc(), |i| {
-            account::of_child(&i, &i.spec.account_name)
-        })
-        .watches(scoped::<api::NatsCluster>(&client, &config), wc(), {
-            let (store, seen) = (account_store.clone(), Seen::default());
-            move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
-                true => account::of_cluster(&store, &c),
-                false => Vec::new(),
-            }
-        })
-        .watches(scoped::<api::AccountSigningKey>(&client, &config), wc(), {
-            let store = account_store.clone();
-            move |k| account::of_signing_key(&store, &k)
-        })
+        .watches_stream(
+            watch::events::<api::AccountExport>(&client, &config).touched_objects(),
+            |e| account::of_child(&e, &e.spec.account_name),
+        )
+        .watches_stream(
+            watch::events::<api::AccountImport>(&client, &config).touched_objects(),
+            |i| account::of_child(&i, &i.spec.account_name),
+        )
+        .watches_stream(
+            watch::events::<api::NatsCluster>(&client, &config).touched_objects(),
+            {
+                let (store, seen) = (account_store.clone(), Seen::default());
+                move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
+                    true => account::of_cluster(&store, &c),
+                    false => Vec::new(),
+                }
+            },
+        )
+        .watches_stream(
+            watch::events::<api::AccountSigningKey>(&client, &config).touched_objects(),
+            {
+                let store = account_store.clone();
+                move |k| account::of_signing_key(&store, &k)
+            },
+        )
         .watches_stream(managed_secrets, {
             let store = account_store.clone();
             move |s| account::of_secret(&store, s)
         })
-        .watches(scoped::<api::User>(&client, &config), wc(), |u| {
-            account::of_deleted_user(&u)
-        })
+        .watches_stream(
+            watch::events::<api::User>(&client, &config).touched_objects(),
+            |u| account::of_deleted_user(&u),
+        )
         // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
         // so do a labelled Secret of NAuth's NATS_URL mode and an Account's own JWT ConfigMap.
         .watches(scoped::<Secret>(&client, &config), wc(), {
@@ -682,27 +704,33 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             wc().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL)),
             |s| user::of_creds_secret(&s),
         )
-        .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let (store, seen) = (user_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_users(&a)) {
-                true => user::of_account(&store, &a),
-                false => Vec::new(),
-            }
-        })
+        .watches_stream(
+            watch::events::<api::Account>(&client, &config).touched_objects(),
+            {
+                let (store, seen) = (user_store.clone(), Seen::default());
+                move |a| match seen.changed(&a, changes::read_by_users(&a)) {
+                    true => user::of_account(&store, &a),
+                    false => Vec::new(),
+                }
+            },
+        )
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
         .for_each(|o| report(&cx, o));
-    let exports = Controller::new(scoped::<api::AccountExport>(&client, &config), wc())
-        .with_config(controller_config());
+    let exports =
+        watch::controller::<api::AccountExport>(&client, &config).with_config(controller_config());
     let export_store = exports.store();
     let exports = exports
-        .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let (store, seen) = (export_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
-                true => account_export::of_account(&store, &a),
-                false => Vec::new(),
-            }
-        })
+        .watches_stream(
+            watch::events::<api::Account>(&client, &config).touched_objects(),
+            {
+                let (store, seen) = (export_store.clone(), Seen::default());
+                move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                    true => account_export::of_account(&store, &a),
+                    false => Vec::new(),
+                }
+            },
+        )
         .graceful_shutdown_on(stop.clone())
         .run(
             account_export::reconcile,
@@ -710,17 +738,20 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let imports = Controller::new(scoped::<api::AccountImport>(&client, &config), wc())
-        .with_config(controller_config());
+    let imports =
+        watch::controller::<api::AccountImport>(&client, &config).with_config(controller_config());
     let import_store = imports.store();
     let imports = imports
-        .watches(scoped::<api::Account>(&client, &config), wc(), {
-            let (store, seen) = (import_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
-                true => account_import::of_account(&store, &a),
-                false => Vec::new(),
-            }
-        })
+        .watches_stream(
+            watch::events::<api::Account>(&client, &config).touched_objects(),
+            {
+                let (store, seen) = (import_store.clone(), Seen::default());
+                move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                    true => account_import::of_account(&store, &a),
+                    false => Vec::new(),
+                }
+            },
+        )
         .graceful_shutdown_on(stop.clone())
         .run(
             account_import::reconcile,
@@ -728,7 +759,7 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let signing_keys = Controller::new(scoped::<api::AccountSigningKey>(&client, &config), wc())
+    let signing_keys = watch::controller::<api::AccountSigningKey>(&client, &config)
         .with_config(controller_config());
     let signing_key_store = signing_keys.store();
     let signing_keys = signing_keys
@@ -772,9 +803,10 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .watches(scoped::<ConfigMap>(&client, &config), wc(), move |m| {
             nats_cluster::reading(&cluster_store, Source::ConfigMap, &m)
         })
-        .watches(scoped::<api::Account>(&client, &config), wc(), |a| {
-            nats_cluster::of_account(&a)
-        })
+        .watches_stream(
+            watch::events::<api::Account>(&client, &config).touched_objects(),
+            |a| nats_cluster::of_account(&a),
+        )
         .graceful_shutdown_on(stop.clone())
         .run(
             nats_cluster::reconcile,

@@ -28,6 +28,7 @@ pub fn error_policy(c: Arc<NatsCluster>, error: &Error, cx: Arc<Context>) -> Act
 }
 
 async fn apply(c: &NatsCluster, cx: &Context) -> Result<Action, Error> {
+    super::checked(c.spec.validate())?;
     let (ns, name) = ns_name(c);
     let cluster = closure::cluster(cx, (ns.clone(), name.clone())).await?;
     let conn = cx.nats.get(&cluster.key, &cluster.config).await?;

@@ -165,6 +165,7 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
 }
 
 async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
+    super::checked(u.spec.validate())?;
     let (ns, name) = ns_name(u);
     let account_name = &u.spec.account_name;
     // From the cache when it holds the Account with its ID; else from the API server, since

@@ -18,6 +18,7 @@ use super::{
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -105,6 +106,8 @@ pub struct AccountSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub info_url: Option<String>,
 }
+
+absent_spec_is_default!(AccountSpec);
 
 /// One destination of a subject mapping. nauth-rs extension.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]

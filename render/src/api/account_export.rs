@@ -12,6 +12,7 @@ use super::{ExportOptions, ExportType, FieldError, ReconcileStatus, check};
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -50,6 +51,8 @@ pub struct AccountExportSpec {
     pub rules: Vec<AccountExportRule>,
 }
 
+absent_spec_is_default!(AccountExportSpec);
+
 /// One exported subject.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +74,7 @@ impl AccountExportSpec {
     /// Schema rules of the spec that parsing does not already enforce.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
+        check::required(&mut errors, "spec.accountName", &self.account_name);
         check::min_items(&mut errors, "spec.rules", &self.rules, 1);
         errors
     }

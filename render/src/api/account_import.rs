@@ -12,6 +12,7 @@ use super::{AccountRef, ExportType, FieldError, ImportOptions, ReconcileStatus, 
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -57,6 +58,8 @@ pub struct AccountImportSpec {
     pub rules: Vec<AccountImportRule>,
 }
 
+absent_spec_is_default!(AccountImportSpec);
+
 /// One imported subject.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -89,6 +92,12 @@ impl AccountImportSpec {
     /// Schema rules of the spec that parsing does not already enforce.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
+        check::required(&mut errors, "spec.accountName", &self.account_name);
+        check::required(
+            &mut errors,
+            "spec.exportAccountRef.name",
+            &self.export_account_ref.name,
+        );
         check::min_items(&mut errors, "spec.rules", &self.rules, 1);
         errors
     }

@@ -14,6 +14,7 @@ use crate::{claims, jwt};
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -51,6 +52,8 @@ pub struct AccountSigningKeySpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SigningKeyScope>,
 }
+
+absent_spec_is_default!(AccountSigningKeySpec);
 
 /// Role and user template of a scoped signing key. nauth-rs extension.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]

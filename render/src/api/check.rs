@@ -35,6 +35,13 @@ pub(crate) fn max_length(errors: &mut Vec<FieldError>, path: &str, value: &str, 
     }
 }
 
+/// A required string: present in the schema, but an absent `spec` leaves it empty.
+pub(crate) fn required(errors: &mut Vec<FieldError>, path: &str, value: &str) {
+    if value.is_empty() {
+        errors.push(FieldError::new(path, "required"));
+    }
+}
+
 /// `minItems` on a list.
 pub(crate) fn min_items<T>(errors: &mut Vec<FieldError>, path: &str, items: &[T], min: usize) {
     if items.len() < min {

@@ -10,6 +10,8 @@
 //! `#[schemars(extend("default" = ..))]`: the API server injects them into stored objects, while an
 //! object read from a file keeps `None` for absent fields and round-trips unchanged.
 
+#[macro_use]
+mod absent_spec;
 mod account;
 mod account_export;
 mod account_import;

@@ -4,7 +4,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, ReconcileStatus, SecretKeyRef};
+use super::{FieldError, ReconcileStatus, SecretKeyRef, check};
 
 /// Desired state of a NatsCluster. Exactly one of `url` and `urlFrom` is set.
 #[allow(
@@ -12,6 +12,7 @@ use super::{FieldError, ReconcileStatus, SecretKeyRef};
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -48,6 +49,8 @@ pub struct NatsClusterSpec {
     pub system_account_user_creds_secret_ref: SecretKeyRef,
 }
 
+absent_spec_is_default!(NatsClusterSpec);
+
 /// Message of the CEL rule on the spec, reused by [`NatsClusterSpec::validate`].
 const ONE_OF_URL: &str = "exactly one of url or urlFrom must be specified";
 
@@ -80,11 +83,24 @@ impl NatsClusterSpec {
     /// Schema rules of the spec that parsing does not already enforce: the `url`/`urlFrom`
     /// one-of rule.
     pub fn validate(&self) -> Vec<FieldError> {
-        match (&self.url, &self.url_from) {
+        let mut errors = match (&self.url, &self.url_from) {
             (Some(_), Some(_)) => vec![FieldError::new("spec.urlFrom", ONE_OF_URL)],
             (None, None) => vec![FieldError::new("spec.url", ONE_OF_URL)],
             _ => Vec::new(),
+        };
+        for (path, r) in [
+            (
+                "spec.operatorSigningKeySecretRef.name",
+                &self.operator_signing_key_secret_ref,
+            ),
+            (
+                "spec.systemAccountUserCredsSecretRef.name",
+                &self.system_account_user_creds_secret_ref,
+            ),
+        ] {
+            check::required(&mut errors, path, &r.name);
         }
+        errors
     }
 }
 
@@ -109,7 +125,14 @@ mod tests {
                 key: "url".into(),
                 ..Default::default()
             }),
-            ..Default::default()
+            operator_signing_key_secret_ref: SecretKeyRef {
+                name: "operator-signing-key".into(),
+                ..Default::default()
+            },
+            system_account_user_creds_secret_ref: SecretKeyRef {
+                name: "system-account-user-creds".into(),
+                ..Default::default()
+            },
         }
     }
 
@@ -122,5 +145,19 @@ mod tests {
             "spec.urlFrom"
         );
         assert_eq!(spec(None, false).validate()[0].path, "spec.url");
+    }
+
+    #[test]
+    fn an_absent_spec_lacks_the_secret_refs() {
+        let paths: Vec<_> = (NatsClusterSpec::default().validate().into_iter())
+            .map(|e| format!("{}: {}", e.path, e.rule))
+            .collect();
+        assert_eq!(
+            paths[1..],
+            [
+                "spec.operatorSigningKeySecretRef.name: required",
+                "spec.systemAccountUserCredsSecretRef.name: required"
+            ]
+        );
     }
 }

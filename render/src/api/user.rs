@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AccountSigningKeyRef, FieldError, NatsLimits, Permissions, ReconcileStatus, UserLimits,
-    UserPermissionLimits,
+    UserPermissionLimits, check,
 };
 
 /// Desired state of a User.
@@ -16,6 +16,7 @@ use super::{
     reason = "each kube printcolumn repeats `type_ = \"string\"`"
 )]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(remote = "Self")]
 #[kube(
     group = "nauth.io",
     version = "v1alpha1",
@@ -56,13 +57,17 @@ pub struct UserSpec {
     pub tags: Option<Vec<String>>,
 }
 
+absent_spec_is_default!(UserSpec);
+
 impl UserSpec {
     /// Schema rules of the spec that parsing does not already enforce.
     pub fn validate(&self) -> Vec<FieldError> {
-        self.signing_key_ref
-            .as_ref()
-            .map(|r| r.validate("spec.signingKeyRef"))
-            .unwrap_or_default()
+        let mut errors = Vec::new();
+        check::required(&mut errors, "spec.accountName", &self.account_name);
+        if let Some(r) = &self.signing_key_ref {
+            errors.extend(r.validate("spec.signingKeyRef"));
+        }
+        errors
     }
 }
 
