@@ -150,3 +150,12 @@ pub async fn subscribed(client: &async_nats::Client, subjects: &[&str]) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The next message of `subscription`; panics saying `what` did not arrive within 5 s.
+pub async fn next(subscription: &mut async_nats::Subscriber, what: &str) -> async_nats::Message {
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(5), subscription.next())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing arrived within 5 s"))
+        .unwrap_or_else(|| panic!("{what}: the subscription ended"))
+}

@@ -122,10 +122,7 @@ async fn import_export_messages_cross_namespaces_through_the_exported_subjects_o
         .publish("my-subject.created", "order 1".into())
         .await
         .unwrap();
-    let event = tokio::time::timeout(TIMEOUT, events.next())
-        .await
-        .expect("the exported event arrives")
-        .unwrap();
+    let event = nats::next(&mut events, "the exported event arrives").await;
     assert_eq!(event.payload, "order 1");
     // Published before the event on the same connection, it would have arrived first.
     assert!(private.next().now_or_never().is_none());
@@ -218,10 +215,11 @@ async fn jetstream_cross_account_a_stream_of_one_account_is_read_and_acknowledge
         )
         .await
         .unwrap();
-    let message = tokio::time::timeout(TIMEOUT, replies.next())
-        .await
-        .expect("the fetch crosses to export-account's JetStream")
-        .unwrap();
+    let message = nats::next(
+        &mut replies,
+        "the fetch crosses to export-account's JetStream",
+    )
+    .await;
     assert_eq!(message.subject.as_str(), "test.hello");
     assert_eq!(message.payload, "hello");
     let ack = message

@@ -108,10 +108,7 @@ async fn rendered_accounts_and_creds_work_on_a_real_nats_server() {
         .publish("orders.events.created", "order 7".into())
         .await
         .unwrap();
-    let event = tokio::time::timeout(TIMEOUT, events.next())
-        .await
-        .expect("the event arrives through the stream import")
-        .unwrap();
+    let event = nats::next(&mut events, "the event arrives through the stream import").await;
     assert_eq!(event.subject.as_str(), "billing.orders.created");
     assert_eq!(event.payload, "order 7");
 
