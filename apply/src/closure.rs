@@ -181,6 +181,9 @@ async fn nats_url_cluster(cx: &Context, mode: &NatsUrl) -> Result<Cluster, Error
 pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), Error> {
     let own = a.namespace().unwrap_or_default();
     match (&a.spec.nats_cluster_ref, &cx.config.default_cluster) {
+        (Some(r), _) if r.name.is_empty() => {
+            Err(Error::errored("spec.natsClusterRef.name: required"))
+        }
         (Some(r), required) => {
             let named = (
                 r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own),
@@ -224,8 +227,12 @@ async fn from_object(cx: &Context, object: api::NatsCluster) -> Result<Cluster, 
         let (name, key_name) = (r.name.clone(), r.key_or_default().to_string());
         let field = field.to_string();
         let api = secrets_api.clone();
-        let ns = ns.clone();
+        let (ns, cluster) = (ns.clone(), key.clone());
         async move {
+            if name.is_empty() {
+                let message = format!("NatsCluster {cluster}: {field}.name: required");
+                return Err(Error::errored(message));
+            }
             let secret = api
                 .get_opt(&name)
                 .await?

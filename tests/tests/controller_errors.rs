@@ -11,8 +11,8 @@ use kube::api::{Api, ListParams, PostParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, account, apply, condition, creds, has_condition, may_publish, nats_cluster, ready,
-    resource, seeds_in, setup, user, wait_for,
+    Controller, account, apply, condition, connects, creds, has_condition, may_publish,
+    nats_cluster, ready, resource, seeds_in, setup, user, wait_for, wait_gone,
 };
 use serde_json::json;
 
@@ -128,6 +128,26 @@ async fn a_bad_object_is_not_ready_with_its_field_and_rule_and_blocks_no_other()
     )
     .await;
     wait_for(&accounts, "bad", ready).await;
+
+    // A User whose spec is removed still leaves: the Account its status names revokes it.
+    let creds_before = creds(&client, &ns, "fine").await;
+    let spec_removed = json!({"apiVersion": "nauth.io/v1alpha1", "kind": "User",
+                              "metadata": {"name": "fine", "namespace": &ns}});
+    apply(&client, &ns, spec_removed).await;
+    wait_for(&users, "fine", errored).await;
+    users.delete("fine", &Default::default()).await.unwrap();
+    wait_gone(&users, "fine").await;
+    assert!(
+        !connects(&creds_before).await,
+        "the removed User's creds are revoked"
+    );
+    // An empty cluster name is named as such, not as a failed API request.
+    apply(&client, &ns, json!({"apiVersion": "nauth.io/v1alpha1", "kind": "Account",
+        "metadata": {"name": "unnamed", "namespace": &ns}, "spec": {"natsClusterRef": {"name": ""}}}))
+    .await;
+    let unnamed = wait_for(&accounts, "unnamed", errored).await;
+    let (_, _, message) = condition(&unnamed, "Ready").unwrap();
+    assert_eq!(message, "spec.natsClusterRef.name: required");
     assert_eq!(seeds_in(&controller.logs()), Vec::<String>::new());
 }
 

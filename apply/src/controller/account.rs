@@ -171,7 +171,7 @@ pub fn of_config_map(m: &ConfigMap) -> Option<ObjectRef<Account>> {
 /// The Account of a User being deleted, which must revoke its key before the User goes.
 pub fn of_deleted_user(u: &api::User) -> Option<ObjectRef<Account>> {
     u.meta().deletion_timestamp.as_ref()?;
-    Some(ObjectRef::new(&u.spec.account_name).within(&u.namespace()?))
+    Some(ObjectRef::new(u.account_name()).within(&u.namespace()?))
 }
 
 fn observed(a: &Account) -> bool {
@@ -187,13 +187,11 @@ pub(super) async fn bound_cluster(cx: &Context, a: &Account) -> Result<Cluster, 
         _ => "spec.natsClusterRef",
     };
     let cluster = (closure::account_cluster(cx, a).await).map_err(|e| match e {
-        // Messages about the reference itself already start with the field.
-        Error::Invalid { reason, message } if !message.starts_with(&format!("{via}:")) => {
-            Error::Invalid {
-                reason,
-                message: format!("{via}: {message}"),
-            }
-        }
+        // Messages about the reference itself already start with the field or one of its own.
+        Error::Invalid { reason, message } if !message.starts_with(via) => Error::Invalid {
+            reason,
+            message: format!("{via}: {message}"),
+        },
         e => e,
     })?;
     let uid = cluster.object.uid().unwrap_or_default();

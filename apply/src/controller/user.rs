@@ -134,7 +134,10 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
     let Some(issued) = creds.as_ref().and_then(closure::lock_entry) else {
         return Ok(Action::await_change());
     };
-    let account_name = &u.spec.account_name;
+    let account_name = u.account_name();
+    if account_name.is_empty() {
+        return Ok(Action::await_change());
+    }
     let Some(account) = cx.api::<Account>(&ns).get_opt(account_name).await? else {
         return Ok(Action::await_change());
     };

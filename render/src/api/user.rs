@@ -59,6 +59,19 @@ pub struct UserSpec {
 
 absent_spec_is_default!(UserSpec);
 
+impl User {
+    /// The Account the User belongs to: its spec's, else the one its status recorded, so that a
+    /// User whose spec was removed can still be revoked by, and deleted from, that Account.
+    pub fn account_name(&self) -> &str {
+        let recorded = (self.status.as_ref().and_then(|s| s.claims.as_ref()))
+            .and_then(|c| c.account_name.as_deref());
+        match (self.spec.account_name.as_str(), recorded) {
+            ("", Some(recorded)) => recorded,
+            (spec, _) => spec,
+        }
+    }
+}
+
 impl UserSpec {
     /// Schema rules of the spec that parsing does not already enforce.
     pub fn validate(&self) -> Vec<FieldError> {
@@ -138,6 +151,22 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_account_is_the_specs_else_the_recorded_one() {
+        let mut u = User::new("u", UserSpec::default());
+        assert_eq!(u.account_name(), "");
+        u.status = Some(UserStatus {
+            claims: Some(UserClaims {
+                account_name: Some("recorded".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(u.account_name(), "recorded");
+        u.spec.account_name = "named".into();
+        assert_eq!(u.account_name(), "named");
     }
 
     #[test]
