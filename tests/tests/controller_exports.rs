@@ -179,6 +179,25 @@ async fn account_export_is_bound_adopted_and_updated() {
         has_condition(e, "Ready", "True", "OK")
     })
     .await;
+
+    // Its spec removed, the export names no Account: not bound, not adopted, and its subjects
+    // leave the Account's claims.
+    let bare = json!({"apiVersion": "nauth.io/v1alpha1", "kind": "AccountExport",
+                      "metadata": {"name": "my-account-export", "namespace": &ns}});
+    apply(&client, &ns, bare).await;
+    let e = wait_for(&exports, "my-account-export", |e| {
+        has_condition(e, "AdoptedByAccount", "False", "Failed")
+    })
+    .await;
+    has_condition(&e, "BoundToAccount", "False", "Failed").unwrap();
+    has_condition(&e, "Ready", "False", "Errored").unwrap();
+    wait_for(&accounts, "my-account", |a| {
+        export_subjects(a)
+            .is_empty()
+            .then_some(())
+            .ok_or("old claims".into())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -43,9 +43,25 @@ pub fn error_policy(a: Arc<Account>, error: &Error, cx: Arc<Context>) -> Action 
 }
 
 /// The Account named `account_name` in the namespace of `child` (an AccountExport or
-/// AccountImport), to re-render when the child changes.
-pub fn of_child<K: Resource>(child: &K, account_name: &str) -> Option<ObjectRef<Account>> {
-    Some(ObjectRef::new(account_name).within(&child.namespace()?))
+/// AccountImport), to re-render when the child changes; when the child names none (its spec
+/// was removed), the Account whose ID its label `bound` records, which must drop it.
+pub fn of_child<K: Resource>(
+    store: &Store<Account>,
+    child: &K,
+    account_name: &str,
+    bound: &str,
+) -> Option<ObjectRef<Account>> {
+    let ns = child.namespace()?;
+    if !account_name.is_empty() {
+        return Some(ObjectRef::new(account_name).within(&ns));
+    }
+    let id = child.labels().get(bound)?;
+    let state = store.state();
+    let account = state.iter().find(|a| {
+        a.namespace().as_deref() == Some(ns.as_str())
+            && a.labels().get(ACCOUNT_ID_LABEL) == Some(id)
+    })?;
+    Some(ObjectRef::from_obj(account.as_ref()))
 }
 
 /// The Accounts bound to a NatsCluster (by its UID label, or naming it).

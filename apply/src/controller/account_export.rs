@@ -5,12 +5,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
 use nauth_render::api::ACCOUNT_ID_LABEL;
 use nauth_render::api::{Account, AccountExport, AccountExportDesiredClaim};
 use nauth_render::status;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::conditions::{self, READY, Set};
@@ -87,7 +91,12 @@ pub(super) fn adopted<'a>(
 }
 
 async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
-    super::checked(e.spec.validate())?;
+    let previous = e
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.as_deref());
+    let api = cx.api::<AccountExport>(&ns_name(e).0);
+    checked_child(&api, e, previous, &["BoundToAccount"], e.spec.validate()).await?;
     let (ns, _) = ns_name(e);
     let generation = e.metadata.generation.unwrap_or_default();
     let mut sets = Vec::new();
@@ -165,6 +174,30 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
     } else {
         Action::requeue(super::RETRY)
     })
+}
+
+/// Fails with the spec's rule errors (see [`super::checked`]), after setting `bindings` and
+/// `AdoptedByAccount` False: an export or import whose spec names no Account is taken by none,
+/// and those conditions must not stay True from before.
+pub(super) async fn checked_child<K>(
+    api: &Api<K>,
+    child: &K,
+    previous: Option<&[Condition]>,
+    bindings: &[&str],
+    errors: Vec<nauth_render::api::FieldError>,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let Err(error) = super::checked(errors) else {
+        return Ok(());
+    };
+    let sets: Vec<Set> = (bindings.iter().chain(&["AdoptedByAccount"]))
+        .map(|type_| not(type_, "Failed", error.to_string()))
+        .collect();
+    let conditions = conditions::apply_sorted(previous.unwrap_or_default(), &sets, None);
+    writes::status(api, child, json!({ "conditions": conditions })).await?;
+    Err(error)
 }
 
 pub(super) fn ok<'a>(type_: &'a str, reason: &'static str, message: String) -> Set<'a> {

@@ -14,7 +14,7 @@ use nauth_render::api::{Account, AccountImport, AccountImportDesiredClaim};
 use nauth_render::status;
 use serde_json::json;
 
-use super::account_export::{adopted, not, ok};
+use super::account_export::{adopted, checked_child, not, ok};
 use super::conditions::{self, READY, Set};
 use super::{Context, Error, ns_name};
 use crate::writes;
@@ -88,7 +88,13 @@ async fn bind<'a>(
 }
 
 async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
-    super::checked(i.spec.validate())?;
+    let previous = i
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.as_deref());
+    let api = cx.api::<AccountImport>(&ns_name(i).0);
+    let bindings = ["BoundToAccount", "BoundToExportAccount"];
+    checked_child(&api, i, previous, &bindings, i.spec.validate()).await?;
     let (ns, _) = ns_name(i);
     let generation = i.metadata.generation.unwrap_or_default();
     let r = &i.spec.export_account_ref;

@@ -639,11 +639,21 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let accounts = accounts
         .watches_stream(
             watch::events::<api::AccountExport>(&client, &config).touched_objects(),
-            |e| account::of_child(&e, &e.spec.account_name),
+            {
+                let store = account_store.clone();
+                move |e| {
+                    account::of_child(&store, &e, &e.spec.account_name, account_export::ACCOUNT_ID)
+                }
+            },
         )
         .watches_stream(
             watch::events::<api::AccountImport>(&client, &config).touched_objects(),
-            |i| account::of_child(&i, &i.spec.account_name),
+            {
+                let store = account_store.clone();
+                move |i| {
+                    account::of_child(&store, &i, &i.spec.account_name, account_import::ACCOUNT_ID)
+                }
+            },
         )
         .watches_stream(
             watch::events::<api::NatsCluster>(&client, &config).touched_objects(),
