@@ -180,11 +180,23 @@ async fn account_export_is_bound_adopted_and_updated() {
     })
     .await;
 
-    // Its spec removed, the export names no Account: not bound, not adopted, and its subjects
-    // leave the Account's claims.
-    let bare = json!({"apiVersion": "nauth.io/v1alpha1", "kind": "AccountExport",
-                      "metadata": {"name": "my-account-export", "namespace": &ns}});
-    apply(&client, &ns, bare).await;
+    // Replaced without spec (and so without the controller's labels), the export names no
+    // Account: not bound, not adopted, its subjects leave the Account's claims, and the
+    // controller settles instead of rewriting the status.
+    let (dynamic, _) =
+        nauth_tests::cluster::dynamic_api(&client, "nauth.io/v1alpha1", "AccountExport", &ns)
+            .await
+            .unwrap();
+    let live = exports.get("my-account-export").await.unwrap();
+    let bare: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "nauth.io/v1alpha1", "kind": "AccountExport",
+        "metadata": {"name": "my-account-export", "namespace": &ns,
+                     "resourceVersion": live.metadata.resource_version}}))
+    .unwrap();
+    dynamic
+        .replace("my-account-export", &Default::default(), &bare)
+        .await
+        .unwrap();
     let e = wait_for(&exports, "my-account-export", |e| {
         has_condition(e, "AdoptedByAccount", "False", "Failed")
     })

@@ -44,27 +44,31 @@ pub fn error_policy(a: Arc<Account>, error: &Error, cx: Arc<Context>) -> Action 
 
 /// The Account named `account_name` in the namespace of `child` (an AccountExport or
 /// AccountImport), to re-render when the child changes; when the child names none (its spec
-/// was removed), the Account whose ID its label `bound` records, which must drop it.
+/// was removed), the Account that adopted it, which must drop it.
 pub fn of_child<K: Resource>(
     store: &Store<Account>,
     child: &K,
     account_name: &str,
-    bound: &str,
 ) -> Option<ObjectRef<Account>> {
     let ns = child.namespace()?;
     if !account_name.is_empty() {
         return Some(ObjectRef::new(account_name).within(&ns));
     }
-    let id = child.labels().get(bound)?;
+    let uid = child.meta().uid.as_deref()?;
+    let adopts = |a: &Account| {
+        let adoptions = a.status.as_ref().and_then(|s| s.adoptions.as_ref());
+        (adoptions.into_iter())
+            .flat_map(|x| [x.exports.as_ref(), x.imports.as_ref()])
+            .flatten()
+            .flatten()
+            .any(|entry| entry.uid == uid)
+    };
     let state = store.state();
-    let account = state.iter().find(|a| {
-        a.namespace().as_deref() == Some(ns.as_str())
-            && a.labels().get(ACCOUNT_ID_LABEL) == Some(id)
-    })?;
+    let account =
+        (state.iter()).find(|a| a.namespace().as_deref() == Some(ns.as_str()) && adopts(a))?;
     Some(ObjectRef::from_obj(account.as_ref()))
 }
 
-/// The Accounts bound to a NatsCluster (by its UID label, or naming it).
 pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef<Account>> {
     let uid = c.uid();
     let key = (c.namespace().unwrap_or_default(), c.name_any());

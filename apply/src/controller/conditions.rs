@@ -20,15 +20,12 @@ pub struct Set<'a> {
     pub message: String,
 }
 
-/// `previous` with `set` applied: a condition of the same type is replaced, keeping its
-/// `lastTransitionTime` when its status does not change; `generation`, when given, is written
-/// as the condition's `observedGeneration`.
+/// `previous` with `set` applied: a condition of the same type is replaced in its place (so two
+/// writers setting different conditions agree on the order, and a repeated write is a no-op),
+/// keeping its `lastTransitionTime` when its status does not change; a new type is appended;
+/// `generation`, when given, is written as the condition's `observedGeneration`.
 pub fn apply(previous: &[Condition], set: &[Set], generation: Option<i64>) -> Vec<Condition> {
-    let mut out: Vec<Condition> = previous
-        .iter()
-        .filter(|c| !set.iter().any(|s| s.type_ == c.type_))
-        .cloned()
-        .collect();
+    let mut out: Vec<Condition> = previous.to_vec();
     for s in set {
         let status = if s.status { "True" } else { "False" };
         let old = previous.iter().find(|c| c.type_ == s.type_);
@@ -36,14 +33,18 @@ pub fn apply(previous: &[Condition], set: &[Set], generation: Option<i64>) -> Ve
             Some(c) if c.status == status => c.last_transition_time.clone(),
             _ => Time(Timestamp::now()),
         };
-        out.push(Condition {
+        let condition = Condition {
             type_: s.type_.to_string(),
             status: status.to_string(),
             reason: s.reason.to_string(),
             message: s.message.clone(),
             observed_generation: generation,
             last_transition_time,
-        });
+        };
+        match out.iter_mut().find(|c| c.type_ == s.type_) {
+            Some(place) => *place = condition,
+            None => out.push(condition),
+        }
     }
     out
 }
@@ -71,6 +72,21 @@ mod tests {
             reason: if reason == "OK" { "OK" } else { "Errored" },
             message: String::new(),
         }
+    }
+
+    #[test]
+    fn a_replaced_condition_keeps_its_place() {
+        let other = |status| Set {
+            type_: "BoundToAccount",
+            status,
+            reason: "OK",
+            message: String::new(),
+        };
+        let first = apply(&[], &[ready(true, "OK"), other(true)], None);
+        let again = apply(&first, &[ready(false, "Errored")], None);
+        let types: Vec<_> = again.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, [READY, "BoundToAccount"]);
+        assert_eq!(apply(&again, &[ready(false, "Errored")], None), again);
     }
 
     #[test]

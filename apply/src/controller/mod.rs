@@ -641,18 +641,14 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             watch::events::<api::AccountExport>(&client, &config).touched_objects(),
             {
                 let store = account_store.clone();
-                move |e| {
-                    account::of_child(&store, &e, &e.spec.account_name, account_export::ACCOUNT_ID)
-                }
+                move |e| account::of_child(&store, &e, &e.spec.account_name)
             },
         )
         .watches_stream(
             watch::events::<api::AccountImport>(&client, &config).touched_objects(),
             {
                 let store = account_store.clone();
-                move |i| {
-                    account::of_child(&store, &i, &i.spec.account_name, account_import::ACCOUNT_ID)
-                }
+                move |i| account::of_child(&store, &i, &i.spec.account_name)
             },
         )
         .watches_stream(
