@@ -69,6 +69,7 @@ pub fn of_child<K: Resource>(
     Some(ObjectRef::from_obj(account.as_ref()))
 }
 
+/// The Accounts bound to a NatsCluster (by its UID label, or naming it).
 pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef<Account>> {
     let uid = c.uid();
     let key = (c.namespace().unwrap_or_default(), c.name_any());

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -91,12 +90,8 @@ pub(super) fn adopted<'a>(
 }
 
 async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
-    let previous = e
-        .status
-        .as_ref()
-        .and_then(|s| s.reconcile.conditions.as_deref());
     let api = cx.api::<AccountExport>(&ns_name(e).0);
-    checked_child(&api, e, previous, &["BoundToAccount"], e.spec.validate()).await?;
+    checked_child(&api, e, &["BoundToAccount"], e.spec.validate()).await?;
     let (ns, _) = ns_name(e);
     let generation = e.metadata.generation.unwrap_or_default();
     let mut sets = Vec::new();
@@ -182,7 +177,6 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
 pub(super) async fn checked_child<K>(
     api: &Api<K>,
     child: &K,
-    previous: Option<&[Condition]>,
     bindings: &[&str],
     errors: Vec<nauth_render::api::FieldError>,
 ) -> Result<(), Error>
@@ -195,7 +189,7 @@ where
     let sets: Vec<Set> = (bindings.iter().chain(&["AdoptedByAccount"]))
         .map(|type_| not(type_, "Failed", error.to_string()))
         .collect();
-    let conditions = conditions::apply_sorted(previous.unwrap_or_default(), &sets, None);
+    let conditions = conditions::apply_sorted(&conditions::current(child), &sets, None);
     writes::status(api, child, json!({ "conditions": conditions })).await?;
     Err(error)
 }

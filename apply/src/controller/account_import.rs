@@ -88,13 +88,9 @@ async fn bind<'a>(
 }
 
 async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
-    let previous = i
-        .status
-        .as_ref()
-        .and_then(|s| s.reconcile.conditions.as_deref());
     let api = cx.api::<AccountImport>(&ns_name(i).0);
     let bindings = ["BoundToAccount", "BoundToExportAccount"];
-    checked_child(&api, i, previous, &bindings, i.spec.validate()).await?;
+    checked_child(&api, i, &bindings, i.spec.validate()).await?;
     let (ns, _) = ns_name(i);
     let generation = i.metadata.generation.unwrap_or_default();
     let r = &i.spec.export_account_ref;

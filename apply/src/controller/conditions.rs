@@ -49,6 +49,14 @@ pub fn apply(previous: &[Condition], set: &[Set], generation: Option<i64>) -> Ve
     out
 }
 
+/// The conditions `o` holds in its status (none when it has no status yet).
+pub fn current(o: &impl serde::Serialize) -> Vec<Condition> {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| serde_json::from_value(v.pointer("/status/conditions")?.clone()).ok())
+        .unwrap_or_default()
+}
+
 /// [`apply`], then sorted by type, as NAuth's AccountExport, AccountImport and
 /// AccountSigningKey controllers write them.
 pub fn apply_sorted(

@@ -352,10 +352,7 @@ pub(crate) async fn write_reconciled_saying<K>(
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
 {
-    let previous: Vec<Condition> = serde_json::to_value(o)
-        .ok()
-        .and_then(|v| serde_json::from_value(v.pointer("/status/conditions")?.clone()).ok())
-        .unwrap_or_default();
+    let previous = conditions::current(o);
     let generation = o.meta().generation;
     let ready = conditions::Set {
         type_: conditions::READY,
@@ -637,32 +634,23 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let cluster_store = clusters.store();
     let account_store = accounts.store();
     let accounts = accounts
+        .watches_stream(watch::touched::<api::AccountExport>(&client, &config), {
+            let store = account_store.clone();
+            move |e| account::of_child(&store, &e, &e.spec.account_name)
+        })
+        .watches_stream(watch::touched::<api::AccountImport>(&client, &config), {
+            let store = account_store.clone();
+            move |i| account::of_child(&store, &i, &i.spec.account_name)
+        })
+        .watches_stream(watch::touched::<api::NatsCluster>(&client, &config), {
+            let (store, seen) = (account_store.clone(), Seen::default());
+            move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
+                true => account::of_cluster(&store, &c),
+                false => Vec::new(),
+            }
+        })
         .watches_stream(
-            watch::events::<api::AccountExport>(&client, &config).touched_objects(),
-            {
-                let store = account_store.clone();
-                move |e| account::of_child(&store, &e, &e.spec.account_name)
-            },
-        )
-        .watches_stream(
-            watch::events::<api::AccountImport>(&client, &config).touched_objects(),
-            {
-                let store = account_store.clone();
-                move |i| account::of_child(&store, &i, &i.spec.account_name)
-            },
-        )
-        .watches_stream(
-            watch::events::<api::NatsCluster>(&client, &config).touched_objects(),
-            {
-                let (store, seen) = (account_store.clone(), Seen::default());
-                move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
-                    true => account::of_cluster(&store, &c),
-                    false => Vec::new(),
-                }
-            },
-        )
-        .watches_stream(
-            watch::events::<api::AccountSigningKey>(&client, &config).touched_objects(),
+            watch::touched::<api::AccountSigningKey>(&client, &config),
             {
                 let store = account_store.clone();
                 move |k| account::of_signing_key(&store, &k)
@@ -672,10 +660,9 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             let store = account_store.clone();
             move |s| account::of_secret(&store, s)
         })
-        .watches_stream(
-            watch::events::<api::User>(&client, &config).touched_objects(),
-            |u| account::of_deleted_user(&u),
-        )
+        .watches_stream(watch::touched::<api::User>(&client, &config), |u| {
+            account::of_deleted_user(&u)
+        })
         // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
         // so do a labelled Secret of NAuth's NATS_URL mode and an Account's own JWT ConfigMap.
         .watches(scoped::<Secret>(&client, &config), wc(), {
@@ -710,16 +697,13 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             wc().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL)),
             |s| user::of_creds_secret(&s),
         )
-        .watches_stream(
-            watch::events::<api::Account>(&client, &config).touched_objects(),
-            {
-                let (store, seen) = (user_store.clone(), Seen::default());
-                move |a| match seen.changed(&a, changes::read_by_users(&a)) {
-                    true => user::of_account(&store, &a),
-                    false => Vec::new(),
-                }
-            },
-        )
+        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+            let (store, seen) = (user_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_users(&a)) {
+                true => user::of_account(&store, &a),
+                false => Vec::new(),
+            }
+        })
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
         .for_each(|o| report(&cx, o));
@@ -727,16 +711,13 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         watch::controller::<api::AccountExport>(&client, &config).with_config(controller_config());
     let export_store = exports.store();
     let exports = exports
-        .watches_stream(
-            watch::events::<api::Account>(&client, &config).touched_objects(),
-            {
-                let (store, seen) = (export_store.clone(), Seen::default());
-                move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
-                    true => account_export::of_account(&store, &a),
-                    false => Vec::new(),
-                }
-            },
-        )
+        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+            let (store, seen) = (export_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                true => account_export::of_account(&store, &a),
+                false => Vec::new(),
+            }
+        })
         .graceful_shutdown_on(stop.clone())
         .run(
             account_export::reconcile,
@@ -748,16 +729,13 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         watch::controller::<api::AccountImport>(&client, &config).with_config(controller_config());
     let import_store = imports.store();
     let imports = imports
-        .watches_stream(
-            watch::events::<api::Account>(&client, &config).touched_objects(),
-            {
-                let (store, seen) = (import_store.clone(), Seen::default());
-                move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
-                    true => account_import::of_account(&store, &a),
-                    false => Vec::new(),
-                }
-            },
-        )
+        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+            let (store, seen) = (import_store.clone(), Seen::default());
+            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+                true => account_import::of_account(&store, &a),
+                false => Vec::new(),
+            }
+        })
         .graceful_shutdown_on(stop.clone())
         .run(
             account_import::reconcile,
@@ -809,10 +787,9 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .watches(scoped::<ConfigMap>(&client, &config), wc(), move |m| {
             nats_cluster::reading(&cluster_store, Source::ConfigMap, &m)
         })
-        .watches_stream(
-            watch::events::<api::Account>(&client, &config).touched_objects(),
-            |a| nats_cluster::of_account(&a),
-        )
+        .watches_stream(watch::touched::<api::Account>(&client, &config), |a| {
+            nats_cluster::of_account(&a)
+        })
         .graceful_shutdown_on(stop.clone())
         .run(
             nats_cluster::reconcile,

@@ -41,8 +41,16 @@ impl<K> Kind for K where
 {
 }
 
+/// Every `K` that changes or is deleted, to trigger the objects that read it.
+pub(super) fn touched<K: Kind>(
+    client: &Client,
+    config: &Config,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    events(client, config).touched_objects()
+}
+
 /// The watch events of every `K` in the configured namespace(s) that decodes.
-pub(super) fn events<K: Kind>(
+fn events<K: Kind>(
     client: &Client,
     config: &Config,
 ) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static {
