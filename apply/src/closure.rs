@@ -12,11 +12,14 @@
 //! back from the annotations of what the controller wrote last, so a restart or a resync
 //! renders the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, UrlSourceKind};
 use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, USER_ACCOUNT_ID_LABEL};
@@ -98,6 +101,7 @@ fn adoption_order(children: &mut [Bound]) {
 }
 
 /// An Account's NatsCluster: the object, how to connect, and its key Secrets.
+#[derive(Clone)]
 pub struct Cluster {
     /// The NatsCluster, or the stand-in of NAuth's NATS_URL mode.
     pub object: api::NatsCluster,
@@ -143,7 +147,7 @@ pub async fn account_cluster(cx: &Context, a: &api::Account) -> Result<Cluster, 
         Some(mode) if a.spec.nats_cluster_ref.is_none() && cx.config.default_cluster.is_none() => {
             nats_url_cluster(cx, mode).await
         }
-        _ => cluster(cx, cluster_ref(cx, a)?).await,
+        _ => cached_cluster(cx, cluster_ref(cx, a)?).await,
     }
 }
 
@@ -206,14 +210,58 @@ pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), E
     }
 }
 
-/// Reads the NatsCluster `(namespace, name)`, its URL and its Secrets.
+/// NatsClusters as last read, by `namespace/name`, so that Accounts do not read their
+/// cluster's Secrets at every reconcile. Emptied by [`Clusters::changed`] whenever the watches
+/// see a change to anything a NatsCluster reads; a read that overlapped such a change is not
+/// kept, so the cache never holds what was read before the last change.
+#[derive(Default)]
+pub struct Clusters {
+    epoch: AtomicU64,
+    read: Mutex<HashMap<String, (u64, Cluster)>>,
+}
+
+impl Clusters {
+    /// Forgets every cluster: a NatsCluster, or a Secret or ConfigMap one reads, changed.
+    pub fn changed(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.read.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn kept(&self, key: &str) -> Option<Cluster> {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        let (epoch, cluster) = read.get(key)?;
+        (*epoch == self.epoch.load(Ordering::Acquire)).then(|| cluster.clone())
+    }
+
+    fn keep(&self, epoch: u64, cluster: &Cluster) {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        if epoch == self.epoch.load(Ordering::Acquire) {
+            read.insert(cluster.key.clone(), (epoch, cluster.clone()));
+        }
+    }
+}
+
+/// The NatsCluster `(namespace, name)` with its URL and Secrets, as last read when nothing it
+/// reads changed since (see [`Clusters`]); else read afresh (see [`cluster`]).
+async fn cached_cluster(cx: &Context, (ns, name): (String, String)) -> Result<Cluster, Error> {
+    match cx.clusters.kept(&format!("{ns}/{name}")) {
+        Some(cluster) => Ok(cluster),
+        None => cluster(cx, (ns, name)).await,
+    }
+}
+
+/// Reads the NatsCluster `(namespace, name)`, its URL and its Secrets, and keeps them for
+/// [`cached_cluster`].
 pub async fn cluster(cx: &Context, (ns, name): (String, String)) -> Result<Cluster, Error> {
+    let epoch = cx.clusters.epoch.load(Ordering::Acquire);
     let object = cx
         .api::<api::NatsCluster>(&ns)
         .get_opt(&name)
         .await?
         .ok_or_else(|| Error::errored(format!("NatsCluster {ns}/{name} not found")))?;
-    from_object(cx, object).await
+    let cluster = from_object(cx, object).await?;
+    cx.clusters.keep(epoch, &cluster);
+    Ok(cluster)
 }
 
 /// Reads the URL and the Secrets of the NatsCluster `object`.
@@ -484,14 +532,17 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
             imp.account_ref.name.clone(),
         ));
     }
-    for mut e in cx
-        .api::<api::AccountExport>(&ns)
-        .list(&ListParams::default())
-        .await?
-    {
-        if e.spec.account_name != name {
+    // From the caches, which hold every change that triggered this reconcile (see
+    // `controller::watch`).
+    cx.caches.ready().await?;
+    let own = |namespace: Option<String>, account: &str| {
+        namespace.as_deref() == Some(ns.as_str()) && account == name
+    };
+    for e in cx.caches.exports.state() {
+        if !own(e.namespace(), &e.spec.account_name) {
             continue;
         }
+        let mut e = api::AccountExport::clone(&e);
         // NAuth adopts the last valid rules; without any there is nothing to adopt yet.
         let desired = e.status.as_ref().and_then(|s| s.desired_claim.clone());
         exports.push(Bound::of(
@@ -504,14 +555,11 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
         e.spec.rules = desired.rules;
         inputs.exports.push(object(e));
     }
-    for mut i in cx
-        .api::<api::AccountImport>(&ns)
-        .list(&ListParams::default())
-        .await?
-    {
-        if i.spec.account_name != name {
+    for i in cx.caches.imports.state() {
+        if !own(i.namespace(), &i.spec.account_name) {
             continue;
         }
+        let mut i = api::AccountImport::clone(&i);
         let desired = i.status.as_ref().and_then(|s| s.desired_claim.clone());
         imports.push(Bound::of(
             &i,
@@ -632,7 +680,7 @@ async fn users(
         })
         .map(|s| Secret::clone(s))
         .collect::<Vec<_>>();
-    add_members(cx, namespace, account, &cached, members).await?;
+    add_members(cx, namespace, account, &cached, Read::Cache, members).await?;
     if !revokes_unseen(&recorded, members) {
         return Ok(());
     }
@@ -645,7 +693,23 @@ async fn users(
         .api::<Secret>(namespace)
         .list(&ListParams::default().labels(&selector))
         .await?;
-    add_members(cx, namespace, account, &creds.items, members).await
+    add_members(
+        cx,
+        namespace,
+        account,
+        &creds.items,
+        Read::ApiServer,
+        members,
+    )
+    .await
+}
+
+/// Where [`add_members`] reads the Users from.
+enum Read {
+    /// The controller's cache, which holds every User change that triggered this reconcile.
+    Cache,
+    /// The API server: for the decision to revoke what the caches do not show.
+    ApiServer,
 }
 
 /// The value of [`REPLACED_ANNOTATION`] for replaced creds whose lock record is `was`.
@@ -675,13 +739,13 @@ fn revokes_unseen(recorded: &Roster, members: &Members) -> bool {
 }
 
 /// Adds the Users of creds Secrets `secrets` to `members` (see [`users`]): those of `account`
-/// whose creds carry their lock record. The Users come from the API server: the reconcile a
-/// User's deletion triggers must see it.
+/// whose creds carry their lock record, reading the Users from `read`.
 async fn add_members(
     cx: &Context,
     namespace: &str,
     account: &str,
     secrets: &[Secret],
+    read: Read,
     members: &mut Members,
 ) -> Result<(), Error> {
     let users = cx.api::<api::User>(namespace);
@@ -690,7 +754,15 @@ async fn add_members(
         let Some(name) = output::user_of_secret(&secret_name) else {
             continue;
         };
-        let (Some(issued), Some(u)) = (lock_entry(secret), users.get_opt(name).await?) else {
+        let Some(issued) = lock_entry(secret) else {
+            continue;
+        };
+        let u = match read {
+            Read::Cache => (cx.caches.users.get(&ObjectRef::new(name).within(namespace)))
+                .map(|u| api::User::clone(&u)),
+            Read::ApiServer => users.get_opt(name).await?,
+        };
+        let Some(u) = u else {
             continue;
         };
         if u.spec.account_name != account {

@@ -43,6 +43,7 @@ where
     });
     api.patch_status(&o.name_any(), &params(), &Patch::Apply(body))
         .await?;
+    tracing::debug!(kind = %K::kind(&()), name = %o.name_any(), "status written");
     Ok(())
 }
 
@@ -54,13 +55,18 @@ pub(crate) fn holds_fields(live: Option<&serde_json::Value>, fields: &serde_json
     fields.iter().all(|(k, v)| live.get(k) == Some(v))
 }
 
-/// Server-side applies the labels we own on `o`, unless it already carries them.
-pub async fn labels<K>(api: &Api<K>, o: &K, labels: &BTreeMap<String, String>) -> Result<(), Error>
+/// Server-side applies the labels we own on `o`, unless it already carries them. Returns the
+/// object as written, `None` when nothing was.
+pub async fn labels<K>(
+    api: &Api<K>,
+    o: &K,
+    labels: &BTreeMap<String, String>,
+) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     if labels.iter().all(|(k, v)| o.labels().get(k) == Some(v)) {
-        return Ok(());
+        return Ok(None);
     }
     let name = o.name_any();
     let body = json!({
@@ -68,33 +74,39 @@ where
         "kind": K::kind(&()),
         "metadata": { "name": name, "labels": labels },
     });
-    api.patch(&name, &params(), &Patch::Apply(body)).await?;
-    Ok(())
+    Ok(Some(
+        api.patch(&name, &params(), &Patch::Apply(body)).await?,
+    ))
 }
 
-/// Server-side applies a whole object (a ConfigMap, a Secret) we own.
-pub async fn object<K>(api: &Api<K>, object: &K) -> Result<(), Error>
+/// Server-side applies a whole object (a ConfigMap, a Secret) we own; returns it as written.
+pub async fn object<K>(api: &Api<K>, object: &K) -> Result<K, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
 {
     let mut body = serde_json::to_value(object).map_err(|e| Error::errored(e.to_string()))?;
     body["apiVersion"] = json!(K::api_version(&()));
     body["kind"] = json!(K::kind(&()));
-    api.patch(&object.name_any(), &params(), &Patch::Apply(body))
-        .await?;
-    Ok(())
+    Ok(api
+        .patch(&object.name_any(), &params(), &Patch::Apply(body))
+        .await?)
 }
 
 /// [`object`], unless `live` (the object as last read) already holds it: the same content
-/// (every field beside `metadata`) and our labels, annotations and owner references.
-pub async fn object_unless_held<K>(api: &Api<K>, live: Option<&K>, object: &K) -> Result<(), Error>
+/// (every field beside `metadata`) and our labels, annotations and owner references. Returns
+/// the object as written, `None` when nothing was.
+pub async fn object_unless_held<K>(
+    api: &Api<K>,
+    live: Option<&K>,
+    object: &K,
+) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
 {
     if live.is_some_and(|live| holds(live, object)) {
-        return Ok(());
+        return Ok(None);
     }
-    self::object(api, object).await
+    self::object(api, object).await.map(Some)
 }
 
 /// Whether `live` holds `object`: see [`object_unless_held`].
@@ -134,7 +146,7 @@ pub async fn managed_secret(api: &Api<Secret>, secret: &Secret) -> Result<(), Er
             existing.namespace().unwrap_or_default()
         )));
     }
-    object(api, secret).await
+    object(api, secret).await.map(drop)
 }
 
 /// Deletes the objects of `api` matching `selector`.

@@ -92,15 +92,20 @@ pub fn of_cluster(store: &Store<Account>, c: &api::NatsCluster) -> Vec<ObjectRef
 }
 
 /// The Accounts bound to the NatsClusters that read the `kind` object `o` (a key Secret or the
-/// URL's ConfigMap or Secret): its change may change how they reach NATS.
+/// URL's ConfigMap or Secret): its change may change how they reach NATS, so the clusters as
+/// last read are forgotten too.
 pub fn of_cluster_source<K: Resource>(
+    cx: &Context,
     clusters: &Store<api::NatsCluster>,
     accounts: &Store<Account>,
     kind: super::nats_cluster::Source,
     o: &K,
 ) -> Vec<ObjectRef<Account>> {
-    let readers = super::nats_cluster::reading(clusters, kind, o).into_iter();
-    let readers = readers.filter_map(|r| clusters.get(&r));
+    let readers = super::nats_cluster::reading(clusters, kind, o);
+    if !readers.is_empty() {
+        cx.clusters.changed();
+    }
+    let readers = readers.into_iter().filter_map(|r| clusters.get(&r));
     readers.flat_map(|c| of_cluster(accounts, &c)).collect()
 }
 
@@ -260,7 +265,7 @@ pub(super) async fn write_status(
         ),
     ]);
     let api = cx.api::<Account>(&ns);
-    writes::labels(&api, a, &labels).await?;
+    cx.write_labels(&api, a, &labels).await?;
     let adoptions = AccountAdoptions {
         exports: Some(status::adoptions(
             &children(&closure.exports),
@@ -300,12 +305,15 @@ async fn publish(
     let closure = closure::account(cx, a, cluster).await?;
     let ra = render_account(cx, a, &closure)?;
     sync_resolvers(cx, a, cluster, &ra).await?;
-    writes::object_unless_held(
+    let written = writes::object_unless_held(
         &cx.api::<ConfigMap>(&ns),
         closure.config_map.as_ref(),
         &output::account_config_map_object(&ra),
     )
     .await?;
+    if let Some(written) = written {
+        cx.echoes.expect(&written);
+    }
     Ok((closure, ra))
 }
 
@@ -503,7 +511,7 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
             cluster.object.uid().unwrap_or_default(),
         ),
     ]);
-    writes::labels(&api, a, &labels).await?;
+    cx.write_labels(&api, a, &labels).await?;
     let hash = render::claims_hash(&found.claims).map_err(Error::errored)?;
     let status = json!({
         "claims": status::account_claims(&found.claims),

@@ -130,7 +130,8 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
                         && let Some(id) = id
                     {
                         let labels = BTreeMap::from([(ACCOUNT_ID.to_string(), id.clone())]);
-                        writes::labels(&cx.api::<AccountExport>(&ns), e, &labels).await?;
+                        cx.write_labels(&cx.api::<AccountExport>(&ns), e, &labels)
+                            .await?;
                     }
                     sets.push(ok("BoundToAccount", "OK", String::new()));
                 }

@@ -109,7 +109,8 @@ async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
         }
     }
     if !labels.is_empty() && labels.iter().any(|(k, v)| i.labels().get(k) != Some(v)) {
-        writes::labels(&cx.api::<AccountImport>(&ns), i, &labels).await?;
+        cx.write_labels(&cx.api::<AccountImport>(&ns), i, &labels)
+            .await?;
     }
     let mut desired = i.status.as_ref().and_then(|s| s.desired_claim.clone());
     let valid = match (&account_id, &export_id) {

@@ -11,6 +11,7 @@ mod account_import;
 mod account_signing_key;
 mod changes;
 pub(crate) mod conditions;
+mod echoes;
 mod nats_cluster;
 mod pre_rendered;
 mod user;
@@ -128,9 +129,27 @@ impl Config {
 pub(crate) struct Caches {
     /// Accounts.
     pub accounts: Store<api::Account>,
+    /// Users.
+    pub users: Store<api::User>,
+    /// AccountExports.
+    pub exports: Store<api::AccountExport>,
+    /// AccountImports.
+    pub imports: Store<api::AccountImport>,
     /// Secrets labelled `nauth.io/managed: "true"` (account keys, user creds), without their
     /// `managedFields`.
     pub secrets: Store<Secret>,
+    /// Whether each of the above holds its first full list.
+    listed: [watch::Listed; 5],
+}
+
+impl Caches {
+    /// Resolves once every cache holds its first full list: before, an empty cache would say
+    /// an Account has no exports or users. Immediate afterwards.
+    pub(crate) async fn ready(&self) -> Result<(), Error> {
+        futures_util::future::try_join_all(self.listed.iter().map(watch::Listed::wait))
+            .await
+            .map(drop)
+    }
 }
 
 /// What every reconcile shares.
@@ -141,6 +160,10 @@ pub struct Context {
     pub(crate) caches: Caches,
     /// One NATS connection per NatsCluster.
     pub nats: Connections,
+    /// NatsClusters as last read, for Accounts.
+    pub(crate) clusters: crate::closure::Clusters,
+    /// Our writes whose events need no reconcile.
+    echoes: Arc<echoes::Echoes>,
     /// Process settings.
     pub config: Config,
     recorder: Recorder,
@@ -172,6 +195,23 @@ impl Context {
                 down.join(", ")
             ))
         }
+    }
+
+    /// Writes `labels` on `o` (see [`crate::writes::labels`]); the event of that write does
+    /// not reconcile `o` again (see [`echoes`]).
+    pub(crate) async fn write_labels<K>(
+        &self,
+        api: &Api<K>,
+        o: &K,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), Error>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        if let Some(written) = crate::writes::labels(api, o, labels).await? {
+            self.echoes.expect(&written);
+        }
+        Ok(())
     }
 
     /// An API for `K` in `namespace`.
@@ -395,23 +435,28 @@ where
 {
     let (ns, name) = ns_name(&*o);
     let api = cx.api::<K>(&ns);
-    // Adding the finalizer tests the finalizers the object had; a cached copy may lag behind
-    // one that already has it (a 422 from the API server), so it is read afresh first.
-    let o = if o.finalizers().iter().any(|f| f == finalizer_name) {
-        o
-    } else {
-        match api.get_opt(&name).await? {
-            Some(fresh) => Arc::new(fresh),
-            None => return Ok(Action::await_change()),
-        }
+    let run = |o: Arc<K>| {
+        finalizer(&api, finalizer_name, o, |event| async {
+            match event {
+                FinalizerEvent::Apply(o) => apply(&o, &cx).await,
+                FinalizerEvent::Cleanup(o) => cleanup(&o, &cx).await,
+            }
+        })
     };
-    let result = finalizer(&api, finalizer_name, o.clone(), |event| async {
-        match event {
-            FinalizerEvent::Apply(o) => apply(&o, &cx).await,
-            FinalizerEvent::Cleanup(o) => cleanup(&o, &cx).await,
+    // Adding the finalizer tests the finalizers the object had; a cached copy may lag behind
+    // one that already has it (a 422 from the API server): then it is read afresh and tried once
+    // more.
+    let result = match run(o.clone()).await {
+        Err(kube::runtime::finalizer::Error::AddFinalizer(kube::Error::Api(e)))
+            if e.code == 422 =>
+        {
+            match api.get_opt(&name).await? {
+                Some(fresh) => run(Arc::new(fresh)).await,
+                None => return Ok(Action::await_change()),
+            }
         }
-    })
-    .await
+        result => result,
+    }
     .map_err(from_finalizer);
     if let Err(e) = &result {
         fail(&cx, &*o, e).await;
@@ -556,7 +601,7 @@ async fn stop_signal() {
 /// How many reconciles of one kind run at once. Unbounded (kube's default), a burst of
 /// thousands of objects put thousands of requests on the API server at once, which answered
 /// with timeouts, and held their inputs in memory together.
-const CONCURRENCY: u16 = 8;
+const CONCURRENCY: u16 = 24;
 
 /// The settings of every controller: [`CONCURRENCY`].
 fn controller_config() -> kube::runtime::controller::Config {
@@ -581,22 +626,41 @@ where
 pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
     let listeners = crate::endpoints::bind(config.probe_address, config.metrics_address).await?;
     let wc = watcher::Config::default;
-    let accounts =
-        watch::controller::<api::Account>(&client, &config).with_config(controller_config());
-    let users = watch::controller::<api::User>(&client, &config).with_config(controller_config());
-    // Managed Secrets fill the cache and then trigger their Accounts, in that order: the
+    let echoes = Arc::new(echoes::Echoes::default());
+    // Each kind is watched once; the taps hand its changes to the controllers that read it.
+    let (
+        accounts,
+        [
+            accounts_to_users,
+            accounts_to_exports,
+            accounts_to_imports,
+            accounts_to_clusters,
+        ],
+        accounts_listed,
+    ) = watch::controller::<api::Account, 4>(&client, &config, &echoes);
+    let (users, [users_to_accounts], users_listed) =
+        watch::controller::<api::User, 1>(&client, &config, &echoes);
+    let (exports, [exports_to_accounts], exports_listed) =
+        watch::controller::<api::AccountExport, 1>(&client, &config, &echoes);
+    let (imports, [imports_to_accounts], imports_listed) =
+        watch::controller::<api::AccountImport, 1>(&client, &config, &echoes);
+    let (signing_keys, [signing_keys_to_accounts], signing_keys_listed) =
+        watch::controller::<api::AccountSigningKey, 1>(&client, &config, &echoes);
+    let (clusters, [clusters_to_accounts], clusters_listed) =
+        watch::controller::<api::NatsCluster, 1>(&client, &config, &echoes);
+    // Managed Secrets fill the cache before they trigger their Accounts and Users: the
     // reconcile a new creds Secret triggers finds it in the cache.
     let (secrets, secrets_writer) = reflector::store();
-    let managed_secrets = reflector::reflector(
-        secrets_writer,
-        watcher(
-            scoped::<Secret>(&client, &config),
-            wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
-        )
-        .modify(|s| s.managed_fields_mut().clear()),
-    )
-    .default_backoff()
-    .touched_objects();
+    let (managed_secrets, [secrets_to_users], secrets_listed) =
+        watch::tapped(reflector::reflector(
+            secrets_writer,
+            watcher(
+                scoped::<Secret>(&client, &config),
+                wc().labels(&format!("{}=true", crate::writes::MANAGED_LABEL)),
+            )
+            .modify(|s| s.managed_fields_mut().clear())
+            .default_backoff(),
+        ));
     let cx = Arc::new(Context {
         recorder: Recorder::new(
             client.clone(),
@@ -606,10 +670,22 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             },
         ),
         nats: Connections::new(),
+        clusters: Default::default(),
+        echoes: echoes.clone(),
         client: client.clone(),
         caches: Caches {
             accounts: accounts.store(),
-            secrets: secrets.clone(),
+            users: users.store(),
+            exports: exports.store(),
+            imports: imports.store(),
+            secrets,
+            listed: [
+                accounts_listed,
+                users_listed,
+                exports_listed,
+                imports_listed,
+                secrets_listed,
+            ],
         },
         config: config.clone(),
         failures: Default::default(),
@@ -629,47 +705,44 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             }
         }
     }
-    let clusters =
-        watch::controller::<api::NatsCluster>(&client, &config).with_config(controller_config());
     let cluster_store = clusters.store();
     let account_store = accounts.store();
     let accounts = accounts
-        .watches_stream(watch::touched::<api::AccountExport>(&client, &config), {
+        .watches_shared_stream(exports_to_accounts, {
             let store = account_store.clone();
-            move |e| account::of_child(&store, &e, &e.spec.account_name)
+            move |e| account::of_child(&store, &*e, &e.spec.account_name)
         })
-        .watches_stream(watch::touched::<api::AccountImport>(&client, &config), {
+        .watches_shared_stream(imports_to_accounts, {
             let store = account_store.clone();
-            move |i| account::of_child(&store, &i, &i.spec.account_name)
+            move |i| account::of_child(&store, &*i, &i.spec.account_name)
         })
-        .watches_stream(watch::touched::<api::NatsCluster>(&client, &config), {
-            let (store, seen) = (account_store.clone(), Seen::default());
-            move |c| match seen.changed(&c, changes::read_by_accounts(&c)) {
-                true => account::of_cluster(&store, &c),
+        .watches_shared_stream(clusters_to_accounts, {
+            let (store, seen, cx) = (account_store.clone(), Seen::default(), cx.clone());
+            move |c| match seen.changed(&*c, changes::read_by_accounts(&c)) {
+                true => {
+                    cx.clusters.changed();
+                    account::of_cluster(&store, &c)
+                }
                 false => Vec::new(),
             }
         })
-        .watches_stream(
-            watch::touched::<api::AccountSigningKey>(&client, &config),
-            {
-                let store = account_store.clone();
-                move |k| account::of_signing_key(&store, &k)
-            },
-        )
-        .watches_stream(managed_secrets, {
+        .watches_shared_stream(signing_keys_to_accounts, {
+            let store = account_store.clone();
+            move |k| account::of_signing_key(&store, &k)
+        })
+        .watches_stream(managed_secrets.touched_objects(), {
             let store = account_store.clone();
             move |s| account::of_secret(&store, s)
         })
-        .watches_stream(watch::touched::<api::User>(&client, &config), |u| {
-            account::of_deleted_user(&u)
-        })
+        .watches_shared_stream(users_to_accounts, |u| account::of_deleted_user(&u))
         // A Secret or ConfigMap a NatsCluster reads re-triggers the Accounts bound to it, and
         // so do a labelled Secret of NAuth's NATS_URL mode and an Account's own JWT ConfigMap.
         .watches(scoped::<Secret>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
-            let nats_url = config.nats_url.clone();
+            let (nats_url, cx) = (config.nats_url.clone(), cx.clone());
             move |s| {
-                let mut of = account::of_cluster_source(&clusters, &accounts, Source::Secret, &s);
+                let mut of =
+                    account::of_cluster_source(&cx, &clusters, &accounts, Source::Secret, &s);
                 of.extend(account::of_nats_url_secret(
                     &accounts,
                     nats_url.as_ref(),
@@ -680,10 +753,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         })
         .watches(scoped::<ConfigMap>(&client, &config), wc(), {
             let (clusters, accounts) = (cluster_store.clone(), account_store.clone());
+            let cx = cx.clone();
             move |m| {
                 let mut of =
-                    account::of_cluster_source(&clusters, &accounts, Source::ConfigMap, &m);
-                of.extend(account::of_config_map(&m));
+                    account::of_cluster_source(&cx, &clusters, &accounts, Source::ConfigMap, &m);
+                of.extend(account::of_config_map(&m).filter(|_| !cx.echoes.is_echo(&m)));
                 of
             }
         })
@@ -692,14 +766,16 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .for_each(|o| report(&cx, o));
     let user_store = users.store();
     let users = users
-        .watches(
-            scoped::<Secret>(&client, &config),
-            wc().labels(&format!("{}=user-creds", crate::keys::SECRET_TYPE_LABEL)),
-            |s| user::of_creds_secret(&s),
-        )
-        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+        .watches_shared_stream(secrets_to_users, {
+            let cx = cx.clone();
+            move |s| match cx.echoes.is_echo(&*s) {
+                true => None,
+                false => user::of_creds_secret(&s),
+            }
+        })
+        .watches_shared_stream(accounts_to_users, {
             let (store, seen) = (user_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_users(&a)) {
+            move |a| match seen.changed(&*a, changes::read_by_users(&a)) {
                 true => user::of_account(&store, &a),
                 false => Vec::new(),
             }
@@ -707,13 +783,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .graceful_shutdown_on(stop.clone())
         .run(user::reconcile, user::error_policy, cx.clone())
         .for_each(|o| report(&cx, o));
-    let exports =
-        watch::controller::<api::AccountExport>(&client, &config).with_config(controller_config());
     let export_store = exports.store();
     let exports = exports
-        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+        .watches_shared_stream(accounts_to_exports, {
             let (store, seen) = (export_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+            move |a| match seen.changed(&*a, changes::read_by_bindings(&a)) {
                 true => account_export::of_account(&store, &a),
                 false => Vec::new(),
             }
@@ -725,13 +799,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let imports =
-        watch::controller::<api::AccountImport>(&client, &config).with_config(controller_config());
     let import_store = imports.store();
     let imports = imports
-        .watches_stream(watch::touched::<api::Account>(&client, &config), {
+        .watches_shared_stream(accounts_to_imports, {
             let (store, seen) = (import_store.clone(), Seen::default());
-            move |a| match seen.changed(&a, changes::read_by_bindings(&a)) {
+            move |a| match seen.changed(&*a, changes::read_by_bindings(&a)) {
                 true => account_import::of_account(&store, &a),
                 false => Vec::new(),
             }
@@ -743,14 +815,8 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             cx.clone(),
         )
         .for_each(|o| report(&cx, o));
-    let signing_keys = watch::controller::<api::AccountSigningKey>(&client, &config)
-        .with_config(controller_config());
-    let signing_key_store = signing_keys.store();
     let signing_keys = signing_keys
-        .owns(
-            scoped::<k8s_openapi::api::core::v1::Secret>(&client, &config),
-            wc(),
-        )
+        .owns(scoped::<Secret>(&client, &config), wc())
         .graceful_shutdown_on(stop.clone())
         .run(
             account_signing_key::reconcile,
@@ -760,20 +826,13 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .for_each(|o| report(&cx, o));
     let synced = {
         let cx = cx.clone();
-        let (accounts, users) = (account_store.clone(), user_store.clone());
-        let (exports, imports) = (export_store.clone(), import_store.clone());
-        let (keys, clusters) = (signing_key_store, cluster_store.clone());
         async move {
-            let all = futures_util::future::join5(
-                accounts.wait_until_ready(),
-                users.wait_until_ready(),
-                exports.wait_until_ready(),
-                imports.wait_until_ready(),
-                keys.wait_until_ready(),
+            let all = tokio::join!(
+                cx.caches.ready(),
+                signing_keys_listed.wait(),
+                clusters_listed.wait()
             );
-            if let ((Ok(()), Ok(()), Ok(()), Ok(()), Ok(())), Ok(()), Ok(())) =
-                tokio::join!(all, clusters.wait_until_ready(), secrets.wait_until_ready())
-            {
+            if let (Ok(()), Ok(()), Ok(())) = all {
                 cx.synced.store(true, Ordering::Release);
                 tracing::info!("caches synced");
             }
@@ -787,9 +846,7 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         .watches(scoped::<ConfigMap>(&client, &config), wc(), move |m| {
             nats_cluster::reading(&cluster_store, Source::ConfigMap, &m)
         })
-        .watches_stream(watch::touched::<api::Account>(&client, &config), |a| {
-            nats_cluster::of_account(&a)
-        })
+        .watches_shared_stream(accounts_to_clusters, |a| nats_cluster::of_account(&a))
         .graceful_shutdown_on(stop.clone())
         .run(
             nats_cluster::reconcile,

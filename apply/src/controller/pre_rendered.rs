@@ -31,7 +31,6 @@ use nauth_render::render::{self, Members, RenderedAccount};
 
 use super::{Context, Error, now, ns_name};
 use crate::closure::{self, Cluster};
-use crate::writes;
 
 /// Condition reason: render's output for the object is not in the cluster.
 const NOT_RENDERED: &str = "NotRendered";
@@ -101,7 +100,7 @@ async fn bind_id(a: &Account, cx: &Context, cluster: &Cluster, jwt: &str) -> Res
     let trusted = conn.membership().await?.trust.verify_account(jwt, now())?;
     let (ns, _) = ns_name(a);
     let id = BTreeMap::from([(ACCOUNT_ID_LABEL.to_string(), trusted.data.sub)]);
-    writes::labels(&cx.api::<Account>(&ns), a, &id).await
+    cx.write_labels(&cx.api::<Account>(&ns), a, &id).await
 }
 
 /// The claims of an account JWT, whose signature verifies.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
@@ -171,16 +172,20 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
     super::checked(u.spec.validate())?;
     let (ns, name) = ns_name(u);
     let account_name = &u.spec.account_name;
-    // From the cache when it holds the Account with its ID; else from the API server, since
-    // the cache may lag behind the event that triggered this reconcile.
+    // Created together, Users usually come before their Account or its keys, and the Account's
+    // creation and ID label trigger them, once the cache shows them. A new User's wait is only
+    // reported once it lasts: in a burst of creations those reports were one write in seven,
+    // and retries in backoff. Before reporting, the API server is asked: the cache may lag.
     let cached = (cx
         .caches
         .accounts
         .get(&ObjectRef::new(account_name).within(&ns)))
     .filter(|a| a.labels().contains_key(ACCOUNT_ID_LABEL));
-    let account = match cached {
-        Some(a) => Account::clone(&a),
-        None => cx
+    let quiet = quiet_wait_left(u);
+    let account = match (cached, quiet) {
+        (Some(a), _) => Account::clone(&a),
+        (None, Some(left)) => return Ok(Action::requeue(left)),
+        (None, None) => cx
             .api::<Account>(&ns)
             .get_opt(account_name)
             .await?
@@ -191,7 +196,6 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
             })?,
     };
     let Some(account_id) = account.labels().get(ACCOUNT_ID_LABEL).cloned() else {
-        // Not a failure: created together, Users usually come before their Account's keys.
         let waiting = Set {
             type_: READY,
             status: false,
@@ -256,11 +260,26 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         .and_then(|s| closure::secret_value(s, "user.creds"))
         .is_some_and(|c| c == ru.creds);
     if !unchanged {
-        writes::object(&secrets, &secret).await?;
+        cx.echoes.expect(&writes::object(&secrets, &secret).await?);
         tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
     }
     write_status(cx, u, &ru.claims.data, account_id).await
 }
+
+/// How long a User created moments ago, with no status yet, still waits for its Account's ID
+/// without saying so in its status; `None` once [`QUIET_WAIT`] has passed.
+fn quiet_wait_left(u: &User) -> Option<Duration> {
+    if !super::conditions::current(u).is_empty() {
+        return None;
+    }
+    let created = u.meta().creation_timestamp.as_ref()?.0;
+    let age = Timestamp::now().duration_since(created);
+    let left = SignedDuration::try_from(QUIET_WAIT).ok()? - age;
+    Duration::try_from(left).ok().filter(|d| !d.is_zero())
+}
+
+/// How long a new User waits for its Account's ID before its status says it waits.
+const QUIET_WAIT: Duration = Duration::from_secs(10);
 
 /// After the creds are issued (`jwt` their claims): the User's labels (key, account ID,
 /// signer) and NAuth's status, `Ready=True`.
@@ -277,7 +296,7 @@ pub(super) async fn write_status(
         ("user.nauth.io/signed-by".to_string(), jwt.iss.clone()),
     ]);
     let api = cx.api::<User>(&ns);
-    writes::labels(&api, u, &labels).await?;
+    cx.write_labels(&api, u, &labels).await?;
     let spec = &u.spec;
     // NAuth's status.claims: a copy of the spec fields as given.
     let claims = UserClaims {

@@ -5,8 +5,14 @@
 //! may run other CRDs, e.g. NAuth's, whose schema lets through what ours refuse. These watches
 //! read objects untyped and decode each on its own: one that does not decode is left out with a
 //! warning naming it and the rule, and the others go on.
+//!
+//! Each kind is watched once: its controller's store is filled by that watch, and the other
+//! controllers it triggers are handed its changes through taps (see [`tapped`]) once that store
+//! holds them, so a reconcile they trigger can read the store and find what triggered it.
 
 use std::fmt::Debug;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -17,6 +23,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::Config;
+use super::echoes::Echoes;
 
 /// The bounds of a nauth.io kind the controllers watch.
 pub(super) trait Kind:
@@ -41,14 +48,6 @@ impl<K> Kind for K where
 {
 }
 
-/// Every `K` that changes or is deleted, to trigger the objects that read it.
-pub(super) fn touched<K: Kind>(
-    client: &Client,
-    config: &Config,
-) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
-    events(client, config).touched_objects()
-}
-
 /// The watch events of every `K` in the configured namespace(s) that decodes.
 fn events<K: Kind>(
     client: &Client,
@@ -59,14 +58,106 @@ fn events<K: Kind>(
         Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
         None => Api::all_with(client.clone(), &resource),
     };
-    watcher(api, watcher::Config::default()).filter_map(|event| std::future::ready(decoded(event)))
+    // Nothing reads managedFields; kept, they would be the larger part of each cached object.
+    (watcher(api, watcher::Config::default()).modify(|o| o.metadata.managed_fields = None))
+        .filter_map(|event| std::future::ready(decoded(event)))
 }
 
-/// The controller of `K`: its own objects' events fill its store and trigger reconciles.
-pub(super) fn controller<K: Kind>(client: &Client, config: &Config) -> Controller<K> {
+/// The controller of `K`: its own objects' events fill its store and trigger reconciles, but
+/// for changes to their status only ([`significant`]) and the echoes of our label writes; `N`
+/// taps hand every change on to the controllers that read `K` (see [`tapped`]).
+pub(super) fn controller<K: Kind, const N: usize>(
+    client: &Client,
+    config: &Config,
+    echoes: &Arc<Echoes>,
+) -> (Controller<K>, [Tap<K>; N], Listed) {
     let (reader, writer) = reflector::store();
-    let objects = reflector::reflector(writer, events::<K>(client, config)).applied_objects();
-    Controller::for_stream(objects, reader)
+    let (objects, taps, listed) = tapped(reflector::reflector(writer, events::<K>(client, config)));
+    let echoes = echoes.clone();
+    let objects = objects
+        .applied_objects()
+        .predicate_filter(significant::<K>, Default::default())
+        .filter(move |o| std::future::ready(!o.as_ref().is_ok_and(|o| echoes.is_echo(o))));
+    let controller = Controller::for_stream(objects, reader);
+    (
+        controller.with_config(super::controller_config()),
+        taps,
+        listed,
+    )
+}
+
+/// Whether a watch has listed its objects into its store. kube's own `wait_until_ready` wakes
+/// only the last of several tasks waiting on the same store, so a reconcile that waited beside
+/// another waiter could wait for ever.
+#[derive(Clone)]
+pub(crate) struct Listed(tokio::sync::watch::Receiver<bool>);
+
+impl Listed {
+    /// Resolves once the store holds the watch's first full list; fails when the watch is gone
+    /// (the controller stops).
+    pub(crate) async fn wait(&self) -> Result<(), super::Error> {
+        let mut listed = self.0.clone();
+        (listed.wait_for(|l| *l).await)
+            .map(drop)
+            .map_err(|_| super::Error::errored("the controller is stopping"))
+    }
+}
+
+/// What of an object asks its own controller to reconcile it again: all but its status, which
+/// that controller writes itself; a status write that triggered it again cost every object one
+/// more reconcile (and its reads) for nothing.
+fn significant<K: Resource>(o: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let m = o.meta();
+    let mut hasher = std::hash::DefaultHasher::new();
+    m.generation.hash(&mut hasher);
+    (m.deletion_timestamp.as_ref().map(|t| t.0.as_nanosecond())).hash(&mut hasher);
+    (&m.finalizers, &m.labels, &m.annotations).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The objects of one kind that changed or were deleted, each passed on after the store of the
+/// stream it was tapped from holds the change.
+pub(super) type Tap<K> = Pin<Box<dyn Stream<Item = Arc<K>> + Send>>;
+
+/// `reflected` (a reflector's output, which updates its store before it passes an event on),
+/// `N` taps that each get every object it applies or deletes once the store holds that, and
+/// when the store first holds a full list. The objects of a (re-)list are handed on when it
+/// completes, when the store takes them all at once. The taps are fed while `reflected` is
+/// polled, by the controller that owns it.
+pub(super) fn tapped<K, S, const N: usize>(
+    reflected: S,
+) -> (
+    impl Stream<Item = S::Item> + Send + 'static,
+    [Tap<K>; N],
+    Listed,
+)
+where
+    K: Clone + Send + Sync + 'static,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+{
+    use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+    use watcher::Event::{Apply, Delete, Init, InitApply, InitDone};
+    let mut senders: Vec<UnboundedSender<Arc<K>>> = Vec::with_capacity(N);
+    let taps = std::array::from_fn(|_| {
+        let (tx, mut rx) = unbounded_channel();
+        senders.push(tx);
+        Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))) as Tap<K>
+    });
+    let mut listing = Vec::new();
+    let (done, listed) = tokio::sync::watch::channel(false);
+    let send = move |o: Arc<K>| (senders.iter()).for_each(|tx| drop(tx.send(o.clone())));
+    let reflected = reflected.inspect(move |event| match event {
+        Ok(Init) => listing.clear(),
+        Ok(Apply(o) | Delete(o)) => send(Arc::new(o.clone())),
+        Ok(InitApply(o)) => listing.push(Arc::new(o.clone())),
+        Ok(InitDone) => {
+            done.send_replace(true);
+            listing.drain(..).for_each(&send);
+        }
+        _ => {}
+    });
+    (reflected, taps, Listed(listed))
 }
 
 fn decoded<K: Kind>(
