@@ -37,6 +37,12 @@ pub(super) fn read_by_users(a: &Account) -> String {
     .to_string()
 }
 
+/// What Users being deleted wait for: the Account's claims (their revocation among them), by
+/// their hash.
+pub(super) fn claims_of(a: &Account) -> String {
+    (a.status.as_ref().and_then(|s| s.claims_hash.clone())).unwrap_or_default()
+}
+
 /// What AccountExports and AccountImports read of an Account: its ID, its claims (the exports
 /// an import binds to) and its adoptions (their `AdoptedByAccount`).
 pub(super) fn read_by_bindings(a: &Account) -> String {

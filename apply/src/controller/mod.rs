@@ -774,10 +774,14 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
             }
         })
         .watches_shared_stream(accounts_to_users, {
-            let (store, seen) = (user_store.clone(), Seen::default());
-            move |a| match seen.changed(&*a, changes::read_by_users(&a)) {
-                true => user::of_account(&store, &a),
-                false => Vec::new(),
+            let (store, seen, claims) = (user_store.clone(), Seen::default(), Seen::default());
+            move |a| {
+                let read = seen.changed(&*a, changes::read_by_users(&a));
+                match (read, claims.changed(&*a, changes::claims_of(&a))) {
+                    (true, _) => user::of_account(&store, &a),
+                    (false, true) => user::deleting_of_account(&store, &a),
+                    (false, false) => Vec::new(),
+                }
             }
         })
         .graceful_shutdown_on(stop.clone())

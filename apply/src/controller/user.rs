@@ -56,6 +56,14 @@ pub fn of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
         .collect()
 }
 
+/// The Users of an Account that are being deleted, reconciled again when its claims change: a
+/// User waits for its Account to revoke its creds before it goes.
+pub fn deleting_of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
+    let deleting =
+        |r: &ObjectRef<User>| (store.get(r)).is_some_and(|u| u.meta().deletion_timestamp.is_some());
+    of_account(store, a).into_iter().filter(deleting).collect()
+}
+
 /// The User of a creds Secret, by its name: pre-rendered creds carry no ownerReference, and a
 /// render applied over them must be checked again.
 pub fn of_creds_secret(s: &Secret) -> Option<ObjectRef<User>> {
