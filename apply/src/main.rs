@@ -189,7 +189,10 @@ fn identity() -> String {
     format!("{host}_{}", std::process::id())
 }
 
-#[tokio::main]
+// One thread: the controller waits on the API server and NATS nearly all the time (about 5 CPU
+// seconds to create 100 Accounts x 10 Users in 18 s), and with one thread the allocator keeps
+// one arena: peak resident memory 33 instead of 41 MiB (BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_format, args.log_level);
