@@ -208,6 +208,61 @@ mod tests {
         serde_json::from_value(yaml).unwrap()
     }
 
+    fn account(name: &str) -> Account {
+        decode(object(json!({
+            "apiVersion": "nauth.io/v1alpha1", "kind": "Account",
+            "metadata": {"name": name, "namespace": "n"},
+        })))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_tap_hands_an_object_on_once_the_store_holds_it() {
+        use futures_util::FutureExt;
+        use kube::runtime::reflector::ObjectRef;
+        use watcher::Event::{Apply, Delete, Init, InitApply, InitDone};
+        let events = [
+            Init,
+            InitApply(account("a")),
+            InitDone,
+            Apply(account("b")),
+            Delete(account("a")),
+        ];
+        let (reader, writer) = reflector::store::<Account>();
+        let events = futures_util::stream::iter(events.map(Ok));
+        let (reflected, [mut tap], listed) = tapped(reflector::reflector(writer, events));
+        let mut reflected = Box::pin(reflected);
+        let in_store = |a: &Account| reader.get(&ObjectRef::from(a)).is_some();
+        reflected.next().await;
+        reflected.next().await;
+        assert!(
+            tap.next().now_or_never().is_none(),
+            "listed, not in the store yet"
+        );
+        assert!(listed.wait().now_or_never().is_none());
+        reflected.next().await;
+        listed.wait().await.unwrap();
+        let a = tap.next().await.unwrap();
+        assert!(a.name_any() == "a" && in_store(&a));
+        reflected.next().await;
+        let b = tap.next().await.unwrap();
+        assert!(b.name_any() == "b" && in_store(&b));
+        reflected.next().await;
+        let gone = tap.next().await.unwrap();
+        assert!(gone.name_any() == "a" && !in_store(&gone));
+    }
+
+    #[test]
+    fn only_what_is_not_status_asks_for_a_reconcile() {
+        let mut a = account("a");
+        let before = significant(&a);
+        a.status = Some(Default::default());
+        a.meta_mut().resource_version = Some("2".into());
+        assert_eq!(significant(&a), before, "status and resourceVersion");
+        a.labels_mut().insert("team".into(), "x".into());
+        assert_ne!(significant(&a), before, "a label");
+    }
+
     #[test]
     fn an_account_without_spec_is_kept() {
         let a = object(json!({
