@@ -603,6 +603,9 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
         (None, Some(id)) => recovered(cx, a, cluster, id).await?,
         (None, None) => None,
     };
+    // An ID label removed by hand: its users are still those of the ID it recorded, and
+    // finding none would revoke them all.
+    let id = id.or_else(|| recorded.as_ref().map(|entry| entry.public_key.clone()));
     if let Some(entry) = recorded {
         lock.accounts.insert(format!("{ns}/{name}"), entry);
     }

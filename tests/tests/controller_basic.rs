@@ -11,8 +11,8 @@ use kube::api::{Api, DeleteParams, ListParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, TIMEOUT, account, apply, creds, has_condition, may_publish, ready,
-    ready_at, seeds_in, setup, user, wait_for, wait_gone,
+    CLUSTER, Controller, TIMEOUT, account, apply, connects, creds, has_condition, may_publish,
+    ready, ready_at, seeds_in, setup, user, wait_for, wait_gone,
 };
 use nauth_tests::{nats, testenv};
 use serde_json::{Value, json};
@@ -390,4 +390,38 @@ async fn root_user(client: &kube::Client, ns: &str, id: &str) -> async_nats::Cli
     let token = nauth_jwt::encode(&mut claims, &root, now).unwrap();
     let creds = nauth_jwt::creds::format_user_creds(&token, &user.seed().unwrap());
     nats::connect(&creds, TIMEOUT).await.0
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn an_account_id_label_removed_by_hand_comes_back_and_revokes_no_user() {
+    // Without its label the Account still knows its ID from its JWT ConfigMap; it once read no
+    // users under no ID, and revoked them all.
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-id-label").await;
+    setup(&client, &ns).await;
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let id = wait_for(&accounts, "a", ready).await.labels()["account.nauth.io/id"].clone();
+    wait_for(&users, "u", ready).await;
+    let before = creds(&client, &ns, "u").await;
+    assert!(connects(&before).await);
+
+    let unlabel = json!({"metadata": {"labels": {"account.nauth.io/id": null}}});
+    (accounts.patch("a", &Default::default(), &kube::api::Patch::Merge(unlabel)))
+        .await
+        .unwrap();
+    // The label is written back after the JWT is pushed: a revocation would be in NATS now.
+    wait_for(&accounts, "a", |a| {
+        match a.labels().get("account.nauth.io/id") {
+            Some(back) if *back == id => ready(a),
+            _ => Err("no ID label".into()),
+        }
+    })
+    .await;
+    assert!(connects(&before).await, "the user's creds were revoked");
+    assert_eq!(creds(&client, &ns, "u").await, before, "creds re-issued");
 }
