@@ -267,17 +267,14 @@ async fn an_account_whose_key_creation_was_interrupted_gets_its_signing_key_and_
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_nats_account() {
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-delete").await;
-    setup(&client, &ns).await;
-    apply(&client, &ns, account(&ns, "a", json!({}))).await;
-    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
-    let _controller = Controller::start(&ns, &[]).await;
-    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
-    let users: Api<User> = Api::namespaced(client.clone(), &ns);
-    let a = wait_for(&accounts, "a", ready).await;
-    wait_for(&users, "u", ready).await;
-    let id = a.labels()["account.nauth.io/id"].clone();
+    let AccountWithUser {
+        client,
+        ns,
+        accounts,
+        users,
+        id,
+        _controller,
+    } = account_with_user("ctl-delete").await;
 
     accounts
         .delete("a", &DeleteParams::default())
@@ -397,16 +394,14 @@ async fn root_user(client: &kube::Client, ns: &str, id: &str) -> async_nats::Cli
 async fn an_account_id_label_removed_by_hand_comes_back_and_revokes_no_user() {
     // Without its label the Account still knows its ID from its JWT ConfigMap; it once read no
     // users under no ID, and revoked them all.
-    let client = client().await;
-    let ns = fresh_namespace(&client, "ctl-id-label").await;
-    setup(&client, &ns).await;
-    apply(&client, &ns, account(&ns, "a", json!({}))).await;
-    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
-    let _controller = Controller::start(&ns, &[]).await;
-    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
-    let users: Api<User> = Api::namespaced(client.clone(), &ns);
-    let id = wait_for(&accounts, "a", ready).await.labels()["account.nauth.io/id"].clone();
-    wait_for(&users, "u", ready).await;
+    let AccountWithUser {
+        client,
+        ns,
+        accounts,
+        id,
+        _controller,
+        ..
+    } = account_with_user("ctl-id-label").await;
     let before = creds(&client, &ns, "u").await;
     assert!(connects(&before).await);
 
@@ -424,4 +419,36 @@ async fn an_account_id_label_removed_by_hand_comes_back_and_revokes_no_user() {
     .await;
     assert!(connects(&before).await, "the user's creds were revoked");
     assert_eq!(creds(&client, &ns, "u").await, before, "creds re-issued");
+}
+
+/// Account `a` with its User `u`, both Ready under a controller of their fresh namespace.
+struct AccountWithUser {
+    client: kube::Client,
+    ns: String,
+    accounts: Api<Account>,
+    users: Api<User>,
+    /// The Account's ID.
+    id: String,
+    _controller: Controller,
+}
+
+async fn account_with_user(prefix: &str) -> AccountWithUser {
+    let client = client().await;
+    let ns = fresh_namespace(&client, prefix).await;
+    setup(&client, &ns).await;
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "a"}))).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let id = wait_for(&accounts, "a", ready).await.labels()["account.nauth.io/id"].clone();
+    wait_for(&users, "u", ready).await;
+    AccountWithUser {
+        client,
+        ns,
+        accounts,
+        users,
+        id,
+        _controller,
+    }
 }
