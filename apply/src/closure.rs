@@ -216,8 +216,9 @@ pub fn cluster_ref(cx: &Context, a: &api::Account) -> Result<(String, String), E
 /// kept, so the cache never holds what was read before the last change.
 #[derive(Default)]
 pub struct Clusters {
+    /// Changes seen so far: a read kept only if none came while it ran.
     epoch: AtomicU64,
-    read: Mutex<HashMap<String, (u64, Cluster)>>,
+    read: Mutex<HashMap<String, Cluster>>,
 }
 
 impl Clusters {
@@ -228,15 +229,16 @@ impl Clusters {
     }
 
     fn kept(&self, key: &str) -> Option<Cluster> {
-        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        let (epoch, cluster) = read.get(key)?;
-        (*epoch == self.epoch.load(Ordering::Acquire)).then(|| cluster.clone())
+        (self.read.lock().unwrap_or_else(|e| e.into_inner()))
+            .get(key)
+            .cloned()
     }
 
+    /// Keeps `cluster`, read since `epoch`, unless a change came meanwhile.
     fn keep(&self, epoch: u64, cluster: &Cluster) {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         if epoch == self.epoch.load(Ordering::Acquire) {
-            read.insert(cluster.key.clone(), (epoch, cluster.clone()));
+            read.insert(cluster.key.clone(), cluster.clone());
         }
     }
 }
