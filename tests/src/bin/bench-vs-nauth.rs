@@ -8,13 +8,19 @@
 //! 3. `delete-account`: one Account's Users deleted, then the Account, until it is gone and the
 //!    resolver no longer knows its JWT.
 //!
+//! A third entry, `floor`, is no controller: this binary itself, started again with
+//! `--floor-writer NS`, makes the fewest and cheapest writes that end the `create` phase (a
+//! placeholder creds Secret and a `Ready` status per User, a `Ready` status per Account) as soon
+//! as it sees each object. Its `Ready` time is what this API server on this machine needs
+//! whatever a controller does.
+//!
 //! At each phase end it samples the controller process: CPU seconds (utime + stime of
 //! /proc/PID/stat), peak resident memory (VmHWM of /proc/PID/status), and counts the API server's
 //! mutating requests (its /metrics) minus the driver's own. Not a test: it asserts nothing and
 //! prints a Markdown table plus one JSON line per phase.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,10 +43,10 @@ use tokio::task::JoinSet;
 struct Args {
     /// The NAuth manager binary (built from its repository).
     #[arg(long)]
-    nauth: PathBuf,
+    nauth: Option<PathBuf>,
     /// The nauth-apply binary (release build).
     #[arg(long)]
-    nauth_apply: PathBuf,
+    nauth_apply: Option<PathBuf>,
     /// Accounts to create.
     #[arg(long, default_value_t = 100)]
     accounts: usize,
@@ -59,6 +65,9 @@ struct Args {
     /// Directory for the controllers' logs (kept).
     #[arg(long, default_value = "/tmp/nauth-bench-logs")]
     logs: PathBuf,
+    /// Internal: run as the `floor` writer in this namespace (the driver starts it).
+    #[arg(long, hide = true)]
+    floor_writer: Option<String>,
 }
 
 /// The controllers under comparison.
@@ -66,6 +75,8 @@ struct Args {
 enum Which {
     Nauth,
     NauthApply,
+    /// The least any controller must write (see the module comment); create phase only.
+    Floor,
 }
 
 impl Which {
@@ -73,6 +84,7 @@ impl Which {
         match self {
             Which::Nauth => "nauth",
             Which::NauthApply => "nauth-apply",
+            Which::Floor => "floor",
         }
     }
 }
@@ -124,15 +136,27 @@ impl Running {
         std::fs::create_dir_all(&args.logs).unwrap();
         let log = args.logs.join(format!("{}-{namespace}.log", which.name()));
         let file = std::fs::File::create(&log).unwrap();
-        let (binary, extra): (&Path, &[&str]) = match which {
-            // Its default development logger writes debug lines: `info`, as ours.
-            Which::Nauth => (&args.nauth, &["--log-level", "info"]),
-            Which::NauthApply => (&args.nauth_apply, &["--log-level", "info"]),
+        let path = |p: &Option<PathBuf>, flag| {
+            p.clone()
+                .unwrap_or_else(|| panic!("{flag} is needed to run {}", which.name()))
         };
-        let child = Command::new(binary)
-            .args(["--namespace", namespace, "--health-probe-bind-address", "0"])
-            .args(["--metrics-bind-address", "0"])
-            .args(extra)
+        let mut command = match which {
+            Which::Nauth => Command::new(path(&args.nauth, "--nauth")),
+            Which::NauthApply => Command::new(path(&args.nauth_apply, "--nauth-apply")),
+            Which::Floor => {
+                let mut c = Command::new(std::env::current_exe().unwrap());
+                c.args(["--floor-writer", namespace]);
+                c
+            }
+        };
+        if which != Which::Floor {
+            // NAuth's default development logger writes debug lines: `info`, as ours.
+            command
+                .args(["--namespace", namespace, "--health-probe-bind-address", "0"])
+                .args(["--metrics-bind-address", "0", "--log-level", "info"]);
+        }
+        let binary = PathBuf::from(command.get_program());
+        let child = command
             // Both run in NatsCluster mode, as NAuth ≥ 0.7 does: no NATS_URL.
             .env_remove("NATS_URL")
             .env_remove("RUST_LOG")
@@ -463,6 +487,7 @@ async fn create_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> Phase {
     }
     let total_users = args.accounts * args.users;
     apply_all(&client, ns, objects, &meter.driver).await;
+    let applied = start.elapsed().as_secs_f64();
     let accounts: Api<Account> = Api::namespaced(client.clone(), ns);
     let users: Api<User> = Api::namespaced(client.clone(), ns);
     let (mut ready_accounts, mut ready_users) = (0, 0);
@@ -485,11 +510,12 @@ async fn create_phase(meter: &mut Meter<'_>, ns: &str, args: &Args) -> Phase {
     let all_ready = ready_accounts == args.accounts && ready_users == total_users;
     let ready = all_ready.then(Instant::now);
     let mut detail = format!(
-        "Ready: {ready_accounts}/{} Accounts, {ready_users}/{total_users} Users",
+        "applied in {applied:.1} s; Ready: {ready_accounts}/{} Accounts, {ready_users}/{total_users} Users",
         args.accounts
     );
-    if !all_ready {
-        return meter.end("create", start, None, false, detail).await;
+    if !all_ready || meter.which == Which::Floor {
+        // The floor's creds are placeholders: its phase ends at Ready.
+        return meter.end("create", start, ready, all_ready, detail).await;
     }
     let names = (0..args.accounts)
         .flat_map(|a| (0..args.users).map(move |u| user_name(a, u)))
@@ -686,7 +712,7 @@ async fn run(client: &Client, which: Which, args: &Args, clk_tck: f64) -> Vec<Ph
         requests: BTreeMap::new(),
     };
     let mut phases = vec![create_phase(&mut meter, &ns, args).await];
-    if phases[0].converged {
+    if phases[0].converged && which != Which::Floor {
         phases.push(change_user_phase(&mut meter, &ns, args).await);
         phases.push(delete_account_phase(&mut meter, &ns, args).await);
     }
@@ -733,9 +759,81 @@ fn table(phases: &[Phase]) -> String {
     out
 }
 
+/// Writes at once allowed to the `floor` writer (as many as nauth-apply reconciles at once).
+const FLOOR_CONCURRENCY: usize = 24;
+
+/// The `floor` writer: marks every NatsCluster, Account and User of `ns` Ready when it first sees
+/// it, after creating a placeholder creds Secret for a User; each with one request, a merge
+/// patch of the status or a create, the cheapest writes the API server takes. Runs until killed.
+async fn floor_writer(ns: String) {
+    let client = client().await;
+    let limit = Arc::new(Semaphore::new(FLOOR_CONCURRENCY));
+    tokio::join!(
+        mark_ready::<NatsCluster>(&client, &ns, &limit),
+        mark_ready::<Account>(&client, &ns, &limit),
+        mark_ready::<User>(&client, &ns, &limit),
+    );
+}
+
+/// Marks each `K` of `ns` Ready once (the floor writer's part for one kind).
+async fn mark_ready<K>(client: &Client, ns: &str, limit: &Arc<Semaphore>)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    use futures_util::StreamExt;
+    use kube::api::{Patch, PatchParams, PostParams};
+    use kube::runtime::{WatchStreamExt, watcher};
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let mut seen = BTreeSet::new();
+    let mut objects =
+        std::pin::pin!(watcher(api.clone(), watcher::Config::default()).applied_objects());
+    while let Some(object) = objects.next().await {
+        let Ok(object) = object else { continue };
+        if !seen.insert(object.uid().unwrap_or_default()) {
+            continue;
+        }
+        let (api, secrets, name) = (api.clone(), secrets.clone(), object.name_any());
+        let permit = limit.clone().acquire_owned().await.unwrap();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if K::kind(&()) == "User" {
+                let secret: Secret = serde_json::from_value(json!({
+                    "metadata": {
+                        "name": format!("{name}-nats-user-creds"),
+                        "labels": {"nauth.io/secret-type": "user-creds"},
+                    },
+                    "stringData": {"user.creds": "placeholder"},
+                }))
+                .unwrap();
+                let _ = secrets.create(&PostParams::default(), &secret).await;
+            }
+            let ready = json!({"status": {"conditions": [{
+                "type": "Ready", "status": "True", "reason": "Floor", "message": "",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }]}});
+            let patch = Patch::Merge(&ready);
+            if let Err(e) = api
+                .patch_status(&name, &PatchParams::default(), &patch)
+                .await
+            {
+                eprintln!("floor: {} {name}: {e}", K::kind(&()));
+            }
+        });
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Some(ns) = args.floor_writer {
+        return floor_writer(ns).await;
+    }
     let client = client().await;
     let clk_tck = clk_tck();
     let mut phases = Vec::new();
