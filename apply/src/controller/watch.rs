@@ -59,7 +59,9 @@ fn events<K: Kind>(
         None => Api::all_with(client.clone(), &resource),
     };
     // Nothing reads managedFields; kept, they would be the larger part of each cached object.
-    (watcher(api, watcher::Config::default()).modify(|o| o.metadata.managed_fields = None))
+    // A lost API server is retried after a growing pause (up to 30 s), not in a busy loop.
+    (watcher(api, watcher::Config::default()).default_backoff())
+        .modify(|o| o.metadata.managed_fields = None)
         .filter_map(|event| std::future::ready(decoded(event)))
 }
 
