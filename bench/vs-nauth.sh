@@ -3,7 +3,7 @@
 # kube-apiserver and nats-server of tests/testenv.sh (see BENCHMARKS.md, "nauth-apply against
 # NAuth").
 #
-#   bench/vs-nauth.sh                      # 100 Accounts x 10 Users, both controllers
+#   bench/vs-nauth.sh                      # 100 Accounts x 10 Users, both controllers and the floor
 #   bench/vs-nauth.sh --accounts 20        # any option of the driver (--help lists them)
 #
 # It builds what is missing:

@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     connect_concurrency: usize,
     /// Which controllers to run, in this order.
-    #[arg(long, value_delimiter = ',', default_value = "nauth,nauth-apply")]
+    #[arg(long, value_delimiter = ',', default_value = "nauth,floor,nauth-apply")]
     controllers: Vec<Which>,
     /// Directory for the controllers' logs (kept).
     #[arg(long, default_value = "/tmp/nauth-bench-logs")]
