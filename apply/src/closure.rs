@@ -723,7 +723,7 @@ pub fn replaced_annotation(was: &LockEntry) -> String {
 }
 
 /// The creds a creds Secret replaced ([`REPLACED_ANNOTATION`]), if it says.
-fn replaced(secret: &Secret) -> Option<UserRecord> {
+pub(crate) fn replaced(secret: &Secret) -> Option<UserRecord> {
     let text = secret.annotations().get(REPLACED_ANNOTATION)?;
     let record: serde_json::Value = serde_json::from_str(text).ok()?;
     Some(UserRecord {

@@ -1,7 +1,8 @@
 //! Revocation by the controller, against the real kube-apiserver and nats-server: a spec change
 //! re-issues a User's creds and the old ones are refused while the new ones connect; a deleted
 //! User's creds are refused once it is gone; an Account annotated
-//! `nauth.io/revoke-on-reissue: "false"` keeps a re-issued user's old creds working. Revocations
+//! `nauth.io/revoke-on-reissue: "false"` keeps a re-issued user's old creds working; a re-issued
+//! User is Ready only once NATS refuses its old creds. Revocations
 //! survive a deleted JWT ConfigMap; a User deleted while other Users hold its Account's deletion,
 //! or moved to another Account, is revoked at once.
 
@@ -13,8 +14,8 @@ use kube::api::{Api, DeleteParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, SETTLE, account, apply, connects, creds, may_publish, ready, ready_at, setup, user,
-    wait_for, wait_gone,
+    CLUSTER, Controller, SETTLE, account, apply, condition, connects, creds, has_condition,
+    may_publish, nats_cluster, ready, ready_at, setup, user, wait_for, wait_gone,
 };
 use serde_json::{Value, json};
 
@@ -113,6 +114,51 @@ async fn a_reissued_users_old_creds_are_refused_and_a_deleted_users_creds_too() 
     assert_eq!(revoked, BTreeMap::from([(key, second_iat)]));
     let members: BTreeMap<String, Value> = annotation(&cm, "nauth.io/users");
     assert!(members.is_empty(), "{members:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_reissued_user_is_ready_only_once_nats_refuses_its_old_creds() {
+    let (client, ns, _controller, first) = scene("ctl-revoke-pending", json!({})).await;
+    // The Account can reach no NATS server: it cannot push the revocation.
+    apply(
+        &client,
+        &ns,
+        nats_cluster(&ns, CLUSTER, "nats://127.0.0.1:1"),
+    )
+    .await;
+    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "a", |a| {
+        has_condition(a, "Ready", "False", "Errored")
+    })
+    .await;
+    apply(&client, &ns, app_user(&ns, &["foo.>", "bar"])).await;
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    let u = wait_for(&users, "u", |u| {
+        has_condition(u, "Ready", "False", "NotReady")
+    })
+    .await;
+    let (_, _, message) = condition(&u, "Ready").unwrap();
+    assert!(
+        message.contains("to revoke the replaced creds"),
+        "{message}"
+    );
+    let second = creds(&client, &ns, "u").await;
+    assert_ne!(second, first, "the new creds are written meanwhile");
+    assert!(
+        connects(&first).await,
+        "NATS was not told: the old creds still work"
+    );
+
+    // NATS reachable again: the Account pushes the revocation, then the User is Ready.
+    let url = nauth_tests::testenv::var("NATS_URL");
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
+    wait_for(&users, "u", |u| ready_at(u, 2)).await;
+    assert!(
+        !connects(&first).await,
+        "Ready, yet NATS takes the replaced creds"
+    );
+    assert!(may_publish(&second, "bar").await);
 }
 
 #[tokio::test]

@@ -779,7 +779,7 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
                 let read = seen.changed(&*a, changes::read_by_users(&a));
                 match (read, claims.changed(&*a, changes::claims_of(&a))) {
                     (true, _) => user::of_account(&store, &a),
-                    (false, true) => user::deleting_of_account(&store, &a),
+                    (false, true) => user::waiting_of_account(&store, &a),
                     (false, false) => Vec::new(),
                 }
             }

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, User, UserClaims};
-use nauth_render::api::{ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, USER_ACCOUNT_ID_LABEL};
+use nauth_render::api::{
+    ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, REVOKE_ON_REISSUE_ANNOTATION, USER_ACCOUNT_ID_LABEL,
+};
 use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
@@ -56,12 +58,24 @@ pub fn of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
         .collect()
 }
 
-/// The Users of an Account that are being deleted, reconciled again when its claims change: a
-/// User waits for its Account to revoke its creds before it goes.
-pub fn deleting_of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
-    let deleting =
-        |r: &ObjectRef<User>| (store.get(r)).is_some_and(|u| u.meta().deletion_timestamp.is_some());
-    of_account(store, a).into_iter().filter(deleting).collect()
+/// The Users of an Account that wait for it to revoke creds, reconciled again when its claims
+/// change: one being deleted waits for its own creds to be revoked before it goes, one with new
+/// creds for the creds they replaced (see [`revocation_pending`]; it has not reconciled its
+/// generation yet, or says NotReady).
+pub fn waiting_of_account(store: &Store<User>, a: &Account) -> Vec<ObjectRef<User>> {
+    let waits = |u: &User| {
+        let behind = u
+            .status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            != u.meta().generation;
+        u.meta().deletion_timestamp.is_some()
+            || behind
+            || (super::conditions::current(u).iter())
+                .any(|c| c.type_ == READY && c.status == "False" && c.reason == "NotReady")
+    };
+    let waiting = |r: &ObjectRef<User>| store.get(r).is_some_and(|u| waits(&u));
+    of_account(store, a).into_iter().filter(waiting).collect()
 }
 
 /// The User of a creds Secret, by its name: pre-rendered creds carry no ownerReference, and a
@@ -267,11 +281,59 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         .as_ref()
         .and_then(|s| closure::secret_value(s, "user.creds"))
         .is_some_and(|c| c == ru.creds);
-    if !unchanged {
-        cx.echoes.expect(&writes::object(&secrets, &secret).await?);
-        tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
+    let placed = match (unchanged, existing) {
+        (true, Some(existing)) => existing,
+        _ => {
+            cx.echoes.expect(&writes::object(&secrets, &secret).await?);
+            tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
+            secret
+        }
+    };
+    if let Some(waiting) = revocation_pending(&account, &placed, closure.config_map.as_ref()) {
+        // The Account's push usually follows within moments: only a wait that lasts is
+        // reported; meanwhile the status keeps the generation it last reconciled.
+        let age = Duration::from_secs(now().saturating_sub(ru.claims.data.iat).max(0) as u64);
+        return match age < QUIET_WAIT {
+            true => Ok(Action::requeue(REVOCATION_RECHECK)),
+            false => Err(not_ready(waiting)),
+        };
     }
     write_status(cx, u, &ru.claims.data, account_id).await
+}
+
+/// How often a User whose replaced creds are not revoked yet looks again, while it waits quietly.
+const REVOCATION_RECHECK: Duration = Duration::from_secs(1);
+
+/// Why the User is not Ready yet although its new creds are in place: the creds they replaced
+/// in the same Account still work until the Account's JWT that revokes them is in NATS, which
+/// its JWT ConfigMap (`written`, written once NATS accepted it) says. `None` when nothing is
+/// left to revoke: no creds replaced, an Account that keeps replaced creds
+/// (`nauth.io/revoke-on-reissue: "false"`) or only observes. The Account's claims changing
+/// wakes the User (see [`waiting_of_account`]).
+fn revocation_pending(
+    account: &Account,
+    creds: &Secret,
+    written: Option<&ConfigMap>,
+) -> Option<String> {
+    let replaced = closure::replaced(creds)?;
+    let label = |key: &str| account.labels().get(key).map(String::as_str);
+    let annotation = |key: &str| account.annotations().get(key).map(String::as_str);
+    if annotation(REVOKE_ON_REISSUE_ANNOTATION) == Some("false")
+        || label(MANAGEMENT_POLICY_LABEL) == Some("observe")
+    {
+        return None;
+    }
+    let revoked = (written.and_then(closure::lock_entry)).is_some_and(|jwt| {
+        nauth_jwt::is_revoked(&jwt.revocations, &replaced.public_key, replaced.issued_at)
+    });
+    let (ns, account_name) = ns_name(account);
+    (!revoked).then(|| {
+        format!(
+            "new creds issued; waiting for Account {ns}/{account_name} to revoke the replaced \
+             creds (user key {}, issued at {}) in NATS",
+            replaced.public_key, replaced.issued_at
+        )
+    })
 }
 
 /// How long a User created moments ago, with no status yet, still waits for its Account's ID
