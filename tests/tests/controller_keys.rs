@@ -12,8 +12,8 @@ use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::render::{Options, render};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, account, apply, creds, has_condition, may_publish, ready, resource, setup, user,
-    wait_for,
+    Controller, account, apply, condition, connects, creds, has_condition, may_publish, ready,
+    resource, setup, user, wait_for,
 };
 use serde_json::json;
 
@@ -145,6 +145,70 @@ async fn account_signing_key_rotation_and_revocation() {
         has_condition(u, "Ready", "False", "NotReady")
     })
     .await;
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
+async fn a_lost_account_signing_key_is_reported_and_a_new_one_re_issues_the_users() {
+    let client = client().await;
+    let ns = fresh_namespace(&client, "ctl-lost-sign").await;
+    setup(&client, &ns).await;
+    apply(&client, &ns, account(&ns, "a", json!({}))).await;
+    let spec = json!({"accountName": "a", "permissions": {"pub": {"allow": ["x.>"]}}});
+    apply(&client, &ns, user(&ns, "u", spec)).await;
+    let _controller = Controller::start(&ns, &[]).await;
+    let accounts: Api<Account> = Api::namespaced(client.clone(), &ns);
+    let users: Api<User> = Api::namespaced(client.clone(), &ns);
+    let id = wait_for(&accounts, "a", ready).await.labels()["account.nauth.io/id"].clone();
+    wait_for(&users, "u", ready).await;
+    let first = creds(&client, &ns, "u").await;
+
+    // The signing key Secret deleted by hand: the Account says which Secret it lacks and how
+    // to recover; the user's creds keep working meanwhile.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let sign = format!("nauth.io/secret-type=account-sign,account.nauth.io/id={id}");
+    let lost = secrets
+        .list(&ListParams::default().labels(&sign))
+        .await
+        .unwrap();
+    assert_eq!(lost.items.len(), 1);
+    secrets
+        .delete(&lost.items[0].name_any(), &Default::default())
+        .await
+        .unwrap();
+    let a = wait_for(&accounts, "a", |a| {
+        has_condition(a, "Ready", "False", "Errored")
+    })
+    .await;
+    let (_, _, message) = condition(&a, "Ready").unwrap();
+    assert!(message.contains("account-sign"), "{message}");
+    assert!(message.contains("new account seed"), "{message}");
+    assert!(may_publish(&first, "x.1").await);
+
+    // The recovery docs/controller.md gives: a new signing key Secret under the account's ID.
+    let key = nkeys::KeyPair::new_account();
+    let labels = json!({
+        "account.nauth.io/id": id, "account.nauth.io/name": "a",
+        "nauth.io/secret-type": "account-sign", "nauth.io/managed": "true",
+    });
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "a-ac-sign-recovered", "namespace": ns, "labels": labels},
+        "stringData": {"default": key.seed().unwrap()},
+    });
+    apply(&client, &ns, secret).await;
+    wait_for(&accounts, "a", ready).await;
+    let u = wait_for(&users, "u", |u| {
+        match u.labels().get("user.nauth.io/signed-by") == Some(&key.public_key()) {
+            true => ready(u),
+            false => Err("not yet signed by the new key".into()),
+        }
+    })
+    .await;
+    assert_eq!(u.labels()["user.nauth.io/account-id"], id, "the same account");
+    let second = creds(&client, &ns, "u").await;
+    assert!(may_publish(&second, "x.1").await);
+    assert!(!connects(&first).await, "creds of the lost key are refused");
 }
 
 #[tokio::test]

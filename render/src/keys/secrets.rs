@@ -87,6 +87,13 @@ pub(super) fn account_secrets<'s>(
                 .collect();
             match found.as_slice() {
                 [one] => Ok(**one),
+                [] if t == "account-sign" => Err(format!(
+                    "no Secret labelled {label}={wanted} has {SECRET_TYPE}={t}: restore the lost \
+                     Secret, or add one holding a new account seed (key `default`), labelled \
+                     {label}={wanted}, {SECRET_TYPE}={t} and {}={} (the account keeps its ID; \
+                     its users' creds are issued anew)",
+                    MANAGED.0, MANAGED.1
+                )),
                 [] => Err(format!(
                     "no Secret labelled {label}={wanted} has {SECRET_TYPE}={t}"
                 )),

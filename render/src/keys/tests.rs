@@ -95,6 +95,33 @@ fn account_keys_by_id_label_then_name_label_then_legacy_names() {
 }
 
 #[test]
+fn a_lost_signing_key_secret_is_named_with_the_labels_of_its_replacement() {
+    let r = key(KeyPairType::Account, 1);
+    let id = r.public_key();
+    let labels = format!(
+        "account.nauth.io/id: {id}, nauth.io/secret-type: account-root, nauth.io/managed: 'true'"
+    );
+    let inputs = load(&format!(
+        "{}{ACCOUNT}",
+        secret("x1", &labels, "default", &r.seed().unwrap())
+    ));
+    let sources = KeySources {
+        secrets: &inputs.secrets,
+        seed_root: None,
+    };
+    let Err(e) = sources.account(&inputs.accounts[0], Some(&id)) else {
+        panic!("keys without a signing key")
+    };
+    let wanted = format!(
+        "no Secret labelled account.nauth.io/id={id} has nauth.io/secret-type=account-sign: \
+         restore the lost Secret, or add one holding a new account seed (key `default`), labelled \
+         account.nauth.io/id={id}, nauth.io/secret-type=account-sign and nauth.io/managed=true"
+    );
+    assert!(e.message.starts_with(&wanted), "{}", e.message);
+    assert!(!e.message.contains(&r.seed().unwrap()));
+}
+
+#[test]
 fn seed_root_is_the_fallback_and_generation_rotates() {
     let inputs = load(&format!(
         "{ACCOUNT}---\n{}",
