@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -55,28 +56,53 @@ pub(crate) fn holds_fields(live: Option<&serde_json::Value>, fields: &serde_json
     fields.iter().all(|(k, v)| live.get(k) == Some(v))
 }
 
-/// Server-side applies the labels we own on `o`, unless it already carries them. Returns the
-/// object as written, `None` when nothing was.
+/// Server-side applies the labels we own on `o`, and with them `finalizer` when given, unless
+/// it already carries them all. Returns the object as written, `None` when nothing was.
+///
+/// Once applied here, the finalizer must be in every later apply of the same labels: a field
+/// our field manager stops giving is removed. So it is left out only of an object being
+/// deleted that no longer has it (none may be added then).
 pub async fn labels<K>(
     api: &Api<K>,
     o: &K,
     labels: &BTreeMap<String, String>,
+    finalizer: Option<&str>,
 ) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    if labels.iter().all(|(k, v)| o.labels().get(k) == Some(v)) {
+    let Some(metadata) = labels_metadata(o.meta(), labels, finalizer) else {
         return Ok(None);
-    }
-    let name = o.name_any();
+    };
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "metadata": { "name": name, "labels": labels },
+        "metadata": metadata,
     });
     Ok(Some(
-        api.patch(&name, &params(), &Patch::Apply(body)).await?,
+        api.patch(&o.name_any(), &params(), &Patch::Apply(body))
+            .await?,
     ))
+}
+
+/// The metadata [`labels`] applies to an object with metadata `live`; `None` when it holds it.
+fn labels_metadata(
+    live: &ObjectMeta,
+    labels: &BTreeMap<String, String>,
+    finalizer: Option<&str>,
+) -> Option<serde_json::Value> {
+    let has = |f: &str| live.finalizers.iter().flatten().any(|x| x == f);
+    let deleting = live.deletion_timestamp.is_some();
+    let finalizer = finalizer.filter(|f| !deleting || has(f));
+    let held = |(k, v): (&String, &String)| live.labels.as_ref().and_then(|l| l.get(k)) == Some(v);
+    if labels.iter().all(held) && finalizer.is_none_or(has) {
+        return None;
+    }
+    let mut metadata = json!({ "name": live.name, "labels": labels });
+    if let Some(f) = finalizer {
+        metadata["finalizers"] = json!([f]);
+    }
+    Some(metadata)
 }
 
 /// Server-side applies a whole object (a ConfigMap, a Secret) we own; returns it as written.
@@ -176,7 +202,48 @@ where
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ConfigMap;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    #[test]
+    fn labels_come_with_the_finalizer_unless_the_object_goes_without_it() {
+        let labels = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        const F: &str = "x.nauth.io/finalizer";
+        let f = Some(F);
+        let new = ObjectMeta {
+            name: Some("u".into()),
+            ..Default::default()
+        };
+        let wanted = json!({"name": "u", "labels": {"k": "v"}, "finalizers": [f]});
+        assert_eq!(labels_metadata(&new, &labels, f), Some(wanted.clone()));
+        assert_eq!(
+            labels_metadata(&new, &labels, None),
+            Some(json!({"name": "u", "labels": {"k": "v"}}))
+        );
+        let held = ObjectMeta {
+            labels: Some(labels.clone()),
+            finalizers: Some(vec![F.into()]),
+            ..new.clone()
+        };
+        assert_eq!(labels_metadata(&held, &labels, f), None);
+        // Labels held, the finalizer removed by hand: it comes back.
+        let bare = ObjectMeta {
+            finalizers: None,
+            ..held.clone()
+        };
+        assert_eq!(labels_metadata(&bare, &labels, f), Some(wanted.clone()));
+        // Being deleted: kept in the apply while it is there (or the apply would drop it),
+        // never added.
+        let deleting = |m: &ObjectMeta| ObjectMeta {
+            deletion_timestamp: Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+            labels: None,
+            ..m.clone()
+        };
+        assert_eq!(labels_metadata(&deleting(&held), &labels, f), Some(wanted));
+        assert_eq!(
+            labels_metadata(&deleting(&bare), &labels, f),
+            Some(json!({"name": "u", "labels": {"k": "v"}}))
+        );
+    }
 
     #[test]
     fn a_status_is_held_when_every_field_is_already_there() {

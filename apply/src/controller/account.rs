@@ -265,7 +265,7 @@ pub(super) async fn write_status(
         ),
     ]);
     let api = cx.api::<Account>(&ns);
-    cx.write_labels(&api, a, &labels).await?;
+    cx.write_labels(&api, a, &labels, None).await?;
     let adoptions = AccountAdoptions {
         exports: Some(status::adoptions(
             &children(&closure.exports),
@@ -539,7 +539,7 @@ async fn observe(a: &Account, cx: &Context, cluster: &Cluster) -> Result<Action,
             cluster.object.uid().unwrap_or_default(),
         ),
     ]);
-    cx.write_labels(&api, a, &labels).await?;
+    cx.write_labels(&api, a, &labels, None).await?;
     let hash = render::claims_hash(&found.claims).map_err(Error::errored)?;
     let status = json!({
         "claims": status::account_claims(&found.claims),

@@ -130,7 +130,7 @@ async fn apply(e: &AccountExport, cx: &Context) -> Result<Action, Error> {
                         && let Some(id) = id
                     {
                         let labels = BTreeMap::from([(ACCOUNT_ID.to_string(), id.clone())]);
-                        cx.write_labels(&cx.api::<AccountExport>(&ns), e, &labels)
+                        cx.write_labels(&cx.api::<AccountExport>(&ns), e, &labels, None)
                             .await?;
                     }
                     sets.push(ok("BoundToAccount", "OK", String::new()));

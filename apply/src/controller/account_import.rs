@@ -109,7 +109,7 @@ async fn apply(i: &AccountImport, cx: &Context) -> Result<Action, Error> {
         }
     }
     if !labels.is_empty() && labels.iter().any(|(k, v)| i.labels().get(k) != Some(v)) {
-        cx.write_labels(&cx.api::<AccountImport>(&ns), i, &labels)
+        cx.write_labels(&cx.api::<AccountImport>(&ns), i, &labels, None)
             .await?;
     }
     let mut desired = i.status.as_ref().and_then(|s| s.desired_claim.clone());

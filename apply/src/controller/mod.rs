@@ -197,18 +197,19 @@ impl Context {
         }
     }
 
-    /// Writes `labels` on `o` (see [`crate::writes::labels`]); the event of that write does
-    /// not reconcile `o` again (see [`echoes`]).
+    /// Writes `labels` on `o`, with `finalizer` if given (see [`crate::writes::labels`]); the
+    /// event of that write does not reconcile `o` again (see [`echoes`]).
     pub(crate) async fn write_labels<K>(
         &self,
         api: &Api<K>,
         o: &K,
         labels: &std::collections::BTreeMap<String, String>,
+        finalizer: Option<&str>,
     ) -> Result<(), Error>
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     {
-        if let Some(written) = crate::writes::labels(api, o, labels).await? {
+        if let Some(written) = crate::writes::labels(api, o, labels, finalizer).await? {
             self.echoes.expect(&written);
         }
         Ok(())

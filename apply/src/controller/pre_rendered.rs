@@ -100,7 +100,7 @@ async fn bind_id(a: &Account, cx: &Context, cluster: &Cluster, jwt: &str) -> Res
     let trusted = conn.membership().await?.trust.verify_account(jwt, now())?;
     let (ns, _) = ns_name(a);
     let id = BTreeMap::from([(ACCOUNT_ID_LABEL.to_string(), trusted.data.sub)]);
-    cx.write_labels(&cx.api::<Account>(&ns), a, &id).await
+    cx.write_labels(&cx.api::<Account>(&ns), a, &id, None).await
 }
 
 /// The claims of an account JWT, whose signature verifies.
