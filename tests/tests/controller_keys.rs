@@ -205,7 +205,11 @@ async fn a_lost_account_signing_key_is_reported_and_a_new_one_re_issues_the_user
         }
     })
     .await;
-    assert_eq!(u.labels()["user.nauth.io/account-id"], id, "the same account");
+    assert_eq!(
+        u.labels()["user.nauth.io/account-id"],
+        id,
+        "the same account"
+    );
     let second = creds(&client, &ns, "u").await;
     assert!(may_publish(&second, "x.1").await);
     assert!(!connects(&first).await, "creds of the lost key are refused");
