@@ -239,6 +239,17 @@ where
     }
 }
 
+/// Waits until `name` is `Ready=False` with `reason` (see [`wait_for`]); returns it and the
+/// condition's message.
+pub async fn wait_not_ready<K>(api: &Api<K>, name: &str, reason: &str) -> (K, String)
+where
+    K: Resource + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let o = wait_for(api, name, |o| has_condition(o, "Ready", "False", reason)).await;
+    let (_, _, message) = condition(&o, "Ready").unwrap_or_default();
+    (o, message)
+}
+
 /// Waits until `name` is gone from `api` (its finalizers done); panics after [`SETTLE`].
 pub async fn wait_gone<K>(api: &Api<K>, name: &str)
 where

@@ -11,7 +11,7 @@ use nauth_render::api::{Account, NatsCluster, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
     CLUSTER, Controller, SETTLE, account, apply, condition, has_condition, ready, resource, setup,
-    user, wait_for,
+    user, wait_for, wait_not_ready,
 };
 use nauth_tests::testenv;
 use serde_json::json;
@@ -113,11 +113,7 @@ async fn natscluster_deletion_waits_for_its_bound_account() {
         .delete(CLUSTER, &DeleteParams::default())
         .await
         .unwrap();
-    let blocked = wait_for(&clusters, CLUSTER, |c| {
-        has_condition(c, "Ready", "False", "Errored")
-    })
-    .await;
-    let (_, _, message) = condition(&blocked, "Ready").unwrap();
+    let (blocked, message) = wait_not_ready(&clusters, CLUSTER, "Errored").await;
     assert_eq!(message, "delete blocked, found 1 account bindings");
     assert_eq!(blocked.finalizers(), ["natscluster.nauth.io/finalizer"]);
     accounts
@@ -169,11 +165,7 @@ async fn a_natscluster_whose_operator_key_is_not_an_operator_key_is_not_ready() 
     let _controller = Controller::start(&ns, &[]).await;
     let clusters: Api<NatsCluster> = Api::namespaced(client.clone(), &ns);
     wait_for(&clusters, CLUSTER, ready).await;
-    let wrong = wait_for(&clusters, "wrong", |c| {
-        has_condition(c, "Ready", "False", "Errored")
-    })
-    .await;
-    let (_, _, message) = condition(&wrong, "Ready").unwrap();
+    let (_, message) = wait_not_ready(&clusters, "wrong", "Errored").await;
     assert!(
         message.contains("spec.operatorSigningKeySecretRef"),
         "{message}"

@@ -11,8 +11,8 @@ use nauth_apply::nats::{ClusterConfig, Connection, SystemCreds};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, account, apply, condition, creds, eventually, has_condition, nats_cluster,
-    ready, setup, user, wait_for,
+    CLUSTER, Controller, account, apply, condition, creds, eventually, nats_cluster, ready, setup,
+    user, wait_for, wait_not_ready,
 };
 use nauth_tests::{nats_servers, testenv};
 use serde_json::json;
@@ -158,11 +158,7 @@ async fn a_resolver_wiped_under_a_running_server_is_reported_until_it_restarts()
     } = scene("live").await;
 
     servers[0].wipe_resolver();
-    let a = wait_for(&accounts, "a", |a| {
-        has_condition(a, "Ready", "False", "ResolverNotStoring")
-    })
-    .await;
-    let (_, _, message) = condition(&a, "Ready").unwrap();
+    let (_, message) = wait_not_ready(&accounts, "a", "ResolverNotStoring").await;
     assert!(
         message.contains("still do not hold it") && message.contains("restart those servers"),
         "{message}"
@@ -201,11 +197,7 @@ async fn a_changed_cluster_secret_re_triggers_the_accounts_bound_to_it() {
                "stringData": {"default": text}})
     };
     apply(&client, &ns, set("not a creds file".into())).await;
-    let broken = wait_for(&accounts, "a", |a| {
-        has_condition(a, "Ready", "False", "Errored")
-    })
-    .await;
-    let (_, _, message) = condition(&broken, "Ready").unwrap();
+    let (_, message) = wait_not_ready(&accounts, "a", "Errored").await;
     assert!(
         message.contains("spec.systemAccountUserCredsSecretRef")
             && message.contains(&format!("Secret {ns}/system-creds")),

@@ -12,8 +12,8 @@ use nauth_render::lock::{Lock, LockEntry};
 use nauth_render::render::{Options, render};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    Controller, account, apply, condition, connects, creds, has_condition, may_publish, ready,
-    resource, setup, user, wait_for,
+    Controller, account, apply, connects, creds, has_condition, may_publish, ready, resource,
+    setup, user, wait_for, wait_not_ready,
 };
 use serde_json::json;
 
@@ -176,11 +176,7 @@ async fn a_lost_account_signing_key_is_reported_and_a_new_one_re_issues_the_user
         .delete(&lost.items[0].name_any(), &Default::default())
         .await
         .unwrap();
-    let a = wait_for(&accounts, "a", |a| {
-        has_condition(a, "Ready", "False", "Errored")
-    })
-    .await;
-    let (_, _, message) = condition(&a, "Ready").unwrap();
+    let (_, message) = wait_not_ready(&accounts, "a", "Errored").await;
     assert!(message.contains("account-sign"), "{message}");
     assert!(message.contains("new account seed"), "{message}");
     assert!(may_publish(&first, "x.1").await);

@@ -14,8 +14,8 @@ use kube::api::{Api, DeleteParams};
 use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
-    CLUSTER, Controller, SETTLE, account, apply, condition, connects, creds, has_condition,
-    may_publish, nats_cluster, ready, ready_at, setup, user, wait_for, wait_gone,
+    CLUSTER, Controller, SETTLE, account, apply, connects, creds, may_publish, nats_cluster, ready,
+    ready_at, setup, user, wait_for, wait_gone, wait_not_ready,
 };
 use serde_json::{Value, json};
 
@@ -128,17 +128,10 @@ async fn a_reissued_user_is_ready_only_once_nats_refuses_its_old_creds() {
     )
     .await;
     let accounts = Api::<Account>::namespaced(client.clone(), &ns);
-    wait_for(&accounts, "a", |a| {
-        has_condition(a, "Ready", "False", "Errored")
-    })
-    .await;
+    wait_not_ready(&accounts, "a", "Errored").await;
     apply(&client, &ns, app_user(&ns, &["foo.>", "bar"])).await;
     let users = Api::<User>::namespaced(client.clone(), &ns);
-    let u = wait_for(&users, "u", |u| {
-        has_condition(u, "Ready", "False", "NotReady")
-    })
-    .await;
-    let (_, _, message) = condition(&u, "Ready").unwrap();
+    let (_, message) = wait_not_ready(&users, "u", "NotReady").await;
     assert!(
         message.contains("to revoke the replaced creds"),
         "{message}"
