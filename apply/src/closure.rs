@@ -459,6 +459,11 @@ async fn exporter(
     Ok(Some((observed(a), secrets)))
 }
 
+/// The users an Account's JWT ConfigMap records (by User `namespace/name`).
+pub fn recorded_users(written: &ConfigMap) -> Option<Roster> {
+    json_annotation(written, USERS_ANNOTATION)
+}
+
 /// The lock record in the annotations of an object the controller wrote.
 pub fn lock_entry<K: Resource>(written: &K) -> Option<LockEntry> {
     let a = written.meta().annotations.as_ref()?;
@@ -613,7 +618,7 @@ pub async fn account(cx: &Context, a: &api::Account, cluster: &Cluster) -> Resul
     }
     let mut members = Members {
         previous: (written.as_ref())
-            .and_then(|cm| json_annotation(cm, USERS_ANNOTATION))
+            .and_then(recorded_users)
             .unwrap_or_default(),
         current: Default::default(),
     };

@@ -12,7 +12,7 @@ use nauth_render::api::{Account, User};
 use nauth_tests::cluster::{client, fresh_namespace};
 use nauth_tests::controller::{
     CLUSTER, Controller, TIMEOUT, account, apply, connects, creds, has_condition, may_publish,
-    ready, ready_at, seeds_in, setup, user, wait_for, wait_gone,
+    ready, ready_at, seeds_in, setup, user, wait_for, wait_gone, wait_not_ready,
 };
 use nauth_tests::{nats, testenv};
 use serde_json::{Value, json};
@@ -280,20 +280,37 @@ async fn account_deletion_waits_for_its_users_then_removes_its_secrets_and_its_n
         .delete("a", &DeleteParams::default())
         .await
         .unwrap();
-    let blocked = wait_for(&accounts, "a", |a| {
-        has_condition(a, "Ready", "False", "Errored")
-    })
-    .await;
-    let (_, _, message) = nauth_tests::controller::condition(&blocked, "Ready").unwrap();
+    let (blocked, message) = wait_not_ready(&accounts, "a", "Errored").await;
     assert_eq!(
         message,
         "cannot delete an account with associated users, found 1 users"
     );
     assert_eq!(blocked.finalizers(), ["account.nauth.io/finalizer"]);
+    // A User created meanwhile holds it too, but gets no creds: they would outlive it.
+    apply(&client, &ns, user(&ns, "late", json!({"accountName": "a"}))).await;
+    let (_, message) = wait_not_ready(&users, "late", "NotReady").await;
+    let t = format!("Account {ns}/a is being deleted: no creds are issued for it");
+    assert_eq!(message, t);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    assert!(
+        secrets
+            .get_opt("late-nats-user-creds")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     users.delete("u", &DeleteParams::default()).await.unwrap();
+    wait_gone(&users, "u").await;
+    // The Account's reconcile after that deletion (woken by it) still finds `late`.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let still = accounts.get_opt("a").await.unwrap();
+    assert!(still.is_some(), "the Account went while a User named it");
+    users
+        .delete("late", &DeleteParams::default())
+        .await
+        .unwrap();
     wait_gone(&accounts, "a").await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let left = secrets
         .list(&ListParams::default().labels(&format!("account.nauth.io/id={id}")))
         .await

@@ -156,6 +156,40 @@ async fn a_reissued_user_is_ready_only_once_nats_refuses_its_old_creds() {
 
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
+async fn a_moved_user_is_ready_only_once_nats_refuses_the_creds_of_its_first_account() {
+    let (client, ns, _controller, first) = scene("ctl-move-pending", json!({})).await;
+    apply(&client, &ns, account(&ns, "b", json!({}))).await;
+    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "b", ready).await;
+    apply(
+        &client,
+        &ns,
+        nats_cluster(&ns, CLUSTER, "nats://127.0.0.1:1"),
+    )
+    .await;
+    wait_not_ready(&accounts, "a", "Errored").await;
+    apply(&client, &ns, user(&ns, "u", json!({"accountName": "b"}))).await;
+    let users = Api::<User>::namespaced(client.clone(), &ns);
+    let (_, message) = wait_not_ready(&users, "u", "NotReady").await;
+    let waits = format!("moved; waiting for Account {ns}/a to revoke");
+    assert!(message.starts_with(&waits), "{message}");
+    assert!(
+        connects(&first).await,
+        "NATS was not told: the first creds still work"
+    );
+
+    let url = nauth_tests::testenv::var("NATS_URL");
+    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
+    wait_for(&users, "u", |u| ready_at(u, 2)).await;
+    assert!(
+        !connects(&first).await,
+        "Ready, yet NATS takes the first creds"
+    );
+    assert!(connects(&creds(&client, &ns, "u").await).await);
+}
+
+#[tokio::test]
+#[ignore = "needs tests/testenv.sh"]
 async fn an_account_annotated_not_to_revoke_on_reissue_keeps_the_old_creds_working() {
     let opt_out = json!({"nauth.io/revoke-on-reissue": "false"});
     let (client, ns, _controller, first) = scene("ctl-revoke-opt-out", opt_out).await;

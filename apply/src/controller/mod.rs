@@ -776,8 +776,11 @@ pub async fn run(client: Client, config: Config) -> std::io::Result<()> {
         })
         .watches_shared_stream(accounts_to_users, {
             let (store, seen, claims) = (user_store.clone(), Seen::default(), Seen::default());
+            let accounts = account_store.clone();
             move |a| {
-                let read = seen.changed(&*a, changes::read_by_users(&a));
+                // Gone: its Users must say so (one created as it went may hold creds for it).
+                let gone = accounts.get(&ObjectRef::from(&*a)).is_none();
+                let read = seen.changed(&*a, changes::read_by_users(&a)) || gone;
                 match (read, claims.changed(&*a, changes::claims_of(&a))) {
                     (true, _) => user::of_account(&store, &a),
                     (false, true) => user::waiting_of_account(&store, &a),

@@ -300,13 +300,24 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         .is_some_and(|c| c == ru.creds);
     let placed = match (unchanged, existing) {
         (true, Some(existing)) => existing,
+        // Creds in place stay; new ones could outlive the account (a User created as its
+        // deletion checked for Users would not hold it).
+        _ if account.meta().deletion_timestamp.is_some() => {
+            return Err(not_ready(format!(
+                "Account {ns}/{account_name} is being deleted: no creds are issued for it"
+            )));
+        }
         _ => {
             cx.echoes.expect(&writes::object(&secrets, &secret).await?);
             tracing::info!(user = %format!("{ns}/{name}"), key = %ru.claims.data.sub, "issued user creds");
             secret
         }
     };
-    if let Some(waiting) = revocation_pending(&account, &placed, closure.config_map.as_ref()) {
+    let waiting = match revocation_pending(&account, &placed, closure.config_map.as_ref()) {
+        Some(waiting) => Some(waiting),
+        None => move_pending(cx, u, &placed).await?,
+    };
+    if let Some(waiting) = waiting {
         // The Account's push usually follows within moments: only a wait that lasts is
         // reported; meanwhile the status keeps the generation it last reconciled.
         let age = Duration::from_secs(now().saturating_sub(ru.claims.data.iat).max(0) as u64);
@@ -316,6 +327,34 @@ async fn apply(u: &User, cx: &Context) -> Result<Action, Error> {
         };
     }
     write_claims(cx, u).await
+}
+
+/// Why a User moved to another Account is not Ready yet: the Account it left still lets its
+/// creds in until its JWT in NATS revokes them, which its JWT ConfigMap says by no longer
+/// listing the User among its users. `None` when that Account is gone or only observes.
+async fn move_pending(cx: &Context, u: &User, creds: &Secret) -> Result<Option<String>, Error> {
+    let Some(previous) = creds.annotations().get(PREVIOUS_ACCOUNT_ID_ANNOTATION) else {
+        return Ok(None);
+    };
+    let (ns, name) = ns_name(u);
+    let left = (cx.caches.accounts.state().into_iter()).find(|a| {
+        a.namespace().as_deref() == Some(&ns) && a.labels().get(ACCOUNT_ID_LABEL) == Some(previous)
+    });
+    let Some(left) = left
+        .filter(|a| a.labels().get(MANAGEMENT_POLICY_LABEL).map(String::as_str) != Some("observe"))
+    else {
+        return Ok(None);
+    };
+    let written = closure::account_config_map(cx, &ns, &left.name_any()).await?;
+    let listed = (written.as_ref())
+        .and_then(closure::recorded_users)
+        .is_some_and(|users| users.contains_key(&format!("{ns}/{name}")));
+    Ok(listed.then(|| {
+        format!(
+            "moved; waiting for Account {ns}/{} to revoke the creds it issued to this User in NATS",
+            left.name_any()
+        )
+    }))
 }
 
 /// How often a User whose replaced creds are not revoked yet looks again, while it waits quietly.
