@@ -80,6 +80,18 @@ enum Which {
 }
 
 impl Which {
+    /// The binary the options give for this controller; the floor is this binary itself.
+    fn binary(self, args: &Args) -> Result<PathBuf, String> {
+        let (given, flag) = match self {
+            Which::Nauth => (&args.nauth, "--nauth"),
+            Which::NauthApply => (&args.nauth_apply, "--nauth-apply"),
+            Which::Floor => return std::env::current_exe().map_err(|e| e.to_string()),
+        };
+        given
+            .clone()
+            .ok_or_else(|| format!("{flag} BINARY is needed to run {}", self.name()))
+    }
+
     fn name(self) -> &'static str {
         match self {
             Which::Nauth => "nauth",
@@ -136,15 +148,10 @@ impl Running {
         std::fs::create_dir_all(&args.logs).unwrap();
         let log = args.logs.join(format!("{}-{namespace}.log", which.name()));
         let file = std::fs::File::create(&log).unwrap();
-        let path = |p: &Option<PathBuf>, flag| {
-            p.clone()
-                .unwrap_or_else(|| panic!("{flag} is needed to run {}", which.name()))
-        };
         let mut command = match which {
-            Which::Nauth => Command::new(path(&args.nauth, "--nauth")),
-            Which::NauthApply => Command::new(path(&args.nauth_apply, "--nauth-apply")),
+            Which::Nauth | Which::NauthApply => Command::new(which.binary(args).unwrap()),
             Which::Floor => {
-                let mut c = Command::new(std::env::current_exe().unwrap());
+                let mut c = Command::new(which.binary(args).unwrap());
                 c.args(["--floor-writer", namespace]);
                 c
             }
@@ -833,6 +840,14 @@ async fn main() {
     let args = Args::parse();
     if let Some(ns) = args.floor_writer {
         return floor_writer(ns).await;
+    }
+    // Checked before any run: a missing binary would otherwise stop the driver after the runs
+    // before it.
+    for which in &args.controllers {
+        if let Err(e) = which.binary(&args) {
+            eprintln!("bench-vs-nauth: {e}");
+            std::process::exit(2);
+        }
     }
     let client = client().await;
     let clk_tck = clk_tck();
