@@ -116,19 +116,45 @@ async fn a_reissued_users_old_creds_are_refused_and_a_deleted_users_creds_too() 
     assert!(members.is_empty(), "{members:?}");
 }
 
+/// [`scene`] and a second Account `b`, Ready, for `u` to move to.
+async fn scene_with_b(prefix: &str) -> (kube::Client, String, Controller, String) {
+    let (client, ns, controller, first) = scene(prefix, json!({})).await;
+    apply(&client, &ns, account(&ns, "b", json!({}))).await;
+    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
+    wait_for(&accounts, "b", ready).await;
+    (client, ns, controller, first)
+}
+
+/// Points the NatsCluster at a closed port and waits until Account `a` fails: it can push
+/// nothing now.
+async fn cut_off_nats(client: &kube::Client, ns: &str) {
+    apply(client, ns, nats_cluster(ns, CLUSTER, "nats://127.0.0.1:1")).await;
+    let accounts = Api::<Account>::namespaced(client.clone(), ns);
+    wait_not_ready(&accounts, "a", "Errored").await;
+}
+
+/// While User `u` waits, NATS was not told and still takes `first`; then the NatsCluster points
+/// at NATS again, and once `u` is Ready for generation 2, NATS refuses `first`.
+async fn reconnect_then_refused(client: &kube::Client, ns: &str, first: &str) {
+    assert!(
+        connects(first).await,
+        "NATS was not told: the first creds still work"
+    );
+    let url = nauth_tests::testenv::var("NATS_URL");
+    apply(client, ns, nats_cluster(ns, CLUSTER, &url)).await;
+    let users = Api::<User>::namespaced(client.clone(), ns);
+    wait_for(&users, "u", |u| ready_at(u, 2)).await;
+    assert!(
+        !connects(first).await,
+        "Ready, yet NATS takes the first creds"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn a_reissued_user_is_ready_only_once_nats_refuses_its_old_creds() {
     let (client, ns, _controller, first) = scene("ctl-revoke-pending", json!({})).await;
-    // The Account can reach no NATS server: it cannot push the revocation.
-    apply(
-        &client,
-        &ns,
-        nats_cluster(&ns, CLUSTER, "nats://127.0.0.1:1"),
-    )
-    .await;
-    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
-    wait_not_ready(&accounts, "a", "Errored").await;
+    cut_off_nats(&client, &ns).await;
     apply(&client, &ns, app_user(&ns, &["foo.>", "bar"])).await;
     let users = Api::<User>::namespaced(client.clone(), &ns);
     let (_, message) = wait_not_ready(&users, "u", "NotReady").await;
@@ -138,53 +164,21 @@ async fn a_reissued_user_is_ready_only_once_nats_refuses_its_old_creds() {
     );
     let second = creds(&client, &ns, "u").await;
     assert_ne!(second, first, "the new creds are written meanwhile");
-    assert!(
-        connects(&first).await,
-        "NATS was not told: the old creds still work"
-    );
-
-    // NATS reachable again: the Account pushes the revocation, then the User is Ready.
-    let url = nauth_tests::testenv::var("NATS_URL");
-    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
-    wait_for(&users, "u", |u| ready_at(u, 2)).await;
-    assert!(
-        !connects(&first).await,
-        "Ready, yet NATS takes the replaced creds"
-    );
+    reconnect_then_refused(&client, &ns, &first).await;
     assert!(may_publish(&second, "bar").await);
 }
 
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn a_moved_user_is_ready_only_once_nats_refuses_the_creds_of_its_first_account() {
-    let (client, ns, _controller, first) = scene("ctl-move-pending", json!({})).await;
-    apply(&client, &ns, account(&ns, "b", json!({}))).await;
-    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
-    wait_for(&accounts, "b", ready).await;
-    apply(
-        &client,
-        &ns,
-        nats_cluster(&ns, CLUSTER, "nats://127.0.0.1:1"),
-    )
-    .await;
-    wait_not_ready(&accounts, "a", "Errored").await;
+    let (client, ns, _controller, first) = scene_with_b("ctl-move-pending").await;
+    cut_off_nats(&client, &ns).await;
     apply(&client, &ns, user(&ns, "u", json!({"accountName": "b"}))).await;
     let users = Api::<User>::namespaced(client.clone(), &ns);
     let (_, message) = wait_not_ready(&users, "u", "NotReady").await;
     let waits = format!("moved; waiting for Account {ns}/a to revoke");
     assert!(message.starts_with(&waits), "{message}");
-    assert!(
-        connects(&first).await,
-        "NATS was not told: the first creds still work"
-    );
-
-    let url = nauth_tests::testenv::var("NATS_URL");
-    apply(&client, &ns, nats_cluster(&ns, CLUSTER, &url)).await;
-    wait_for(&users, "u", |u| ready_at(u, 2)).await;
-    assert!(
-        !connects(&first).await,
-        "Ready, yet NATS takes the first creds"
-    );
+    reconnect_then_refused(&client, &ns, &first).await;
     assert!(connects(&creds(&client, &ns, "u").await).await);
 }
 
@@ -288,10 +282,7 @@ async fn a_user_deleted_while_other_users_hold_its_accounts_deletion_is_revoked(
 #[tokio::test]
 #[ignore = "needs tests/testenv.sh"]
 async fn a_user_moved_to_another_account_is_revoked_by_the_first_at_once() {
-    let (client, ns, _controller, first) = scene("ctl-revoke-moved", json!({})).await;
-    apply(&client, &ns, account(&ns, "b", json!({}))).await;
-    let accounts = Api::<Account>::namespaced(client.clone(), &ns);
-    wait_for(&accounts, "b", ready).await;
+    let (client, ns, _controller, first) = scene_with_b("ctl-revoke-moved").await;
     let moved = user(&ns, "u", json!({"accountName": "b"}));
     apply(&client, &ns, moved).await;
     let users = Api::<User>::namespaced(client.clone(), &ns);
