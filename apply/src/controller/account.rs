@@ -200,7 +200,9 @@ pub fn of_deleted_user(u: &api::User) -> Option<ObjectRef<Account>> {
     Some(ObjectRef::new(u.account_name()).within(&u.namespace()?))
 }
 
-fn observed(a: &Account) -> bool {
+/// Whether the Account only observes (`nauth.io/management-policy: observe`): nothing of it is
+/// signed or pushed, so it revokes nothing.
+pub(super) fn observed(a: &Account) -> bool {
     a.labels().get(MANAGEMENT_POLICY_LABEL).map(String::as_str) == Some("observe")
 }
 

@@ -11,9 +11,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use nauth_render::api::{self, Account, User, UserClaims};
-use nauth_render::api::{
-    ACCOUNT_ID_LABEL, MANAGEMENT_POLICY_LABEL, REVOKE_ON_REISSUE_ANNOTATION, USER_ACCOUNT_ID_LABEL,
-};
+use nauth_render::api::{ACCOUNT_ID_LABEL, REVOKE_ON_REISSUE_ANNOTATION, USER_ACCOUNT_ID_LABEL};
 use nauth_render::keys::KeySources;
 use nauth_render::{output, render};
 use serde_json::json;
@@ -178,12 +176,7 @@ async fn cleanup(u: &User, cx: &Context) -> Result<Action, Error> {
     let Some(account) = cx.api::<Account>(&ns).get_opt(account_name).await? else {
         return Ok(Action::await_change());
     };
-    if account
-        .labels()
-        .get(MANAGEMENT_POLICY_LABEL)
-        .map(String::as_str)
-        == Some("observe")
-    {
+    if super::account::observed(&account) {
         return Ok(Action::await_change());
     }
     let written = closure::account_config_map(cx, &ns, account_name).await?;
@@ -340,9 +333,7 @@ async fn move_pending(cx: &Context, u: &User, creds: &Secret) -> Result<Option<S
     let left = (cx.caches.accounts.state().into_iter()).find(|a| {
         a.namespace().as_deref() == Some(&ns) && a.labels().get(ACCOUNT_ID_LABEL) == Some(previous)
     });
-    let Some(left) = left
-        .filter(|a| a.labels().get(MANAGEMENT_POLICY_LABEL).map(String::as_str) != Some("observe"))
-    else {
+    let Some(left) = left.filter(|a| !super::account::observed(a)) else {
         return Ok(None);
     };
     let written = closure::account_config_map(cx, &ns, &left.name_any()).await?;
@@ -372,11 +363,8 @@ fn revocation_pending(
     written: Option<&ConfigMap>,
 ) -> Option<String> {
     let replaced = closure::replaced(creds)?;
-    let label = |key: &str| account.labels().get(key).map(String::as_str);
-    let annotation = |key: &str| account.annotations().get(key).map(String::as_str);
-    if annotation(REVOKE_ON_REISSUE_ANNOTATION) == Some("false")
-        || label(MANAGEMENT_POLICY_LABEL) == Some("observe")
-    {
+    let keeps = account.annotations().get(REVOKE_ON_REISSUE_ANNOTATION);
+    if keeps.map(String::as_str) == Some("false") || super::account::observed(account) {
         return None;
     }
     let revoked = (written.and_then(closure::lock_entry)).is_some_and(|jwt| {
