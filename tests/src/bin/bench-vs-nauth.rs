@@ -87,9 +87,11 @@ impl Which {
             Which::NauthApply => (&args.nauth_apply, "--nauth-apply"),
             Which::Floor => return std::env::current_exe().map_err(|e| e.to_string()),
         };
-        given
-            .clone()
-            .ok_or_else(|| format!("{flag} BINARY is needed to run {}", self.name()))
+        match given {
+            Some(path) if path.is_file() => Ok(path.clone()),
+            Some(path) => Err(format!("{flag} {}: no such file", path.display())),
+            None => Err(format!("{flag} BINARY is needed to run {}", self.name())),
+        }
     }
 
     fn name(self) -> &'static str {
